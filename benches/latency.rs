@@ -1,0 +1,420 @@
+//! Latency benchmark (harness = false): where a request's time goes, and how
+//! close cmdai gets to what the CPU can do.
+//!
+//! For a fixed list of 20 requests, in one run:
+//!  (a) floor: llama-cpp-2 directly, prefix already in the KV cache: prefill
+//!      the request's tokens + greedy decode of as many tokens as cmdai made;
+//!  (i) cmdai's engine in this process (prefix cached): load/prompt/generate;
+//!  (b) warm: `cmdai` process with the daemon running (spawn to stdout);
+//!  (c) cold: `cmdai --no-daemon`, page cache warm, saved prefix state;
+//!  (d) naive: `cmdai --no-daemon` with no saved prefix (full prefill);
+//!  (e) `cmdai --version` and `cmdai init zsh` process time;
+//!  (f) an exact repeat served by the response cache.
+//! Prints a table and writes `benches/results/latency.json`.
+//! `CMDAI_BENCH_QUICK=1` runs 5 requests and 1 naive run.
+
+use cmdai::context::{Os, RequestContext};
+use cmdai::engine::llama::{backend, physical_cores, LlamaEngine};
+use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+const REQUESTS: &[&str] = &[
+    "find large files",
+    "count lines in every .rs file",
+    "show free disk space",
+    "list the files here sorted by size",
+    "search for the word error in app.log",
+    "replace foo with bar in notes.txt",
+    "extract archive.tar.gz",
+    "show running processes sorted by cpu usage",
+    "kill the process listening on port 3000",
+    "show the current git branch",
+    "undo the last git commit but keep the changes",
+    "count the unique lines in words.txt",
+    "make script.sh executable",
+    "show how much memory is free",
+    "find python files modified in the last 7 days",
+    "download https://example.com/file.txt",
+    "compress the src directory into src.tar.gz",
+    "print the second column of data.csv",
+    "show my ip addresses",
+    "sort names.txt alphabetically and remove duplicates",
+];
+
+const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+fn real_model() -> PathBuf {
+    if let Some(p) = std::env::var_os("CMDAI_TEST_MODEL") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("CMDAI_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
+        })
+        .expect("cache dir");
+    let p = cache.join("models").join(MODEL_FILE);
+    assert!(
+        p.is_file(),
+        "no model at {}; run `cargo run -- model pull`",
+        p.display()
+    );
+    p
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A private cache/socket tree with the model linked in.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(model: &Path) -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("cmdai-bench")
+            .tempdir()
+            .unwrap();
+        let models = dir.path().join("cache/models");
+        std::fs::create_dir_all(&models).unwrap();
+        std::fs::create_dir_all(dir.path().join("run")).unwrap();
+        std::os::unix::fs::symlink(model, models.join(MODEL_FILE)).unwrap();
+        Sandbox { dir }
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cmdai"));
+        c.env("CMDAI_CACHE_DIR", self.dir.path().join("cache"))
+            .env("CMDAI_SOCKET_DIR", self.dir.path().join("run"))
+            .env("CMDAI_NO_RESPONSE_CACHE", "1")
+            .env("SHELL", "/bin/bash")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped());
+        c
+    }
+    /// Runs cmdai; returns wall time and the JSON it printed.
+    fn time(&self, mut c: Command) -> (f64, serde_json::Value) {
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        let wall = ms(t.elapsed());
+        assert!(
+            out.status.success(),
+            "cmdai failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (wall, v)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.cmd().args(["daemon", "stop"]).output();
+    }
+}
+
+/// (a) The floor: the same tokens through llama-cpp-2 with nothing around it.
+fn floor(
+    model_path: &Path,
+    prefix: &[LlamaToken],
+    suffixes: &[(Vec<LlamaToken>, usize)],
+    n_ctx: usize,
+) -> Vec<f64> {
+    let be = backend(false).unwrap();
+    let model = LlamaModel::load_from_file(be, model_path, &LlamaModelParams::default()).unwrap();
+    let threads = physical_cores() as i32;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+        .with_n_batch(n_ctx as u32)
+        .with_n_ubatch(512)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = model.new_context(be, params).unwrap();
+    let mut batch = LlamaBatch::new(n_ctx, 1);
+    for (i, t) in prefix.iter().enumerate() {
+        batch.add(*t, i as i32, &[0], false).unwrap();
+    }
+    ctx.decode(&mut batch).unwrap();
+    let p = prefix.len();
+    let mut out = Vec::new();
+    for (suffix, n_gen) in suffixes {
+        let t = Instant::now();
+        ctx.kv_cache_seq_rm(0, Some(p as u32), None).unwrap();
+        batch.clear();
+        for (i, tok) in suffix.iter().enumerate() {
+            batch
+                .add(*tok, (p + i) as i32, &[0], i + 1 == suffix.len())
+                .unwrap();
+        }
+        ctx.decode(&mut batch).unwrap();
+        let mut idx = suffix.len() as i32 - 1;
+        let first = p + suffix.len();
+        for pos in first..first + *n_gen {
+            let logits = ctx.get_logits_ith(idx);
+            let best = logits
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i as i32)
+                .unwrap();
+            batch.clear();
+            batch.add(LlamaToken(best), pos as i32, &[0], true).unwrap();
+            ctx.decode(&mut batch).unwrap();
+            idx = 0;
+        }
+        out.push(ms(t.elapsed()));
+    }
+    out
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let quick = std::env::var_os("CMDAI_BENCH_QUICK").is_some();
+    let requests: Vec<&str> = if quick {
+        REQUESTS[..5].to_vec()
+    } else {
+        REQUESTS.to_vec()
+    };
+    let model = real_model();
+    let ctx = RequestContext {
+        os: Os::current(),
+        shell: "bash".into(),
+        cwd: "~".into(),
+    };
+    let reqs: Vec<GenerateRequest> = requests
+        .iter()
+        .map(|q| GenerateRequest {
+            query: q.to_string(),
+            context: ctx.clone(),
+            avoid: vec![],
+        })
+        .collect();
+
+    // (i) cmdai's engine in-process, prefix cached in the KV.
+    eprintln!("bench: in-process engine ({} requests)", reqs.len());
+    let opts = LoadOptions {
+        model_path: model.clone(),
+        threads: physical_cores(),
+        verbose: false,
+        model_id: "bench".into(),
+        state_dir: None,
+        use_mmap: true,
+        speculate: cmdai::engine::speculate_setting(),
+    };
+    let t = Instant::now();
+    let mut engine = LlamaEngine::load(&opts, Os::current()).unwrap();
+    let load_ms = ms(t.elapsed());
+    let cancel = AtomicBool::new(false);
+    let mut inproc = Vec::new();
+    let mut suffixes = Vec::new();
+    for r in &reqs {
+        let g = engine.generate(r, &cancel).unwrap();
+        suffixes.push((engine.request_tokens(r), g.generated_tokens));
+        inproc.push((r.query.clone(), g));
+    }
+    let prefix = engine.prefix_tokens().to_vec();
+    let n_ctx = engine.n_ctx();
+    drop(engine);
+
+    eprintln!("bench: floor");
+    let floor_ms = floor(&model, &prefix, &suffixes, n_ctx);
+
+    let sb = Sandbox::new(&model);
+    eprintln!("bench: warm daemon");
+    // Start the daemon and let it load (and save the prefix state for (c)).
+    let mut c = sb.cmd();
+    c.args(["--format", "json", "warm up the daemon"]);
+    sb.time(c);
+    let mut warm = Vec::new();
+    for q in &requests {
+        let mut c = sb.cmd();
+        c.args(["--format", "json", q]);
+        warm.push(sb.time(c).0);
+    }
+    let rss_kb = daemon_rss_kb(&sb);
+    let _ = sb.cmd().args(["daemon", "stop"]).output();
+
+    eprintln!("bench: cold start (saved prefix)");
+    let mut cold = Vec::new();
+    for q in &requests {
+        let mut c = sb.cmd();
+        c.args(["--no-daemon", "--format", "json", q]);
+        cold.push(sb.time(c).0);
+    }
+
+    eprintln!("bench: naive (no saved prefix)");
+    let mut naive = Vec::new();
+    for q in requests.iter().take(if quick { 1 } else { 3 }) {
+        let mut c = sb.cmd();
+        c.env("CMDAI_NO_PREFIX_STATE", "1")
+            .args(["--no-daemon", "--format", "json", q]);
+        naive.push(sb.time(c).0);
+    }
+
+    eprintln!("bench: process start");
+    let mut version = Vec::new();
+    let mut init = Vec::new();
+    for _ in 0..20 {
+        let mut c = sb.cmd();
+        c.arg("--version");
+        let t = Instant::now();
+        c.output().unwrap();
+        version.push(ms(t.elapsed()));
+        let mut c = sb.cmd();
+        c.args(["init", "zsh"]);
+        let t = Instant::now();
+        c.output().unwrap();
+        init.push(ms(t.elapsed()));
+    }
+
+    eprintln!("bench: response cache");
+    let mut cached = Vec::new();
+    for q in &requests {
+        let mut c = sb.cmd();
+        c.env_remove("CMDAI_NO_RESPONSE_CACHE")
+            .args(["--no-daemon", "--format", "json", q]);
+        sb.time(c); // fills the cache
+        let mut c = sb.cmd();
+        c.env_remove("CMDAI_NO_RESPONSE_CACHE")
+            .args(["--no-daemon", "--format", "json", q]);
+        cached.push(sb.time(c).0);
+    }
+
+    // Report.
+    println!("\nper request, in-process engine (prefix cached; model load {load_ms:.0} ms once):");
+    println!(
+        "{:<52} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "request", "tokens", "prompt", "generate", "total", "floor", "warm"
+    );
+    for (i, (q, g)) in inproc.iter().enumerate() {
+        println!(
+            "{:<52} {:>3}+{:<3} {:>8} {:>8} {:>8} {:>8.0} {:>8.0}",
+            q,
+            g.prompt_tokens,
+            g.generated_tokens,
+            g.timings.prompt,
+            g.timings.generate,
+            g.timings.total,
+            floor_ms[i],
+            warm[i]
+        );
+    }
+    let inproc_total: Vec<f64> = inproc.iter().map(|(_, g)| g.timings.total as f64).collect();
+    let (mf, mw, mc, mn) = (
+        median(&floor_ms),
+        median(&warm),
+        median(&cold),
+        median(&naive),
+    );
+    println!("\nmedians over {} requests (ms):", requests.len());
+    println!("  (a) floor (llama-cpp-2 direct)        {mf:>9.0}");
+    println!(
+        "  (i) engine in-process, prefix cached  {:>9.0}",
+        median(&inproc_total)
+    );
+    println!(
+        "  (b) warm daemon, process to stdout    {mw:>9.0}   warm/floor {:.2}",
+        mw / mf
+    );
+    println!(
+        "  (c) cold start, saved prefix          {mc:>9.0}   cold/warm  {:.2}",
+        mc / mw
+    );
+    println!(
+        "  (d) naive, no prefix cache ({} runs)   {mn:>9.0}",
+        naive.len()
+    );
+    println!(
+        "  (e) cmdai --version                   {:>9.1}",
+        median(&version)
+    );
+    println!(
+        "  (e) cmdai init zsh                    {:>9.1}",
+        median(&init)
+    );
+    println!(
+        "  (f) response cache hit                {:>9.1}",
+        median(&cached)
+    );
+    println!(
+        "  daemon RSS                            {:>9.0} MB",
+        rss_kb as f64 / 1024.0
+    );
+
+    let report = serde_json::json!({
+        "requests": requests,
+        "threads": physical_cores(),
+        "prefix_tokens": prefix.len(),
+        "model_load_ms": load_ms,
+        "in_process": inproc.iter().map(|(q, g)| serde_json::json!({
+            "request": q, "request_tokens": g.prompt_tokens, "generated_tokens": g.generated_tokens,
+            "prompt_ms": g.timings.prompt, "generate_ms": g.timings.generate, "total_ms": g.timings.total,
+        })).collect::<Vec<_>>(),
+        "floor_ms": floor_ms, "warm_ms": warm, "cold_ms": cold, "naive_ms": naive,
+        "version_ms": version, "init_ms": init, "cached_ms": cached,
+        "medians_ms": {
+            "floor": mf, "in_process": median(&inproc_total), "warm": mw, "cold": mc, "naive": mn,
+            "version": median(&version), "init": median(&init), "cached": median(&cached),
+        },
+        "ratios": { "warm_over_floor": mw / mf, "cold_over_warm": mc / mw },
+        "daemon_rss_mb": rss_kb as f64 / 1024.0,
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
+    std::fs::create_dir_all(&out).unwrap();
+    let name = if quick {
+        "latency-quick.json"
+    } else {
+        "latency.json"
+    };
+    std::fs::write(
+        out.join(name),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    println!("\nwrote benches/results/{name}");
+}
+
+/// Peak RSS (VmHWM) of the running daemon, from /proc.
+fn daemon_rss_kb(sb: &Sandbox) -> u64 {
+    let out = sb.cmd().args(["daemon", "status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pid = text
+        .split("pid ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    let Some(pid) = pid else { return 0 };
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# cmdai shell integration for bash (4.0 or newer).
+#
+# Type what you want to do at the prompt ("find large files"), press Ctrl-G,
+# and the words are replaced by one shell command, ready to read, edit and run
+# with Enter. Nothing runs by itself; on failure your words stay as they were.
+# Pressing the key again on an unchanged result asks for a different command.
+#
+# Load it from ~/.bashrc:
+#
+#     eval "$(cmdai init bash)"
+#
+# `cmdai init bash --key '\C-x\C-g'` binds another key (readline notation;
+# also $CMDAI_KEY); `--no-bind` only defines the function, to bind it yourself:
+# `bind -x '"\C-x\C-g": __cmdai_widget'`. The key works in the emacs, vi-insert
+# and vi-command keymaps. This file is a template that `cmdai init` fills in
+# with the absolute path of the cmdai binary and the key.
+#
+# bash 3.2 (the one macOS ships) cannot edit the command line from a key
+# binding; there the key only says so (and loading it says so once).
+
+# The cmdai binary (absolute path, filled in by `cmdai init`).
+__cmdai_bin=__CMDAI_BIN__
+
+if [ "${BASH_VERSINFO[0]:-0}" -lt 4 ]; then
+  __cmdai_widget() {
+    printf 'cmdai: the key needs bash 4 or newer to edit the command line (this is bash %s); run cmdai <request> instead, or install a newer bash\n' "$BASH_VERSION" >&2
+  }
+  # Said once per user, not at every shell start.
+  __cmdai_notice="${XDG_CACHE_HOME:-$HOME/.cache}/cmdai/bash3-notice"
+  if [ ! -e "$__cmdai_notice" ]; then
+    __cmdai_widget
+    mkdir -p "${__cmdai_notice%/*}" 2>/dev/null && : >"$__cmdai_notice" 2>/dev/null
+  fi
+  unset __cmdai_notice
+else
+  # The last request and the command it gave, to offer an alternative when
+  # the key is pressed again on an unchanged result; every command offered so
+  # far for that request goes to the binary with --avoid.
+  __cmdai_last_request=''
+  __cmdai_last_result=''
+  __cmdai_avoid=()
+
+  # Clears the progress line. bash has already cleared the prompt line before
+  # running the widget and draws prompt and buffer again after it, below
+  # whatever was printed.
+  __cmdai_clear_progress() {
+    printf '\r\033[K' >&2
+  }
+
+  __cmdai_widget() {
+    local req=$READLINE_LINE alternative=0
+    if [[ -n $__cmdai_last_result && $READLINE_LINE == "$__cmdai_last_result" ]]; then
+      req=$__cmdai_last_request
+      alternative=1
+    fi
+    if [[ -z ${req//[[:space:]]/} ]]; then
+      printf '%s\n' "cmdai: type what you want to do first (e.g. find large files), then press the key again" >&2
+      return 0
+    fi
+    if [[ ! -x $__cmdai_bin ]]; then
+      printf '%s\n' "cmdai: $__cmdai_bin is missing; reinstall cmdai, then run: eval \"\$(cmdai init bash)\"" >&2
+      return 0
+    fi
+
+    local -a args=(--widget)
+    local prev
+    if ((alternative)); then
+      for prev in "${__cmdai_avoid[@]}"; do
+        args+=(--avoid "$prev")
+      done
+    fi
+
+    local errfile out rc saved_int
+    errfile=$(command mktemp "${TMPDIR:-/tmp}/cmdai.XXXXXX") || {
+      printf '%s\n' "cmdai: cannot create a temporary file in ${TMPDIR:-/tmp}" >&2
+      return 0
+    }
+
+    # Progress, on the line where the prompt was (one row, no wrapping).
+    local shown=${req//[[:cntrl:]]/ }
+    local width=$((${COLUMNS:-80} - 16))
+    ((width < 10)) && width=10
+    ((${#shown} > width)) && shown="${shown:0:width-1}…"
+    printf '\r\033[K⏳ cmdai: %s  (Ctrl-C cancels)' "$shown" >&2
+
+    # Ctrl-C stops cmdai but must not reach readline, which would discard the
+    # line: a trap catches it for the duration and the old trap comes back.
+    saved_int=$(trap -p INT)
+    trap ':' INT
+    out=$(CMDAI_SHELL=bash command "$__cmdai_bin" "${args[@]}" -- "$req" 2>"$errfile")
+    rc=$?
+    if [[ -n $saved_int ]]; then
+      eval "$saved_int"
+    else
+      trap - INT
+    fi
+    __cmdai_clear_progress
+
+    local -a notes=()
+    local line
+    while IFS= read -r line || [[ -n $line ]]; do
+      [[ -n $line ]] && notes+=("$line")
+    done <"$errfile"
+    command rm -f -- "$errfile"
+
+    if ((rc == 0)) && [[ -n $out ]]; then
+      ((${#notes[@]})) && printf '%s\n' "${notes[@]}" >&2
+      if ((alternative)); then
+        __cmdai_avoid+=("$out")
+      else
+        history -s -- "$req"
+        __cmdai_avoid=("$out")
+      fi
+      __cmdai_last_request=$req
+      __cmdai_last_result=$out
+      READLINE_LINE=$out
+      READLINE_POINT=${#out}
+    elif ((${#notes[@]})); then
+      printf '%s\n' "${notes[${#notes[@]} - 1]}" >&2
+    elif ((rc == 0)); then
+      printf '%s\n' "cmdai: no command came back; your request is unchanged" >&2
+    elif ((rc > 128)); then
+      printf '%s\n' "cmdai: interrupted; your request is unchanged" >&2
+    else
+      printf '%s\n' "cmdai: failed (exit status $rc); your request is unchanged" >&2
+    fi
+    return 0
+  }
+fi
+
+# >>> cmdai key bindings (left out by `cmdai init bash --no-bind`)
+__cmdai_key=__CMDAI_KEY__
+bind -m emacs -x "\"$__cmdai_key\": __cmdai_widget"
+bind -m vi-insert -x "\"$__cmdai_key\": __cmdai_widget"
+bind -m vi-command -x "\"$__cmdai_key\": __cmdai_widget"
+# <<< cmdai key bindings

@@ -1,0 +1,149 @@
+# cmdai shell integration for fish (3.1 or newer).
+#
+# Type what you want to do at the prompt ("find large files"), press Ctrl-G,
+# and the words are replaced by one shell command, ready to read, edit and run
+# with Enter. Nothing runs by itself; on failure your words stay as they were.
+# Pressing the key again on an unchanged result asks for a different command.
+#
+# Load it from ~/.config/fish/config.fish:
+#
+#     cmdai init fish | source
+#
+# `cmdai init fish --key \cx` binds another key (bind notation; also
+# $CMDAI_KEY); `--no-bind` only defines the function, to bind it yourself:
+# `bind \cx __cmdai_widget` (and `bind -M insert \cx __cmdai_widget` for vi
+# mode). The key works with the default (emacs) and the vi key bindings. This
+# file is a template that `cmdai init` fills in with the absolute path of the
+# cmdai binary and the key.
+#
+# History: the request is added to the history so it can be recalled. fish 4
+# has `history append` for that; older fish has no way to add an entry without
+# running it, so there the entry is appended to the history file and merged,
+# and nothing is added in private mode (`fish --private`, `--no-config`).
+
+# The cmdai binary (absolute path, filled in by `cmdai init`).
+set -g __cmdai_bin __CMDAI_BIN__
+# The last request and the command it gave, to offer an alternative when the
+# key is pressed again on an unchanged result; every command offered so far
+# for that request goes to the binary with --avoid.
+set -g __cmdai_last_request
+set -g __cmdai_last_result
+set -g __cmdai_avoid
+
+# Prints lines above the prompt: from the start of the row the cursor is on
+# (fish notices the output and draws the prompt again below it).
+function __cmdai_say
+    printf '\r\033[K' >&2
+    printf '%s\n' $argv >&2
+end
+
+# Adds the request to the history without running it.
+function __cmdai_history_add --argument-names req
+    if string match -qr '^[0-3]\.' -- $version
+        # fish 3: append to the history file (its own format), then merge.
+        set -q fish_private_mode; and return 0
+        set -l name fish
+        if set -q fish_history
+            test -z "$fish_history"; and return 0
+            test "$fish_history" != default; and set name $fish_history
+        end
+        set -l dir
+        if set -q __fish_user_data_dir
+            set dir $__fish_user_data_dir
+        else if set -q XDG_DATA_HOME
+            set dir $XDG_DATA_HOME/fish
+        else
+            set dir ~/.local/share/fish
+        end
+        set -l file $dir/$name"_history"
+        test -d $dir; or return 0
+        set -l cmd (string replace -a -- '\\' '\\\\' $req | string join '\n')
+        printf '%s\n' "- cmd: $cmd" "  when: "(command date +%s) >>$file
+        and builtin history merge 2>/dev/null
+    else
+        builtin history append -- $req
+    end
+    return 0
+end
+
+function __cmdai_widget --description 'cmdai: replace the request on the command line with a shell command'
+    set -l buffer (commandline | string collect)
+    set -l req "$buffer"
+    set -l alternative 0
+    if test -n "$__cmdai_last_result"; and test "$buffer" = "$__cmdai_last_result"
+        set req $__cmdai_last_request
+        set alternative 1
+    end
+    set -l trimmed (string trim -- "$req")
+    if test -z "$trimmed"
+        __cmdai_say "cmdai: type what you want to do first (e.g. find large files), then press the key again"
+        commandline -f repaint
+        return 0
+    end
+    if not test -x "$__cmdai_bin"
+        __cmdai_say "cmdai: $__cmdai_bin is missing; reinstall cmdai, then run: cmdai init fish | source"
+        commandline -f repaint
+        return 0
+    end
+
+    set -l args --widget
+    if test $alternative = 1
+        for prev in $__cmdai_avoid
+            set -a args --avoid $prev
+        end
+    end
+
+    set -l errfile (command mktemp (set -q TMPDIR; and echo $TMPDIR; or echo /tmp)/cmdai.XXXXXX)
+    or begin
+        __cmdai_say "cmdai: cannot create a temporary file"
+        commandline -f repaint
+        return 0
+    end
+
+    # Progress, after the cursor (fish draws the line again afterwards).
+    printf '  ⏳ cmdai… (Ctrl-C cancels)' >&2
+    # While a handler for SIGINT exists, fish does not cancel this function
+    # on Ctrl-C: cmdai stops, and the line is kept as it was.
+    function __cmdai_on_sigint --on-signal SIGINT
+    end
+    set -lx CMDAI_SHELL fish
+    set -l out (command $__cmdai_bin $args -- $req 2>$errfile | string collect)
+    set -l rc $pipestatus[1]
+    functions -e __cmdai_on_sigint
+    printf '\r\033[K' >&2
+
+    set -l notes (string match -v -- '' <$errfile)
+    command rm -f -- $errfile
+
+    if test $rc -eq 0; and test -n "$out"
+        test (count $notes) -gt 0; and __cmdai_say $notes
+        if test $alternative = 1
+            set -a __cmdai_avoid $out
+        else
+            __cmdai_history_add $req
+            set __cmdai_avoid $out
+        end
+        set __cmdai_last_request $req
+        set __cmdai_last_result $out
+        commandline -r -- $out
+        commandline -C (string length -- $out)
+    else if test (count $notes) -gt 0
+        __cmdai_say $notes[-1]
+    else if test $rc -eq 0
+        __cmdai_say "cmdai: no command came back; your request is unchanged"
+    else if test $rc -gt 128
+        __cmdai_say "cmdai: interrupted; your request is unchanged"
+    else
+        __cmdai_say "cmdai: failed (exit status $rc); your request is unchanged"
+    end
+    commandline -f repaint
+    return 0
+end
+
+# >>> cmdai key bindings (left out by `cmdai init fish --no-bind`)
+# The key in bind notation (e.g. \cg); `string unescape` turns the escapes
+# into the characters `bind` matches, as if the key were typed unquoted.
+set -g __cmdai_key (string unescape -- __CMDAI_KEY__)
+bind $__cmdai_key __cmdai_widget
+bind -M insert $__cmdai_key __cmdai_widget
+# <<< cmdai key bindings

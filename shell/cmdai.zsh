@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# cmdai shell integration for zsh. (ShellCheck has no zsh mode, so the line
+# above has it check this file as bash; the file keeps to syntax both share.)
+#
+# Type what you want to do at the prompt ("find large files"), press Ctrl-G,
+# and the words are replaced by one shell command, ready to read, edit and run
+# with Enter. Nothing runs by itself; on failure your words stay as they were.
+# Pressing the key again on an unchanged result asks for a different command.
+#
+# Load it from ~/.zshrc (after any `bindkey -v`/`bindkey -e`):
+#
+#     eval "$(cmdai init zsh)"
+#
+# `cmdai init zsh --key '^X^G'` binds another key (bindkey notation; also
+# $CMDAI_KEY); `--no-bind` only defines the widget, to bind it yourself:
+# `bindkey '^X^G' __cmdai_widget`. This file is a template that `cmdai init`
+# fills in with the absolute path of the cmdai binary and the key.
+
+# The cmdai binary (absolute path, filled in by `cmdai init`).
+typeset -g __cmdai_bin=__CMDAI_BIN__
+# The last request and the command it gave, to offer an alternative when the
+# key is pressed again on an unchanged result; every command offered so far
+# for that request goes to the binary with --avoid.
+typeset -g __cmdai_last_request=''
+typeset -g __cmdai_last_result=''
+typeset -ga __cmdai_avoid
+__cmdai_avoid=()
+
+# Prints lines above the prompt (zle keeps the line being edited below them).
+__cmdai_say() {
+  zle -I
+  print -rlu2 -- "$@"
+}
+
+__cmdai_widget() {
+  emulate -L zsh # local options and traps: everything set here is undone on return
+  local req=$BUFFER alternative=0
+  if [[ -n $__cmdai_last_result && $BUFFER == "$__cmdai_last_result" ]]; then
+    req=$__cmdai_last_request
+    alternative=1
+  fi
+  if [[ -z ${req//[[:space:]]/} ]]; then
+    __cmdai_say "cmdai: type what you want to do first (e.g. find large files), then press the key again"
+    return 0
+  fi
+  if [[ ! -x $__cmdai_bin ]]; then
+    __cmdai_say "cmdai: $__cmdai_bin is missing; reinstall cmdai, then run: eval \"\$(cmdai init zsh)\""
+    return 0
+  fi
+
+  local -a args
+  args=(--widget)
+  if ((alternative)); then
+    local prev
+    for prev in "${__cmdai_avoid[@]}"; do
+      args+=(--avoid "$prev")
+    done
+  fi
+
+  local errfile out rc saved_postdisplay=$POSTDISPLAY
+  errfile=$(command mktemp "${TMPDIR:-/tmp}/cmdai.XXXXXX") || {
+    __cmdai_say "cmdai: cannot create a temporary file in ${TMPDIR:-/tmp}"
+    return 0
+  }
+  # Progress, on the line after the request (not part of the buffer).
+  POSTDISPLAY="  ⏳ cmdai… (Ctrl-C cancels)"
+  zle -R
+  # Ctrl-C stops cmdai but must not abort the widget (zle would discard the
+  # line): the trap swallows the signal, and the subshell turns it into exit 130.
+  # shellcheck disable=SC2317 # zsh calls TRAPINT on Ctrl-C
+  TRAPINT() { return 0; }
+  out=$(
+    trap 'exit 130' INT
+    CMDAI_SHELL=zsh command "$__cmdai_bin" "${args[@]}" -- "$req" 2>"$errfile"
+  )
+  rc=$?
+  POSTDISPLAY=$saved_postdisplay
+
+  local -a notes
+  local line
+  notes=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -n $line ]] && notes+=("$line")
+  done <"$errfile"
+  command rm -f -- "$errfile"
+
+  if ((rc == 0)) && [[ -n $out ]]; then
+    ((${#notes[@]})) && __cmdai_say "${notes[@]}"
+    if ((alternative)); then
+      __cmdai_avoid+=("$out")
+    else
+      print -rs -- "$req"
+      __cmdai_avoid=("$out")
+    fi
+    __cmdai_last_request=$req
+    __cmdai_last_result=$out
+    BUFFER=$out
+    # shellcheck disable=SC2034 # zle reads CURSOR
+    CURSOR=${#BUFFER}
+  elif ((${#notes[@]})); then
+    __cmdai_say "${notes[-1]}"
+  elif ((rc == 0)); then
+    __cmdai_say "cmdai: no command came back; your request is unchanged"
+  elif ((rc > 128)); then
+    __cmdai_say "cmdai: interrupted; your request is unchanged"
+  else
+    __cmdai_say "cmdai: failed (exit status $rc); your request is unchanged"
+  fi
+  zle -R
+  return 0
+}
+
+zle -N __cmdai_widget
+
+# >>> cmdai key bindings (left out by `cmdai init zsh --no-bind`)
+typeset -g __cmdai_key=__CMDAI_KEY__
+bindkey -M emacs "$__cmdai_key" __cmdai_widget
+bindkey -M viins "$__cmdai_key" __cmdai_widget
+bindkey -M vicmd "$__cmdai_key" __cmdai_widget
+# <<< cmdai key bindings

@@ -1,0 +1,257 @@
+//! Command-line interface: every flag and subcommand, as clap derive types.
+//!
+//! `cmdai [OPTIONS] <QUERY>...` is the main job; subcommands cover the rest.
+//! A request that starts with a subcommand's name (`cmdai check disk space`)
+//! can be passed after `--`: `cmdai -- check disk space`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cmdai",
+    version,
+    about = "Turn plain words into one shell command, with a local model on your CPU",
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  cmdai find large files\n  cmdai --format json \"show disk usage by folder\"\n  cmdai check 'rm -rf /'\n  eval \"$(cmdai init zsh)\"   # then press Ctrl-G at the prompt"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// The command alone on stdout.
+    #[default]
+    Text,
+    /// One JSON object with the command, risk, warnings and timings.
+    Json,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct GenerateArgs {
+    /// What you want to do, in plain words.
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<std::ffi::OsString>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Safety strictness: strict, default or permissive.
+    #[arg(long, value_name = "LEVEL", env = "CMDAI_SAFETY")]
+    pub safety: Option<String>,
+
+    /// Print a command even when the safety policy would block it.
+    #[arg(long)]
+    pub allow_dangerous: bool,
+
+    /// Offer to run the command: Run / Edit / Explain / Cancel (never without asking).
+    #[arg(short = 'x', long)]
+    pub execute: bool,
+
+    /// Explain the generated command part by part; with a value
+    /// (`--explain 'tar xzf a.tgz'`) explain that command instead, no model
+    /// request for a command.
+    #[arg(long, value_name = "COMMAND", num_args = 0..=1, default_missing_value = "")]
+    pub explain: Option<String>,
+
+    /// Run inside this process instead of the resident daemon.
+    #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub no_daemon: bool,
+
+    /// Widget mode (used by the shell integration): prints the text for the
+    /// command line on stdout and the notes for the user on stderr.
+    #[arg(long, hide = true)]
+    pub widget: bool,
+
+    /// A command already offered for this request; ask for a different one.
+    #[arg(long, value_name = "COMMAND", hide = true)]
+    pub avoid: Vec<String>,
+}
+
+/// How to find and run the model; shared by the main job and `cmdai serve`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ModelArgs {
+    /// Model to use: a catalogue id (see models.toml) or a path to a .gguf file.
+    #[arg(long, value_name = "PATH|ID", env = "CMDAI_MODEL")]
+    pub model: Option<String>,
+
+    /// Never touch the network (also CMDAI_OFFLINE=1 or HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Answer yes to the download question.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// CPU threads for inference (default: physical cores).
+    #[arg(long, value_name = "N", env = "CMDAI_THREADS")]
+    pub threads: Option<usize>,
+
+    /// Show what happens: model paths, llama.cpp's log, timings.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain an existing command, part by part, with its safety findings.
+    Explain(ExplainArgs),
+    /// Assess a command's risk without any model (`-` reads one per line from stdin).
+    Check(CheckArgs),
+    /// Download, verify and inspect models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Print the shell integration script: `eval "$(cmdai init zsh)"`.
+    Init(InitArgs),
+    /// Run the resident model in the foreground (clients start it on demand).
+    Serve(ServeArgs),
+    /// Inspect or stop the resident model.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Exit after this long without requests (e.g. 900, 90s, 15m, 1h).
+    #[arg(long, default_value = "15m", env = "CMDAI_IDLE_TIMEOUT")]
+    pub idle_timeout: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Say whether a daemon runs, with its pid, model and request count.
+    Status,
+    /// Stop the daemon (it frees its memory).
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Zsh,
+    Bash,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which shell to print the integration for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+    /// Key that turns the request into a command, in the shell's own notation
+    /// (zsh/bash: `^G` or `\C-g`; fish: `\cg`). Default: Ctrl-G.
+    #[arg(long, env = "CMDAI_KEY")]
+    pub key: Option<String>,
+    /// Define the widget functions without binding any key.
+    #[arg(long)]
+    pub no_bind: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The command to explain (quote it, or pass its words after `--`).
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Run inside this process instead of the resident daemon.
+    #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub no_daemon: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The command to assess, or `-` to read commands from stdin, one per line.
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download a model (default: the catalogue's default) and verify it.
+    Pull {
+        /// Catalogue id.
+        id: Option<String>,
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Re-hash an installed model against its catalogue checksum.
+    Verify { id: Option<String> },
+    /// Print where a model lives (or would live) on disk.
+    Path { id: Option<String> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn words_join_into_query() {
+        let cli = Cli::try_parse_from(["cmdai", "find", "large", "files"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.generate.query.len(), 3);
+    }
+
+    #[test]
+    fn flags_before_query() {
+        let cli = Cli::try_parse_from(["cmdai", "--format", "json", "--offline", "list", "files"])
+            .unwrap();
+        assert_eq!(cli.generate.format, Format::Json);
+        assert!(cli.generate.model.offline);
+    }
+
+    #[test]
+    fn flags_after_the_query_are_flags() {
+        let cli =
+            Cli::try_parse_from(["cmdai", "find", "large", "files", "--explain", "-x"]).unwrap();
+        assert_eq!(cli.generate.query.len(), 3);
+        assert_eq!(cli.generate.explain.as_deref(), Some(""));
+        assert!(cli.generate.execute);
+    }
+
+    #[test]
+    fn explain_with_a_value_takes_the_command() {
+        let cli = Cli::try_parse_from(["cmdai", "--explain", "tar xzf a.tgz"]).unwrap();
+        assert!(cli.generate.query.is_empty());
+        assert_eq!(cli.generate.explain.as_deref(), Some("tar xzf a.tgz"));
+        let cli = Cli::try_parse_from(["cmdai", "explain", "ls", "-la"]).unwrap();
+        match cli.command {
+            Some(Command::Explain(a)) => assert_eq!(a.command, ["ls", "-la"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn subcommand_name_after_double_dash_is_a_query() {
+        let cli = Cli::try_parse_from(["cmdai", "--", "check", "disk", "space"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.generate.query.len(), 3);
+    }
+}

@@ -1,0 +1,51 @@
+//! `cmdai check <COMMAND>`: judge a command with the safety rules alone, no model.
+//!
+//! `cmdai check -` reads one command per line from stdin and prints one JSON
+//! line per command, for scripts that vet commands in bulk.
+
+use crate::cli::{CheckArgs, Format};
+use crate::error::{exit, Result};
+use crate::safety::{self, Context, Risk};
+use std::io::BufRead;
+
+pub fn run(args: &CheckArgs) -> Result<i32> {
+    let ctx = Context::default();
+    if args.command.len() == 1 && args.command[0] == "-" {
+        let stdin = std::io::stdin();
+        let mut worst = Risk::Safe;
+        for line in stdin.lock().split(b'\n') {
+            let Ok(bytes) = line else { break };
+            let text = String::from_utf8_lossy(&bytes);
+            let cmd = text.trim_end_matches('\r');
+            if cmd.trim().is_empty() {
+                continue;
+            }
+            let a = safety::assess(cmd, &ctx);
+            worst = worst.max(a.risk);
+            println!("{}", safety::check_json_line(cmd, &a));
+        }
+        return Ok(exit_for(worst));
+    }
+    let cmd = args.command.join(" ");
+    let a = safety::assess(&cmd, &ctx);
+    match args.format {
+        Format::Json => println!("{}", safety::check_json_line(&cmd, &a)),
+        Format::Text => {
+            println!("{}", a.risk);
+            for f in &a.findings {
+                println!("  {}: {} [{}]", f.risk, f.explanation, f.rule_id);
+            }
+        }
+    }
+    Ok(exit_for(a.risk))
+}
+
+/// `check` exits 0 for safe and moderate, 5 (blocked) for critical, 1 for high,
+/// so scripts can gate on it.
+fn exit_for(risk: Risk) -> i32 {
+    match risk {
+        Risk::Safe | Risk::Moderate => exit::OK,
+        Risk::High => exit::FAILURE,
+        Risk::Critical => exit::BLOCKED,
+    }
+}

@@ -1,0 +1,154 @@
+//! `cmdai -x "<request>"`: offer to run the command, and run it only after the
+//! person says so. Run / Edit / Explain / Cancel; a High-risk command needs
+//! `yes` typed out, a Critical one is refused unless `--allow-dangerous`.
+//! Without a terminal on stdin nothing is asked and nothing runs.
+
+use crate::cli::GenerateArgs;
+use crate::commands::explain;
+use crate::error::{exit, CliError, Result};
+use crate::output;
+use crate::safety::{self, Risk, SafetyLevel, Verdict};
+use dialoguer::{Input, Select};
+use std::io::IsTerminal;
+use std::os::unix::process::ExitStatusExt;
+
+/// What the person chose in the menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Run,
+    Edit,
+    Explain,
+    Cancel,
+}
+
+const CHOICES: [(Choice, &str); 4] = [
+    (Choice::Run, "Run it"),
+    (Choice::Edit, "Edit it first"),
+    (Choice::Explain, "Explain it"),
+    (Choice::Cancel, "Cancel"),
+];
+
+/// Asks what to do with `command` (already printed on stdout) and does it.
+/// Returns the exit code of the command when it ran.
+pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i32> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        eprintln!("cmdai: not running the command: -x asks first, and stdin is not a terminal");
+        return Ok(exit::OK);
+    }
+    let mut command = command.to_string();
+    loop {
+        let a = safety::assess(&command, &safety::Context::default());
+        if safety::policy(a.risk, level) == Verdict::Block && !args.allow_dangerous {
+            eprintln!(
+                "cmdai: refusing to run it: {} ({}); pass --allow-dangerous to be asked anyway",
+                output::worst_reason(&a),
+                a.risk
+            );
+            return Ok(exit::BLOCKED);
+        }
+        let labels: Vec<&str> = CHOICES.iter().map(|(_, l)| *l).collect();
+        let picked = Select::new()
+            .with_prompt(format!("{command}\nRun this command?"))
+            .items(&labels)
+            .default(0)
+            .interact_opt()
+            .map_err(|_| CliError::interrupted())?;
+        match picked.map_or(Choice::Cancel, |i| CHOICES[i].0) {
+            Choice::Cancel => {
+                eprintln!("cmdai: cancelled; nothing ran");
+                return Ok(exit::OK);
+            }
+            Choice::Explain => {
+                if let Err(e) = explain::explain(&command, &args.model, args.no_daemon) {
+                    eprintln!("cmdai: {e}");
+                }
+            }
+            Choice::Edit => {
+                let edited: String = Input::new()
+                    .with_prompt("Command")
+                    .with_initial_text(command.clone())
+                    .allow_empty(true)
+                    .interact_text()
+                    .map_err(|_| CliError::interrupted())?;
+                if edited.trim().is_empty() {
+                    eprintln!("cmdai: the command is empty; nothing ran");
+                    return Ok(exit::OK);
+                }
+                command = edited;
+                for f in &safety::assess(&command, &safety::Context::default()).findings {
+                    output::note(f.risk, &f.explanation);
+                }
+            }
+            Choice::Run => {
+                if a.risk >= Risk::High && !typed_yes(&a)? {
+                    eprintln!("cmdai: not confirmed; nothing ran");
+                    return Ok(exit::OK);
+                }
+                return run_in_shell(&user_shell(), &command);
+            }
+        }
+    }
+}
+
+/// A High or Critical command runs only after `yes` is typed in full.
+fn typed_yes(a: &safety::Assessment) -> Result<bool> {
+    let answer: String = Input::new()
+        .with_prompt(format!(
+            "This command is {}: {}. Type yes to run it",
+            a.risk,
+            output::worst_reason(a)
+        ))
+        .allow_empty(true)
+        .interact_text()
+        .map_err(|_| CliError::interrupted())?;
+    Ok(answer.trim() == "yes")
+}
+
+/// The user's login shell, else `/bin/sh`.
+fn user_shell() -> String {
+    std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "/bin/sh".to_string())
+}
+
+/// Runs `command` with `$SHELL -c`, attached to this terminal; its exit code
+/// (128 + signal when killed) becomes cmdai's.
+fn run_in_shell(shell: &str, command: &str) -> Result<i32> {
+    let status = std::process::Command::new(shell)
+        .arg("-c")
+        .arg(command)
+        .status()
+        .map_err(|e| {
+            CliError::failure(format!(
+                "could not start {shell}: {e}; run the command yourself"
+            ))
+        })?;
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_through_the_shell_and_returns_its_status() {
+        assert_eq!(run_in_shell("/bin/sh", "exit 7").unwrap(), 7);
+        assert_eq!(run_in_shell("/bin/sh", "true").unwrap(), 0);
+        assert_eq!(run_in_shell("/bin/sh", "kill -TERM $$").unwrap(), 128 + 15);
+        assert_eq!(
+            run_in_shell("/nonexistent/shell", "true")
+                .unwrap_err()
+                .exit_code(),
+            exit::FAILURE
+        );
+    }
+
+    #[test]
+    fn cancel_is_the_last_choice_and_run_the_first() {
+        assert_eq!(CHOICES[0].0, Choice::Run);
+        assert_eq!(CHOICES[3].0, Choice::Cancel);
+    }
+}

@@ -1,0 +1,139 @@
+//! `cmdai explain <COMMAND>` (and `--explain`): what an existing command does,
+//! part by part, streamed from the model as it is written, followed by the
+//! safety findings, which come from the rules and not from the model.
+
+use crate::cli::{ExplainArgs, ModelArgs};
+use crate::commands::generate::{engine_error, mock_requested, threads};
+use crate::commands::model::{resolve_model, ResolvedModel};
+use crate::context::RequestContext;
+use crate::daemon::client::{self, ClientError};
+use crate::engine::llama::LlamaEngine;
+use crate::engine::mock::MockBackend;
+use crate::engine::worker::Worker;
+use crate::engine::{Backend, Generation, LoadOptions};
+use crate::error::{exit, CliError, Result};
+use crate::explain_prompt::MAX_EXPLAIN_BYTES;
+use crate::output;
+use crate::safety;
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+
+pub fn run(args: &ExplainArgs) -> Result<i32> {
+    let command = args.command.join(" ");
+    explain(&command, &args.model, args.no_daemon)?;
+    Ok(exit::OK)
+}
+
+/// Checks the command, streams its explanation to stdout, then prints the
+/// safety findings.
+pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> {
+    let command = command.trim();
+    if command.is_empty() {
+        return Err(CliError::usage(
+            "there is no command to explain; pass one, e.g. `cmdai explain 'tar xzf a.tgz'`",
+        ));
+    }
+    if command.len() > MAX_EXPLAIN_BYTES {
+        return Err(CliError::usage(format!(
+            "the command is {} bytes long, more than the {MAX_EXPLAIN_BYTES} cmdai explains; explain it in parts",
+            command.len()
+        )));
+    }
+    let mut out = std::io::stdout().lock();
+    let mut ended_with_newline = true;
+    let mut on_piece = |p: &str| {
+        if !p.is_empty() {
+            ended_with_newline = p.ends_with('\n');
+            let _ = out.write_all(p.as_bytes());
+            let _ = out.flush();
+        }
+    };
+    let g = if mock_requested() {
+        MockBackend
+            .explain(command, &AtomicBool::new(false), &mut on_piece)
+            .map_err(engine_error)?
+    } else {
+        let model = resolve_model(margs)?;
+        explain_with_model(&model, margs, no_daemon, command, &mut on_piece)?
+    };
+    if margs.verbose {
+        eprintln!(
+            "cmdai: {} prompt tokens, {} generated; timings {:?}",
+            g.prompt_tokens, g.generated_tokens, g.timings
+        );
+    }
+    if !ended_with_newline {
+        println!();
+    }
+    print_findings(command);
+    Ok(())
+}
+
+/// The safety part of an explanation: the rules' verdict, one line each.
+fn print_findings(command: &str) {
+    let a = safety::assess(command, &safety::Context::default());
+    if a.findings.is_empty() {
+        println!("Safety: {} (no rule matched)", a.risk);
+    } else {
+        println!("Safety: {}", a.risk);
+        for w in output::warnings(&a) {
+            println!("  {w}");
+        }
+    }
+}
+
+/// Through the daemon (started if needed), else in this process.
+fn explain_with_model(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    no_daemon: bool,
+    command: &str,
+    on_piece: &mut dyn FnMut(&str),
+) -> Result<Generation> {
+    if !no_daemon {
+        let mut streamed = false;
+        let result = client::connect_or_start(
+            &model.model_id(),
+            &crate::commands::generate::serve_args(model, margs),
+        )
+        .and_then(|mut conn| {
+            conn.explain(command, &mut |p| {
+                streamed = true;
+                on_piece(p)
+            })
+        });
+        match result {
+            Ok(g) => return Ok(g),
+            Err(ClientError::Engine(e)) => return Err(engine_error(e)),
+            // Half an explanation is on the screen: starting over would repeat it.
+            Err(e) if streamed => {
+                return Err(CliError::failure(format!(
+                    "the daemon stopped mid-explanation ({e}); run the command again"
+                )))
+            }
+            Err(e) => {
+                if margs.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_)) {
+                    eprintln!("cmdai: {e}; answering in this process instead");
+                }
+            }
+        }
+    }
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: crate::paths::prefix_state_dir(),
+        speculate: 0,
+        use_mmap: true,
+    };
+    let os = RequestContext::detect().os;
+    let worker = Worker::spawn(move || {
+        LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>)
+    });
+    let (pending, pieces) = worker.submit_explain(command.to_string());
+    for p in pieces {
+        on_piece(&p);
+    }
+    pending.wait().map_err(engine_error)
+}

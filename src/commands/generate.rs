@@ -1,0 +1,360 @@
+//! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
+
+use crate::cli::{Format, GenerateArgs, ModelArgs};
+use crate::commands::model::{resolve_model, ResolvedModel};
+use crate::context::RequestContext;
+use crate::daemon::client::{self, ClientError};
+use crate::engine::llama::{physical_cores, LlamaEngine};
+use crate::engine::mock::MockBackend;
+use crate::engine::worker::Worker;
+use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
+use crate::error::{exit, CliError, Result};
+use crate::output::{self, JsonResult};
+use crate::parser;
+use crate::paths;
+use crate::prompt::{self, MAX_REQUEST_BYTES};
+use crate::response_cache::ResponseCache;
+use crate::safety::{self, SafetyLevel, Verdict};
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// Joins the words of the request; refuses invalid UTF-8, empty and huge input.
+pub fn join_query(words: &[OsString]) -> Result<String> {
+    let mut parts = Vec::with_capacity(words.len());
+    for w in words {
+        match w.to_str() {
+            Some(s) => parts.push(s),
+            None => {
+                return Err(CliError::usage(
+                    "the request contains bytes that are not valid UTF-8; retype it as plain text",
+                ))
+            }
+        }
+    }
+    let joined = parts.join(" ");
+    if joined.len() > MAX_REQUEST_BYTES {
+        return Err(CliError::usage(format!(
+            "the request is {} bytes long, more than the {MAX_REQUEST_BYTES} a request may have; describe the task in a sentence or two",
+            joined.len()
+        )));
+    }
+    prompt::clean_request(&joined).ok_or_else(|| {
+        CliError::usage(
+            "the request is empty; say what you want to do, e.g. `cmdai find large files`",
+        )
+    })
+}
+
+/// Reads the safety level: flag/env value if valid, else a warning and the default.
+pub fn safety_level(value: Option<&str>) -> SafetyLevel {
+    match value {
+        None => SafetyLevel::Default,
+        Some(v) => v.parse().unwrap_or_else(|_| {
+            eprintln!("cmdai: unknown safety level `{v}` (use strict, default or permissive); using default");
+            SafetyLevel::Default
+        }),
+    }
+}
+
+pub fn engine_error(e: EngineError) -> CliError {
+    match e {
+        EngineError::Load { .. } => CliError::model(e.to_string()),
+        EngineError::TooLong { .. } => CliError::usage(e.to_string()),
+        EngineError::Cancelled => CliError::interrupted(),
+        _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
+    }
+}
+
+/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
+pub fn mock_requested() -> bool {
+    std::env::var("CMDAI_BACKEND").is_ok_and(|b| b == "mock")
+}
+
+/// Threads for inference: the flag/env value, else the physical cores.
+pub fn threads(margs: &ModelArgs) -> usize {
+    margs
+        .threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(physical_cores)
+}
+
+/// Loads the model in this process and answers one request.
+fn generate_in_process(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    req: GenerateRequest,
+) -> Result<Generation> {
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: crate::paths::prefix_state_dir(),
+        speculate: crate::engine::speculate_setting(),
+        use_mmap: true,
+    };
+    let os = req.context.os;
+    let worker = Worker::spawn(move || {
+        LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>)
+    });
+    wait_with_spinner(&worker, req)
+}
+
+/// Arguments that make a daemon load the same model as this client.
+pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
+    let mut v = vec![
+        "--model".to_string(),
+        if model.sha256.is_some() {
+            model.name.clone()
+        } else {
+            model.path.display().to_string()
+        },
+        "--threads".to_string(),
+        threads(margs).to_string(),
+    ];
+    if margs.verbose {
+        v.push("--verbose".into());
+    }
+    v
+}
+
+/// Asks the resident daemon (starting it if needed). `Err` carries the reason
+/// to fall back to in-process inference, or a final error.
+fn generate_via_daemon(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    req: &GenerateRequest,
+) -> std::result::Result<Generation, ClientError> {
+    let spinner = spinner();
+    let result = client::connect_or_start(&model.model_id(), &serve_args(model, margs))
+        .and_then(|mut conn| conn.generate(req.clone()));
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    result
+}
+
+fn spinner() -> Option<indicatif::ProgressBar> {
+    output::stderr_is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("thinking…");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    })
+}
+
+/// Waits for the worker, showing a spinner on a terminal's stderr.
+fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation> {
+    let pending = worker.submit(req);
+    let spinner = spinner();
+    let result = pending.wait();
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    result.map_err(engine_error)
+}
+
+/// Runs the model: through the daemon unless `--no-daemon`, falling back to
+/// this process when the daemon cannot be reached or dies mid-request.
+fn generate(
+    model: &ResolvedModel,
+    args: &GenerateArgs,
+    req: GenerateRequest,
+) -> Result<(Generation, &'static str)> {
+    if args.no_daemon {
+        return Ok((generate_in_process(model, &args.model, req)?, "llama.cpp"));
+    }
+    match generate_via_daemon(model, &args.model, &req) {
+        Ok(g) => Ok((g, "llama.cpp (daemon)")),
+        Err(ClientError::Engine(e)) => Err(engine_error(e)),
+        Err(e) => {
+            if args.model.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_)) {
+                eprintln!("cmdai: {e}; answering in this process instead");
+            }
+            Ok((generate_in_process(model, &args.model, req)?, "llama.cpp"))
+        }
+    }
+}
+
+/// Turns the model's raw text into a command.
+pub fn parse_generation(g: &Generation) -> Result<String> {
+    let parsed = if g.prefilled {
+        parser::parse_prefilled(&g.text)
+    } else {
+        parser::parse_reply(&g.text)
+    };
+    parsed.map(|p| p.command).map_err(|e| {
+        CliError::no_command(format!(
+            "the model's answer held no usable command ({e}); try rephrasing the request"
+        ))
+    })
+}
+
+pub fn run(args: &GenerateArgs) -> Result<i32> {
+    // `cmdai --explain 'tar xzf a.tgz'`: explain that command, generate nothing.
+    if let Some(cmd) = args.explain.as_deref().filter(|c| !c.is_empty()) {
+        let mut words = vec![cmd.to_string()];
+        for w in &args.query {
+            words.push(w.to_str().map(str::to_owned).ok_or_else(|| {
+                CliError::usage(
+                    "the command contains bytes that are not valid UTF-8; retype it as plain text",
+                )
+            })?);
+        }
+        super::explain::explain(&words.join(" "), &args.model, args.no_daemon)?;
+        return Ok(exit::OK);
+    }
+    let query = join_query(&args.query)?;
+    let level = safety_level(args.safety.as_deref());
+    let req = GenerateRequest {
+        query: query.clone(),
+        context: RequestContext::detect(),
+        avoid: args.avoid.clone(),
+    };
+
+    let started = std::time::Instant::now();
+    let (command, timings, model_name, backend) = if mock_requested() {
+        let g = MockBackend
+            .generate(&req, &Default::default())
+            .map_err(engine_error)?;
+        (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
+    } else {
+        let model = resolve_model(&args.model)?;
+        let model_id = model.model_id();
+        let cache = ResponseCache::new(&paths::cache_dir());
+        let use_cache = std::env::var_os("CMDAI_NO_RESPONSE_CACHE").is_none();
+        if let Some(cmd) = cache.get(&model_id, &req).filter(|_| use_cache) {
+            let ms = started.elapsed().as_millis() as u64;
+            let t = Timings {
+                total: ms,
+                ..Timings::default()
+            };
+            (cmd, t, model.name.clone(), "cache")
+        } else {
+            let (g, backend) = generate(&model, args, req.clone())?;
+            if args.model.verbose {
+                eprintln!(
+                    "cmdai: {} request tokens, {} generated; timings {:?}",
+                    g.prompt_tokens, g.generated_tokens, g.timings
+                );
+            }
+            let cmd = parse_generation(&g)?;
+            if use_cache {
+                cache.put(&model_id, &req, &cmd);
+            }
+            (cmd, g.timings, model.name.clone(), backend)
+        }
+    };
+    let assessment = safety::assess_request(&query, &command, &safety::Context::default());
+    let verdict = safety::policy(assessment.risk, level);
+    let blocked = verdict == Verdict::Block && !args.allow_dangerous;
+
+    if args.widget {
+        return Ok(widget_output(&command, &assessment, blocked));
+    }
+    match args.format {
+        Format::Json => {
+            let obj = JsonResult {
+                command: &command,
+                risk: assessment.risk,
+                warnings: output::warnings(&assessment),
+                blocked,
+                model: &model_name,
+                backend,
+                timings_ms: timings,
+            };
+            println!("{}", serde_json::to_string(&obj).unwrap_or_default());
+        }
+        Format::Text => {
+            if blocked {
+                println!("{}", output::commented_out(&command, &assessment));
+            } else {
+                println!("{command}");
+            }
+            if output::stderr_is_terminal() {
+                for f in &assessment.findings {
+                    output::note(f.risk, &f.explanation);
+                }
+            }
+        }
+    }
+    if blocked {
+        eprintln!(
+            "cmdai: blocked a {} command: {}; pass --allow-dangerous to print it anyway",
+            assessment.risk,
+            output::worst_reason(&assessment)
+        );
+        return Ok(exit::BLOCKED);
+    }
+    if args.explain.is_some() && args.format == Format::Text {
+        super::explain::explain(&command, &args.model, args.no_daemon)?;
+    }
+    if args.execute && args.format == Format::Text {
+        return super::execute::offer(&command, args, level);
+    }
+    Ok(exit::OK)
+}
+
+/// The shell widget's contract: stdout is what goes into the command line,
+/// stderr holds notes to print above the prompt; exit 0 means replace the
+/// buffer. A blocked command goes in as a comment so Enter runs nothing.
+fn widget_output(command: &str, a: &safety::Assessment, blocked: bool) -> i32 {
+    if blocked {
+        println!("{}", output::commented_out(command, a));
+    } else {
+        println!("{command}");
+    }
+    for w in output::warnings(a) {
+        eprintln!("cmdai: {w}");
+    }
+    exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn join_words() {
+        assert_eq!(
+            join_query(&words(&["find", "large", "files"])).unwrap(),
+            "find large files"
+        );
+    }
+
+    #[test]
+    fn empty_and_huge_are_usage_errors() {
+        assert_eq!(
+            join_query(&words(&[])).unwrap_err().exit_code(),
+            exit::USAGE
+        );
+        assert_eq!(
+            join_query(&words(&["  ", "\t"])).unwrap_err().exit_code(),
+            exit::USAGE
+        );
+        let huge = "a".repeat(MAX_REQUEST_BYTES + 1);
+        assert_eq!(
+            join_query(&words(&[&huge])).unwrap_err().exit_code(),
+            exit::USAGE
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_usage_error() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(vec![b'f', 0xff, b'x']);
+        let e = join_query(&[bad]).unwrap_err();
+        assert_eq!(e.exit_code(), exit::USAGE);
+        assert!(e.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn bad_safety_level_falls_back() {
+        assert_eq!(safety_level(Some("bogus")), SafetyLevel::Default);
+        assert_eq!(safety_level(Some("strict")), SafetyLevel::Strict);
+    }
+}

@@ -1,0 +1,49 @@
+//! One file per subcommand; [`main`] parses the command line and dispatches.
+
+pub mod check;
+pub mod daemon;
+pub mod execute;
+pub mod explain;
+pub mod generate;
+pub mod init;
+pub mod model;
+pub mod serve;
+
+use crate::cli::{Cli, Command};
+use crate::error::{exit, CliError};
+use clap::Parser;
+
+/// Runs cmdai and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::USAGE,
+            };
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Model(cmd)) => model::run(cmd),
+        Some(Command::Init(args)) => init::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Daemon(cmd)) => daemon::run(cmd),
+        None => generate::run(&cli.generate),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error as one line on stderr and returns its exit code.
+pub fn report(e: &CliError) -> i32 {
+    eprintln!("cmdai: {e}");
+    e.exit_code()
+}

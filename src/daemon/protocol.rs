@@ -1,0 +1,132 @@
+//! Wire format between client and daemon: newline-delimited JSON, one request
+//! and one response per line.
+//!
+//! Every connection starts with a `Hello` from the client; the daemon answers
+//! with its protocol version, binary version and model identity, and the client
+//! hangs up (and replaces the daemon) on any mismatch, so a newer binary never
+//! talks to an old daemon.
+
+use crate::engine::{GenerateRequest, Generation};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+
+/// Bumped on any incompatible change of the messages below.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Largest line either side accepts (a request is at most a few KB).
+pub const MAX_LINE: usize = 1 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    Hello {
+        protocol: u32,
+    },
+    Generate(GenerateRequest),
+    /// Explain a command; answered by `Piece`s, then `Explained`.
+    Explain {
+        command: String,
+    },
+    Status,
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DaemonInfo {
+    pub protocol: u32,
+    /// `cmdai` version of the daemon binary.
+    pub version: String,
+    /// Identity of the loaded model (sha256 from the catalogue, or a hash of
+    /// path, size and mtime for a file given by path).
+    pub model_id: String,
+    pub model: String,
+    pub pid: u32,
+    /// False while the model is still loading.
+    pub ready: bool,
+    pub requests_served: u64,
+    pub idle_timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Hello(DaemonInfo),
+    Generated(Generation),
+    /// Part of an explanation, as it is generated.
+    Piece {
+        text: String,
+    },
+    /// The whole explanation, after its last `Piece`.
+    Explained(Generation),
+    Status(DaemonInfo),
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+    ShuttingDown,
+}
+
+/// Error classes the client maps to its exit codes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    ModelLoad,
+    TooLong,
+    Cancelled,
+    Inference,
+    BadRequest,
+}
+
+/// Writes one message as one line.
+pub fn write_msg<W: Write, T: Serialize>(w: &mut W, msg: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(msg).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    w.write_all(&line)?;
+    w.flush()
+}
+
+/// Reads one line and decodes it; `Ok(None)` at end of stream.
+pub fn read_msg<R: BufRead, T: for<'de> Deserialize<'de>>(r: &mut R) -> std::io::Result<Option<T>> {
+    let mut buf = Vec::new();
+    let n = std::io::Read::take(&mut *r, MAX_LINE as u64).read_until(b'\n', &mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if !buf.ends_with(b"\n") && buf.len() >= MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "message too long",
+        ));
+    }
+    serde_json::from_slice(&buf)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::RequestContext;
+
+    #[test]
+    fn round_trip() {
+        let req = Request::Generate(GenerateRequest {
+            query: "find large files".into(),
+            context: RequestContext::detect(),
+            avoid: vec!["ls".into()],
+        });
+        let mut buf = Vec::new();
+        write_msg(&mut buf, &req).unwrap();
+        assert!(buf.ends_with(b"\n"));
+        let back: Request = read_msg(&mut &buf[..]).unwrap().unwrap();
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let r: std::io::Result<Option<Request>> = read_msg(&mut &b"{nope\n"[..]);
+        assert!(r.is_err());
+        let r: std::io::Result<Option<Request>> = read_msg(&mut &b""[..]);
+        assert!(r.unwrap().is_none());
+    }
+}

@@ -1,0 +1,21 @@
+//! cmdai: plain words in, one shell command out, from a local model.
+//!
+//! The flow of one request: [`cli`] parses the words, [`commands::generate`]
+//! finds the model ([`models`]), builds the prompt ([`prompt`]), runs it
+//! ([`engine`]), parses the answer ([`parser`]) and judges it ([`safety`])
+//! before [`output`] prints it.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod daemon;
+pub mod engine;
+pub mod error;
+pub mod explain_prompt;
+pub mod models;
+pub mod output;
+pub mod parser;
+pub mod paths;
+pub mod prompt;
+pub mod response_cache;
+pub mod safety;

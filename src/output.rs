@@ -1,0 +1,69 @@
+//! How results reach the user: the command alone on stdout (text), or one JSON
+//! object; notes and warnings on stderr, coloured only for a terminal and only
+//! without `NO_COLOR`.
+
+use crate::engine::Timings;
+use crate::safety::{Assessment, Risk};
+use serde::Serialize;
+use std::io::IsTerminal;
+
+/// The `--format json` object (its shape is documented in README.md).
+#[derive(Debug, Serialize)]
+pub struct JsonResult<'a> {
+    pub command: &'a str,
+    pub risk: Risk,
+    pub warnings: Vec<String>,
+    pub blocked: bool,
+    pub model: &'a str,
+    pub backend: &'a str,
+    pub timings_ms: Timings,
+}
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stderr_is_terminal()
+}
+
+/// One warning line per finding: `critical: deletes the root file system (rm-root)`.
+pub fn warnings(a: &Assessment) -> Vec<String> {
+    a.findings
+        .iter()
+        .map(|f| format!("{}: {} ({})", f.risk, f.explanation, f.rule_id))
+        .collect()
+}
+
+/// The first (worst) finding's explanation, for one-line messages.
+pub fn worst_reason(a: &Assessment) -> String {
+    a.findings
+        .iter()
+        .max_by_key(|f| f.risk)
+        .map(|f| f.explanation.clone())
+        .unwrap_or_else(|| "judged dangerous".into())
+}
+
+/// A command that must not be runnable, as a shell comment.
+pub fn commented_out(command: &str, a: &Assessment) -> String {
+    format!(
+        "# blocked: {}: {}",
+        worst_reason(a),
+        command.replace('\n', " ")
+    )
+}
+
+/// Prints a note for the user on stderr, with the risk coloured when allowed.
+pub fn note(risk: Risk, text: &str) {
+    if color_enabled() {
+        let code = match risk {
+            Risk::Safe => "32",
+            Risk::Moderate => "33",
+            Risk::High => "31",
+            Risk::Critical => "1;31",
+        };
+        eprintln!("\x1b[{code}m{risk}\x1b[0m: {text}");
+    } else {
+        eprintln!("{risk}: {text}");
+    }
+}

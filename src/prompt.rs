@@ -1,0 +1,251 @@
+//! The prompt: system instructions and few-shot examples, written by us.
+//!
+//! The prompt has two parts. The *prefix* (system message + example turns) is
+//! the same for every request on a given OS, byte for byte, so its KV cache
+//! can be computed once and reused. The *suffix* (the request turn and the
+//! pre-filled start of the answer) is all a request has to prefill.
+
+use crate::context::{Os, RequestContext};
+
+/// What the assistant turn is pre-filled with: the model only has to write the
+/// JSON string value, and the grammar ends it at the closing quote.
+pub const ANSWER_PREFILL: &str = "{\"cmd\": \"";
+
+/// Upper bound on generated tokens for one command.
+pub const MAX_COMMAND_TOKENS: usize = 160;
+
+/// The longest request we accept, in bytes (a pasted file is not a request).
+pub const MAX_REQUEST_BYTES: usize = 2000;
+
+/// One role-tagged message, before the model's chat template renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl Message {
+    fn new(role: &'static str, content: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+fn system_prompt(os: Os) -> String {
+    let flavour = match os {
+        Os::Linux => "GNU coreutils, findutils, grep, sed and iproute2 flags",
+        Os::Macos => "BSD flags as shipped with macOS (sed -i '', no GNU-only options)",
+    };
+    format!(
+        "You turn a request into exactly one shell command for {os}. \
+Answer with JSON only: {{\"cmd\": \"<command>\"}}.\n\
+Rules:\n\
+- One line. The simplest correct command; use pipes only when needed.\n\
+- Use standard tools that ship with {os}, with {flavour}.\n\
+- Keep the user's file names, paths, patterns and numbers exactly as written; \".\" means here.\n\
+- Never invent options. Quote globs, patterns and paths with spaces.\n\
+- Add sudo only when the task needs root.\n\
+- Never explain, never refuse, never answer with a placeholder such as echo: \
+the user reads every command before it runs.\n\
+The request turn starts with [shell directory].",
+        os = os.name()
+    )
+}
+
+/// Few-shot examples: (request, command). Written for this project; each shows
+/// one habit we want (literal names, quoting, GNU vs BSD forms, minimal pipes).
+fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![
+        (
+            "list everything here including hidden files, with sizes",
+            "ls -lah",
+        ),
+        (
+            "find files bigger than 200MB under the current folder",
+            "find . -type f -size +200M",
+        ),
+        (
+            "how many lines are in each markdown file in docs",
+            "find docs -name '*.md' -exec wc -l {} +",
+        ),
+        (
+            "search for FIXME in all python files recursively with line numbers",
+            "grep -rn --include='*.py' 'FIXME' .",
+        ),
+        (
+            "pack the reports folder into reports.tar.gz",
+            "tar -czf reports.tar.gz reports",
+        ),
+        (
+            "unpack site.zip into the www directory",
+            "unzip site.zip -d www",
+        ),
+        (
+            "which folders here use the most space",
+            "du -sh -- */ | sort -rh | head -n 10",
+        ),
+        ("free space on every mounted disk", "df -h"),
+        (
+            "print the third column of sales.csv",
+            "awk -F, '{print $3}' sales.csv",
+        ),
+        (
+            "show the last 5 commits, one line each",
+            "git log --oneline -n 5",
+        ),
+        (
+            "stop all running docker containers",
+            "docker stop $(docker ps -q)",
+        ),
+        (
+            "files in src changed in the last 2 days",
+            "find src -type f -mtime -2",
+        ),
+    ];
+    match os {
+        Os::Linux => v.extend([
+            (
+                "replace every http:// with https:// in links.txt",
+                "sed -i 's|http://|https://|g' links.txt",
+            ),
+            (
+                "top 5 processes by memory",
+                "ps aux --sort=-%mem | head -n 6",
+            ),
+            ("what is listening on port 5432", "ss -ltnp 'sport = :5432'"),
+            ("restart the nginx service", "sudo systemctl restart nginx"),
+        ]),
+        Os::Macos => v.extend([
+            (
+                "replace every http:// with https:// in links.txt",
+                "sed -i '' 's|http://|https://|g' links.txt",
+            ),
+            ("top 5 processes by memory", "ps aux -m | head -n 6"),
+            (
+                "what is listening on port 5432",
+                "lsof -nP -iTCP:5432 -sTCP:LISTEN",
+            ),
+            ("restart the nginx service", "brew services restart nginx"),
+        ]),
+    }
+    v
+}
+
+/// Example turns use a rotating, made-up context so the model learns the
+/// `[shell directory]` format without copying any one value.
+const EXAMPLE_CONTEXTS: [(&str, &str); 3] =
+    [("bash", "~"), ("zsh", "~/projects/app"), ("bash", "~/work")];
+
+/// The request turn's text: `[zsh ~/src] find large files`.
+pub fn request_turn(shell: &str, cwd: &str, request: &str) -> String {
+    format!("[{shell} {cwd}] {request}")
+}
+
+/// JSON answer for an example command, exactly as the model should write it.
+fn answer(cmd: &str) -> String {
+    serde_json::json!({ "cmd": cmd })
+        .to_string()
+        .replacen("{\"cmd\":\"", ANSWER_PREFILL, 1)
+}
+
+/// The static part of the conversation: system + examples. Depends only on the OS.
+pub fn prefix_messages(os: Os) -> Vec<Message> {
+    let mut msgs = vec![Message::new("system", system_prompt(os))];
+    for (i, (req, cmd)) in examples(os).into_iter().enumerate() {
+        let (shell, cwd) = EXAMPLE_CONTEXTS[i % EXAMPLE_CONTEXTS.len()];
+        msgs.push(Message::new("user", request_turn(shell, cwd, req)));
+        msgs.push(Message::new("assistant", answer(cmd)));
+    }
+    msgs
+}
+
+/// Cleans a request for the prompt: control characters become spaces, runs of
+/// white space collapse. Returns `None` for a request with nothing in it.
+pub fn clean_request(raw: &str) -> Option<String> {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// The per-request user turn for a context.
+pub fn user_turn(ctx: &RequestContext, request: &str) -> String {
+    request_turn(&ctx.shell, &ctx.cwd, request)
+}
+
+/// A GBNF grammar for the rest of the JSON string after [`ANSWER_PREFILL`]:
+/// one line (no raw control characters, no `\n` escapes), not starting with
+/// white space, a prompt sign or a comment, ended by `"}`.
+pub const COMMAND_GRAMMAR: &str = r#"
+root  ::= first ch* "\"}"
+first ::= [^"\\\x00-\x20#$\x7F] | esc
+ch    ::= [^"\\\x00-\x1F\x7F] | esc
+esc   ::= "\\" ( ["\\/] | "u" hx hx hx hx )
+hx    ::= [0-9a-fA-F]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_is_deterministic_and_os_specific() {
+        assert_eq!(prefix_messages(Os::Linux), prefix_messages(Os::Linux));
+        assert_ne!(prefix_messages(Os::Linux), prefix_messages(Os::Macos));
+        let linux = prefix_messages(Os::Linux);
+        assert_eq!(linux[0].role, "system");
+        assert!(linux[0].content.contains("GNU"));
+        // Alternating user/assistant after the system message.
+        for pair in linux[1..].chunks(2) {
+            assert_eq!(pair[0].role, "user");
+            assert_eq!(pair[1].role, "assistant");
+            assert!(pair[1].content.starts_with(ANSWER_PREFILL));
+            let v: serde_json::Value = serde_json::from_str(&pair[1].content).unwrap();
+            assert!(shell_words::split(v["cmd"].as_str().unwrap()).is_ok());
+        }
+    }
+
+    #[test]
+    fn macos_examples_use_bsd_forms() {
+        let mac: String = prefix_messages(Os::Macos)
+            .iter()
+            .map(|m| m.content.clone())
+            .collect();
+        assert!(mac.contains("sed -i ''"));
+        assert!(!mac.contains("--sort=-%mem"));
+        assert!(!mac.contains("systemctl"));
+    }
+
+    #[test]
+    fn answers_escape_like_json() {
+        assert_eq!(answer("grep \"a\" f"), "{\"cmd\": \"grep \\\"a\\\" f\"}");
+    }
+
+    #[test]
+    fn clean_request_strips_controls() {
+        assert_eq!(
+            clean_request("  find\tlarge\x1b[31m files \n"),
+            Some("find large [31m files".into())
+        );
+        assert_eq!(clean_request(" \n\t "), None);
+    }
+
+    #[test]
+    fn user_turn_has_context() {
+        let ctx = RequestContext {
+            os: Os::Linux,
+            shell: "zsh".into(),
+            cwd: "~/src".into(),
+        };
+        assert_eq!(
+            user_turn(&ctx, "find large files"),
+            "[zsh ~/src] find large files"
+        );
+    }
+}

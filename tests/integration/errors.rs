@@ -1,0 +1,111 @@
+//! Exit codes and one-sentence messages for bad input and missing models.
+
+use crate::util::{run, TestDir};
+
+#[test]
+fn empty_query_is_usage_error() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.arg("   ");
+    let r = run(c);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("request is empty"), "{}", r.stderr);
+}
+
+#[test]
+fn no_query_at_all_is_usage_error() {
+    let t = TestDir::new();
+    let r = run(t.cmd());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn huge_query_is_usage_error() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.arg("x".repeat(10_000));
+    let r = run(c);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("bytes long"), "{}", r.stderr);
+}
+
+#[test]
+fn invalid_utf8_is_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.arg(std::ffi::OsStr::from_bytes(b"find \xff files"));
+    let r = run(c);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_model_offline_says_how_to_fetch() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.args(["--offline", "find", "large", "files"]);
+    let r = run(c);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("cmdai model pull"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_model_env_offline_too() {
+    for var in ["CMDAI_OFFLINE", "HF_HUB_OFFLINE"] {
+        let t = TestDir::new();
+        let mut c = t.cmd();
+        c.env(var, "1").args(["find", "large", "files"]);
+        let r = run(c);
+        assert_eq!(r.code, 3, "{var}: {}", r.stderr);
+        assert!(r.stderr.contains("cmdai model pull"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn missing_model_non_interactive_asks_for_yes() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    // No network is touched: stdin is not a terminal and --yes is absent.
+    c.args(["find", "large", "files"]);
+    let r = run(c);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+}
+
+#[test]
+fn corrupt_model_file_is_reported() {
+    let t = TestDir::new();
+    let bad = t.path("work").join("broken.gguf");
+    std::fs::write(&bad, b"GGUF this is not really a model").unwrap();
+    let mut c = t.cmd();
+    c.args(["--no-daemon", "--model"])
+        .arg(&bad)
+        .args(["list", "files"]);
+    let r = run(c);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("could not be loaded"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn missing_model_path_is_reported() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.args(["--model", "/nonexistent/m.gguf", "list", "files"]);
+    let r = run(c);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+}
+
+#[test]
+fn version_prints() {
+    let t = TestDir::new();
+    let mut c = t.cmd();
+    c.arg("--version");
+    let r = run(c);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("cmdai "), "{}", r.stdout);
+}

@@ -1,0 +1,8 @@
+//! cmdai's integration tests: one binary, modules by feature.
+
+mod util;
+
+mod daemon;
+mod errors;
+mod generate;
+mod shells;

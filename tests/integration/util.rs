@@ -1,0 +1,116 @@
+//! Runs the built `cmdai` binary in a private temp HOME / XDG tree, so tests
+//! never see or change the developer's own config, cache or shell files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct TestDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        let dir = tempfile::Builder::new()
+            .prefix("cmdai-test")
+            .tempdir()
+            .unwrap();
+        for sub in ["home", "cache", "config", "runtime", "work"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        TestDir { dir }
+    }
+
+    pub fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    /// `cmdai` with a clean environment rooted in this temp dir.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cmdai"));
+        c.current_dir(self.path("work"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_RUNTIME_DIR", self.path("runtime"))
+            .env("CMDAI_CACHE_DIR", self.path("cache").join("cmdai"))
+            .env("SHELL", "/bin/bash")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Makes the real model visible in this dir's cache (a symlink, no copy),
+    /// with a prompt-state dir shared by all tests of this build, so the
+    /// prompt prefix is computed once per test run, not once per test.
+    pub fn with_real_model(&self) -> &Self {
+        let src = real_model();
+        let cache = self.path("cache").join("cmdai");
+        let models = cache.join("models");
+        std::fs::create_dir_all(&models).unwrap();
+        std::os::unix::fs::symlink(&src, models.join(src.file_name().unwrap())).unwrap();
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompt-state");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::os::unix::fs::symlink(&shared, cache.join("prompt-state")).unwrap();
+        self
+    }
+
+    /// The daemon socket this dir's cmdai uses.
+    pub fn socket(&self) -> PathBuf {
+        self.path("runtime").join("cmdai").join("cmdai.sock")
+    }
+}
+
+impl Drop for TestDir {
+    /// Stops a daemon a test may have started.
+    fn drop(&mut self) {
+        if self.socket().exists() {
+            let mut c = self.cmd();
+            c.args(["daemon", "stop"]);
+            let _ = c.output();
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(mut c: Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("running cmdai");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+pub const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+
+/// The real default model, fetched beforehand by `cmdai model pull` (the
+/// README's test command does that). `CMDAI_TEST_MODEL` may point elsewhere.
+pub fn real_model() -> PathBuf {
+    if let Some(p) = std::env::var_os("CMDAI_TEST_MODEL") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("CMDAI_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
+        })
+        .expect("a cache dir");
+    let p = cache.join("models").join(MODEL_FILE);
+    assert!(
+        Path::new(&p).is_file(),
+        "the real model is not at {}; run `cargo run -- model pull` first (the README's test command does)",
+        p.display()
+    );
+    p
+}
