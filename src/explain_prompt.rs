@@ -34,7 +34,7 @@ pub fn system(os: Os) -> String {
     format!(
         "You explain shell commands on {platform} to someone about to run them. \
 Go through the command in the order it is written: each program, option, argument, \
-pipe and redirection on its own short line, as `part - what it does`. End with one \
+pipe and redirection on its own short line: the part, a dash, then what it does. End with one \
 line starting with `Effect:` that says what running the whole command changes \
 (files deleted or overwritten, processes stopped, data sent over the network) or \
 that it only reads. Plain text, no headings, no numbering, no code fences, at most \

@@ -55,6 +55,9 @@ pub struct DownloadOptions {
     /// An installed file that fails its checksum is deleted and downloaded
     /// again (for `cmdai model pull`), instead of [`DownloadError::Corrupt`].
     pub repair: bool,
+    /// The Hugging Face cache to look for an existing copy in; `None` means
+    /// `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
+    pub hf_cache: Option<PathBuf>,
 }
 
 impl Default for DownloadOptions {
@@ -72,6 +75,7 @@ impl Default for DownloadOptions {
             handle_sigint: true,
             wait_for_lock: true,
             repair: false,
+            hf_cache: None,
         }
     }
 }
@@ -378,6 +382,9 @@ fn ensure(
     if installed(&sc, spec, opts, &bar)? {
         return Ok(sc.model);
     }
+    if adopt_hf_cache(&sc, spec, opts, &bar)? {
+        return Ok(sc.model);
+    }
     if opts.offline {
         return Err(DownloadError::Offline {
             id: spec.id.clone(),
@@ -447,6 +454,53 @@ fn installed(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Installs the model from the local Hugging Face cache when a copy there has
+/// exactly the pinned checksum (hard link when possible, else a copy). Works
+/// offline. Without a pinned checksum the copy is not trusted.
+fn adopt_hf_cache(
+    sc: &Sidecars,
+    spec: &ModelSpec,
+    opts: &DownloadOptions,
+    bar: &Progress,
+) -> Result<bool, DownloadError> {
+    let Some(expected) = spec.sha256.as_deref() else {
+        return Ok(false);
+    };
+    for src in hf::cached_copies(spec, opts.hf_cache.as_deref()) {
+        let Ok((sha, len)) = hash_file(&src) else {
+            continue;
+        };
+        if sha != expected || spec.size.is_some_and(|s| s != len) {
+            note(
+                opts,
+                bar,
+                &format!("ignoring {}: its checksum does not match", src.display()),
+            );
+            continue;
+        }
+        fs::create_dir_all(&sc.dir).map_err(|e| DownloadError::io("cannot create", &sc.dir, e))?;
+        let _ = fs::remove_file(&sc.part);
+        let real = fs::canonicalize(&src).unwrap_or(src.clone());
+        if fs::hard_link(&real, &sc.part).is_err() {
+            fs::copy(&real, &sc.part)
+                .map_err(|e| DownloadError::from_write(e, &sc.part, &sc.dir, spec.size))?;
+        }
+        fs::rename(&sc.part, &sc.model)
+            .map_err(|e| DownloadError::io("cannot rename", &sc.part, e))?;
+        write_marker(sc, &sha)?;
+        note(
+            opts,
+            bar,
+            &format!(
+                "using the copy in the Hugging Face cache: {}",
+                src.display()
+            ),
+        );
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Takes `<file>.lock`, waiting (and saying so) while another process holds it.

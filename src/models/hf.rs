@@ -132,6 +132,36 @@ pub(crate) fn fetch(
     http::download(client, &url, token, out, total, on_progress)
 }
 
+/// Where a copy of the model may already sit in the local Hugging Face cache
+/// (`$HF_HOME/hub`, else `~/.cache/huggingface/hub`), put there by
+/// `huggingface-cli` or another tool: the snapshot for `revision`, then the
+/// one `main` points to. The caller checks the bytes before using them.
+pub(crate) fn cached_copies(
+    spec: &ModelSpec,
+    hub: Option<&std::path::Path>,
+) -> Vec<std::path::PathBuf> {
+    use hf_hub::{Cache, Repo, RepoType};
+    let cache = hub.map_or_else(Cache::from_env, |p| Cache::new(p.to_path_buf()));
+    let mut found = Vec::new();
+    for rev in [spec.revision.as_str(), "main"] {
+        let repo = Repo::with_revision(spec.hf_repo.clone(), RepoType::Model, rev.to_string());
+        // Refs name branches and tags; a pinned commit is a snapshot dir itself.
+        let direct = cache
+            .path()
+            .join(repo.folder_name())
+            .join("snapshots")
+            .join(rev)
+            .join(&spec.file);
+        let by_ref = cache.repo(repo).get(&spec.file);
+        for p in [by_ref, Some(direct)].into_iter().flatten() {
+            if p.is_file() && !found.contains(&p) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

