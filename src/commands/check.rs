@@ -9,7 +9,7 @@ use crate::safety::{self, Context, Risk};
 use std::io::BufRead;
 
 pub fn run(args: &CheckArgs) -> Result<i32> {
-    let ctx = Context::default();
+    let ctx = Context::for_user();
     if args.command.len() == 1 && args.command[0] == "-" {
         let stdin = std::io::stdin();
         let mut worst = Risk::Safe;

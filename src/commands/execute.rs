@@ -37,7 +37,7 @@ pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i
     }
     let mut command = command.to_string();
     loop {
-        let a = safety::assess(&command, &safety::Context::default());
+        let a = safety::assess(&command, &safety::Context::for_user());
         if safety::policy(a.risk, level) == Verdict::Block && !args.allow_dangerous {
             eprintln!(
                 "cmdai: refusing to run it: {} ({}); pass --allow-dangerous to be asked anyway",
@@ -75,7 +75,7 @@ pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i
                     return Ok(exit::OK);
                 }
                 command = edited;
-                for f in &safety::assess(&command, &safety::Context::default()).findings {
+                for f in &safety::assess(&command, &safety::Context::for_user()).findings {
                     output::note(f.risk, &f.explanation);
                 }
             }

@@ -71,7 +71,7 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
 
 /// The safety part of an explanation: the rules' verdict, one line each.
 fn print_findings(command: &str) {
-    let a = safety::assess(command, &safety::Context::default());
+    let a = safety::assess(command, &safety::Context::for_user());
     if a.findings.is_empty() {
         println!("Safety: {} (no rule matched)", a.risk);
     } else {

@@ -245,7 +245,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             (cmd, g.timings, model.name.clone(), backend)
         }
     };
-    let assessment = safety::assess_request(&query, &command, &safety::Context::default());
+    let assessment = safety::assess_request(&query, &command, &safety::Context::for_user());
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
 

@@ -6,4 +6,5 @@ mod daemon;
 mod errors;
 mod explain;
 mod generate;
+mod safety;
 mod shells;

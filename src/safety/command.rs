@@ -1,0 +1,730 @@
+//! From a parsed simple command to the program that really runs.
+//!
+//! Why this exists: `sudo -u root env X=1 nice -n 5 /bin/rm -rf /` runs `rm`,
+//! `find / -exec rm -rf {} +` runs `rm` on `/`, `xargs rm -rf` runs `rm` on
+//! whatever comes in, and `bash -c 'rm -rf ~'` runs a whole script. This module
+//! peels off wrappers (`sudo`, `doas`, `env`, `command`, `nohup`, `nice`,
+//! `time`, `timeout`, `busybox`, `exec`, `stdbuf`, `chroot`, `watch`, ...),
+//! expands `find -exec/-execdir/-ok` and `xargs`, and collects the text of
+//! nested scripts (`sh -c`, `eval`, `su -c`, `ssh host cmd`, `bash <<EOF`) so
+//! the analyser can parse them. It also offers a small option parser that
+//! understands clusters (`-rf`), long options (`--force`, `--x=y`) and `--`.
+
+use crate::safety::parse::{RedirOp, Script, SimpleCommand, Word};
+use std::ops::Range;
+
+/// What an implicit argument list (from `xargs` stdin) is known to contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// No implicit arguments.
+    None,
+    /// Arguments come from stdin and are not known.
+    Unknown,
+}
+
+/// The effective command after unwrapping.
+#[derive(Debug, Clone)]
+pub(crate) struct Cmd {
+    /// Program base name, lower-cased (`/bin/RM` -> `rm`).
+    pub name: String,
+    /// Arguments after the program.
+    pub args: Vec<Word>,
+    /// Span of the whole simple command (local coordinates).
+    pub span: Range<usize>,
+    /// Run through sudo/doas (kept for callers and tests; rules judge the
+    /// command itself, since a user-owned target is as gone as a root one).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub privileged: bool,
+    pub input: Input,
+    /// Index of the simple command in the script.
+    pub index: usize,
+}
+
+impl Cmd {
+    pub(crate) fn arg_texts(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(|w| w.text.as_str())
+    }
+
+    /// The first non-option argument (a subcommand such as `git push`).
+    pub(crate) fn sub(&self, n: usize) -> Option<&str> {
+        self.args
+            .iter()
+            .map(|w| w.text.as_str())
+            .filter(|t| !t.starts_with('-'))
+            .nth(n)
+    }
+}
+
+/// A nested script to analyse (body of `sh -c`, `eval`, ...).
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub text: String,
+    /// The word the text came from (its span is used to map findings).
+    pub span: Range<usize>,
+    /// Whether the text appears verbatim in the source at `span`.
+    pub verbatim: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Unwrapped {
+    pub cmds: Vec<Cmd>,
+    pub bodies: Vec<Body>,
+}
+
+/// Program base name as the shell would look it up, lower-cased.
+pub(crate) fn prog_name(text: &str) -> String {
+    let t = text.trim_start_matches('\\');
+    let base = t.rsplit('/').next().unwrap_or(t);
+    base.to_ascii_lowercase()
+}
+
+pub(crate) fn is_assignment(w: &Word) -> bool {
+    let t = &w.text;
+    match t.find('=') {
+        Some(eq) if eq > 0 => {
+            let name = t[..eq].trim_end_matches('+');
+            let name = name.split('[').next().unwrap_or(name);
+            !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        _ => false,
+    }
+}
+
+pub(crate) const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash", "rbash",
+];
+
+/// Skips options of a wrapper. `with_value` lists short options that take a
+/// value, `long_with_value` long ones. Returns the remaining words.
+fn skip_opts<'a>(words: &'a [Word], with_value: &str, long_with_value: &[&str]) -> &'a [Word] {
+    let mut i = 0;
+    while i < words.len() {
+        let t = words[i].text.as_str();
+        if t == "--" {
+            return &words[i + 1..];
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            i += 1;
+            if !long.contains('=') && long_with_value.contains(&long) {
+                i += 1;
+            }
+            continue;
+        }
+        if t.len() > 1 && t.starts_with('-') {
+            let chars: Vec<char> = t[1..].chars().collect();
+            i += 1;
+            for (k, c) in chars.iter().enumerate() {
+                if with_value.contains(*c) {
+                    if k == chars.len() - 1 {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        break;
+    }
+    &words[i.min(words.len())..]
+}
+
+fn body_from(words: &[Word], src_hint: Option<&Word>) -> Body {
+    let text = words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let span = match (words.first(), words.last()) {
+        (Some(a), Some(b)) => a.span.start..b.span.end,
+        _ => src_hint.map(|w| w.span.clone()).unwrap_or(0..0),
+    };
+    Body {
+        verbatim: words.len() == 1,
+        text,
+        span,
+    }
+}
+
+const FIND_FILTERS: &[&str] = &[
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-regex",
+    "-iregex",
+    "-newer",
+    "-mtime",
+    "-mmin",
+    "-atime",
+    "-amin",
+    "-ctime",
+    "-cmin",
+    "-size",
+    "-user",
+    "-group",
+    "-perm",
+    "-empty",
+    "-links",
+    "-inum",
+    "-samefile",
+    "-wholename",
+    "-iwholename",
+    "-nouser",
+    "-nogroup",
+    "-lname",
+    "-ilname",
+    "-newermt",
+    "-used",
+    "-prune",
+];
+
+/// Unwraps the simple command at `idx`.
+pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
+    let sc = &script.commands[idx];
+    let mut out = Unwrapped::default();
+    unwrap_words(sc, idx, &sc.words, false, Input::None, &mut out, 0);
+    // `echo 'cmd' | sh`: the echoed text is the script.
+    if out.bodies.is_empty()
+        && out
+            .cmds
+            .iter()
+            .any(crate::safety::rules::reads_program_from_stdin)
+    {
+        if let Some(prev) = script.pipe_prev(idx) {
+            let pw = &script.commands[prev].words;
+            if let Some(first) = pw.first() {
+                let name = prog_name(&first.text);
+                if name == "echo" || name == "printf" {
+                    let args: Vec<Word> = pw[1..]
+                        .iter()
+                        .skip_while(|w| w.text.starts_with('-') && w.text.len() > 1)
+                        .take(if name == "printf" { 1 } else { usize::MAX })
+                        .cloned()
+                        .collect();
+                    if !args.is_empty() {
+                        out.bodies.push(body_from(&args, None));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn unwrap_words(
+    sc: &SimpleCommand,
+    idx: usize,
+    words: &[Word],
+    mut privileged: bool,
+    mut input: Input,
+    out: &mut Unwrapped,
+    level: usize,
+) {
+    if level > 4 {
+        return;
+    }
+    let mut w: &[Word] = words;
+    for _ in 0..64 {
+        while w.first().is_some_and(is_assignment) {
+            w = &w[1..];
+        }
+        let Some(first) = w.first() else { return };
+        let name = prog_name(&first.text);
+        let rest = &w[1..];
+        match name.as_str() {
+            "sudo" => {
+                privileged = true;
+                w = skip_opts(
+                    rest,
+                    "ugpChDrtUTR",
+                    &[
+                        "user",
+                        "group",
+                        "prompt",
+                        "close-from",
+                        "host",
+                        "chdir",
+                        "role",
+                        "type",
+                        "other-user",
+                        "command-timeout",
+                        "chroot",
+                    ],
+                );
+                // `sudo -u root X=1 cmd`
+            }
+            "doas" | "run0" | "pkexec" => {
+                privileged = true;
+                w = skip_opts(rest, "uCa", &["user"]);
+            }
+            "env" => {
+                // `env -S 'string'` splits the string into a command.
+                let mut i = 0;
+                let mut split: Option<&Word> = None;
+                while i < rest.len() {
+                    let t = rest[i].text.as_str();
+                    if t == "-S" || t == "--split-string" {
+                        split = rest.get(i + 1);
+                        break;
+                    } else if t == "-u" || t == "-C" || t == "--unset" || t == "--chdir" {
+                        i += 2;
+                    } else if t == "--" {
+                        i += 1;
+                        break;
+                    } else if t.starts_with('-') && t.len() > 1 {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if let Some(s) = split {
+                    out.bodies.push(body_from(std::slice::from_ref(s), None));
+                    return;
+                }
+                let mut next = &rest[i.min(rest.len())..];
+                while next.first().is_some_and(is_assignment) {
+                    next = &next[1..];
+                }
+                if next.is_empty() {
+                    // Plain `env` prints the environment.
+                    break;
+                }
+                w = next;
+            }
+            "command" | "builtin" => {
+                if rest.iter().any(|x| x.text == "-v" || x.text == "-V") {
+                    return;
+                }
+                w = skip_opts(rest, "", &[]);
+            }
+            "nohup" | "setsid" | "unbuffer" | "then" | "do" | "else" | "elif" | "if" | "while"
+            | "until" | "!" | "{" | "exec" | "time" | "caffeinate" | "torsocks" | "proxychains"
+            | "proxychains4" | "catchsegv" | "fakeroot" | "systemd-run" | "unshare" | "nsenter"
+            | "firejail" | "stdbuf" => {
+                w = skip_opts(
+                    rest,
+                    "aospenwrtcuUgGlmiN",
+                    &[
+                        "output",
+                        "unit",
+                        "property",
+                        "uid",
+                        "gid",
+                        "setenv",
+                        "working-directory",
+                        "target",
+                    ],
+                );
+            }
+            "nice" | "ionice" | "renice" | "chrt" => {
+                w = skip_opts(rest, "nct", &["adjustment", "class", "classdata"]);
+                if name == "chrt" || name == "renice" {
+                    // `chrt 10 cmd`: skip the priority.
+                    if w.first()
+                        .is_some_and(|x| x.text.chars().all(|c| c.is_ascii_digit()))
+                    {
+                        w = &w[1..];
+                    }
+                }
+            }
+            "taskset" => {
+                w = skip_opts(rest, "", &[]);
+                if !w.is_empty() {
+                    w = &w[1..];
+                }
+            }
+            "timeout" => {
+                w = skip_opts(rest, "sk", &["signal", "kill-after"]);
+                if !w.is_empty() {
+                    w = &w[1..]; // the duration
+                }
+            }
+            "chroot" => {
+                w = skip_opts(rest, "", &["userspec", "groups"]);
+                if !w.is_empty() {
+                    w = &w[1..]; // the new root
+                }
+            }
+            "busybox" | "toybox" => {
+                w = rest;
+            }
+            "flock" => {
+                let r = skip_opts(rest, "wEc", &["timeout", "conflict-exit-code", "command"]);
+                if let Some(pos) = rest
+                    .iter()
+                    .position(|x| x.text == "-c" || x.text == "--command")
+                {
+                    if let Some(b) = rest.get(pos + 1) {
+                        out.bodies.push(body_from(std::slice::from_ref(b), None));
+                    }
+                    return;
+                }
+                w = if r.is_empty() { r } else { &r[1..] };
+            }
+            "watch" => {
+                let r = skip_opts(rest, "nd", &["interval", "differences"]);
+                if !r.is_empty() {
+                    out.bodies.push(body_from(r, None));
+                }
+                return;
+            }
+            "xargs" => {
+                let r = skip_opts(
+                    rest,
+                    "IiLlnPdEsaR",
+                    &[
+                        "replace",
+                        "max-lines",
+                        "max-args",
+                        "max-procs",
+                        "delimiter",
+                        "eof",
+                        "max-chars",
+                        "arg-file",
+                        "process-slot-var",
+                    ],
+                );
+                input = Input::Unknown;
+                if r.is_empty() {
+                    return;
+                }
+                w = r;
+            }
+            "eval" => {
+                if !rest.is_empty() {
+                    out.bodies.push(body_from(rest, None));
+                }
+                break;
+            }
+            "su" | "runuser" => {
+                if let Some(pos) = rest
+                    .iter()
+                    .position(|x| x.text == "-c" || x.text == "--command")
+                {
+                    if let Some(b) = rest.get(pos + 1) {
+                        out.bodies.push(body_from(std::slice::from_ref(b), None));
+                    }
+                }
+                privileged = true;
+                break;
+            }
+            "ssh" => {
+                let r = skip_opts(rest, "bcDEeFIiJLlmOopQRSWwB", &[]);
+                if r.len() > 1 {
+                    out.bodies.push(body_from(&r[1..], None));
+                }
+                break;
+            }
+            "find" => {
+                expand_find(sc, idx, w, privileged, out, level);
+                break;
+            }
+            n if SHELLS.contains(&n) => {
+                // `bash -c 'body' name args`, `bash -lc body`, `bash <<EOF`.
+                let mut i = 0;
+                let mut body: Option<&Word> = None;
+                while i < rest.len() {
+                    let t = rest[i].text.as_str();
+                    if t.starts_with('-') && !t.starts_with("--") && t.len() > 1 {
+                        if t[1..].contains('c') {
+                            // The first non-option word after the cluster is the body.
+                            let mut j = i + 1;
+                            while j < rest.len()
+                                && rest[j].text.starts_with('-')
+                                && rest[j].text.len() > 1
+                            {
+                                j += 1;
+                            }
+                            body = rest.get(j);
+                            break;
+                        }
+                        i += 1;
+                    } else if t.starts_with("--") {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if let Some(b) = body {
+                    out.bodies.push(body_from(std::slice::from_ref(b), None));
+                } else {
+                    for r in &sc.redirects {
+                        if matches!(r.op, RedirOp::HereDoc | RedirOp::HereString)
+                            && !r.target.text.is_empty()
+                        {
+                            out.bodies.push(Body {
+                                text: r.target.text.clone(),
+                                span: r.span.clone(),
+                                verbatim: false,
+                            });
+                        }
+                    }
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    if w.is_empty() {
+        return;
+    }
+    out.cmds.push(Cmd {
+        name: prog_name(&w[0].text),
+        args: w[1..].to_vec(),
+        span: sc.span.clone(),
+        privileged,
+        input,
+        index: idx,
+    });
+}
+
+/// `find ROOTS... EXPR -exec CMD {} ;` runs CMD on what find selects. Without
+/// filtering tests the selection is the roots themselves (and all below).
+fn expand_find(
+    sc: &SimpleCommand,
+    idx: usize,
+    w: &[Word],
+    privileged: bool,
+    out: &mut Unwrapped,
+    level: usize,
+) {
+    let args = &w[1..];
+    let mut roots: Vec<&Word> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if matches!(t, "-H" | "-L" | "-P") || t.starts_with("-O") || t == "-D" {
+            i += if t == "-D" { 2 } else { 1 };
+            continue;
+        }
+        if t.starts_with('-') || t == "(" || t == "!" {
+            break;
+        }
+        roots.push(&args[i]);
+        i += 1;
+    }
+    let filtered = args.iter().any(|a| FIND_FILTERS.contains(&a.text.as_str()));
+    out.cmds.push(Cmd {
+        name: "find".into(),
+        args: args.to_vec(),
+        span: sc.span.clone(),
+        privileged,
+        input: Input::None,
+        index: idx,
+    });
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
+            let start = i + 1;
+            let mut end = start;
+            while end < args.len() && args[end].text != ";" && args[end].text != "+" {
+                end += 1;
+            }
+            let mut sub: Vec<Word> = Vec::new();
+            for a in &args[start..end] {
+                if a.text.contains("{}") {
+                    if filtered || roots.is_empty() || t.ends_with("dir") {
+                        sub.push(Word::synthetic(
+                            &a.text.replace("{}", "./found"),
+                            a.span.clone(),
+                        ));
+                    } else {
+                        for r in &roots {
+                            sub.push(Word::synthetic(
+                                &a.text.replace("{}", &r.text),
+                                a.span.clone(),
+                            ));
+                        }
+                    }
+                } else {
+                    sub.push(a.clone());
+                }
+            }
+            unwrap_words(sc, idx, &sub, privileged, Input::None, out, level + 1);
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Parsed options of a command.
+#[derive(Debug, Default)]
+pub(crate) struct Opts<'a> {
+    pub short: Vec<char>,
+    pub long: Vec<(&'a str, Option<&'a str>)>,
+    /// (short option, value) for options that take a value.
+    pub values: Vec<(char, &'a str)>,
+    pub operands: Vec<&'a Word>,
+}
+
+impl<'a> Opts<'a> {
+    pub(crate) fn has(&self, c: char) -> bool {
+        self.short.contains(&c)
+    }
+
+    /// A long option, also matching GNU-style unambiguous abbreviations.
+    pub(crate) fn has_long(&self, name: &str) -> bool {
+        self.long
+            .iter()
+            .any(|(l, _)| *l == name || (l.len() >= 4 && name.starts_with(l)))
+    }
+
+    pub(crate) fn long_value(&self, name: &str) -> Option<&'a str> {
+        self.long
+            .iter()
+            .find(|(l, _)| *l == name)
+            .and_then(|(_, v)| *v)
+    }
+
+    pub(crate) fn value(&self, c: char) -> Option<&'a str> {
+        self.values.iter().find(|(k, _)| *k == c).map(|(_, v)| *v)
+    }
+}
+
+/// Parses options: `short_vals` are short options taking a value,
+/// `long_vals` long options taking a value (as a separate word).
+pub(crate) fn opts<'a>(args: &'a [Word], short_vals: &str, long_vals: &[&str]) -> Opts<'a> {
+    let mut o = Opts::default();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < args.len() {
+        let w = &args[i];
+        let t = w.text.as_str();
+        i += 1;
+        if only_operands || t == "-" || !t.starts_with('-') {
+            o.operands.push(w);
+            continue;
+        }
+        if t == "--" {
+            only_operands = true;
+            continue;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            match long.split_once('=') {
+                Some((k, v)) => o.long.push((k, Some(v))),
+                None => {
+                    if long_vals.contains(&long) {
+                        o.long.push((long, args.get(i).map(|w| w.text.as_str())));
+                        i += 1;
+                    } else {
+                        o.long.push((long, None));
+                    }
+                }
+            }
+            continue;
+        }
+        let body = &t[1..];
+        for (k, c) in body.char_indices() {
+            if short_vals.contains(c) {
+                o.short.push(c);
+                let rest = &body[k + c.len_utf8()..];
+                if rest.is_empty() {
+                    if let Some(v) = args.get(i) {
+                        o.values.push((c, v.text.as_str()));
+                        i += 1;
+                    }
+                } else {
+                    o.values.push((c, rest));
+                }
+                break;
+            }
+            o.short.push(c);
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safety::parse::parse;
+
+    fn eff(src: &str) -> Vec<(String, Vec<String>, bool)> {
+        let s = parse(src, 0);
+        let mut v = Vec::new();
+        for i in 0..s.commands.len() {
+            for c in unwrap(&s, i).cmds {
+                v.push((
+                    c.name.clone(),
+                    c.arg_texts().map(String::from).collect(),
+                    c.privileged,
+                ));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn peels_wrappers() {
+        for src in [
+            "sudo -u root rm -rf /",
+            "env rm -rf /",
+            "env -i FOO=1 rm -rf /",
+            "\\rm -rf /",
+            "/bin/rm -rf /",
+            "command rm -rf /",
+            "nohup nice -n 10 rm -rf /",
+            "timeout -s KILL 10 rm -rf /",
+            "busybox rm -rf /",
+            "exec rm -rf /",
+            "time rm -rf /",
+            "X=1 doas rm -rf /",
+        ] {
+            let e = eff(src);
+            assert_eq!(e.last().unwrap().0, "rm", "{src}");
+            assert_eq!(e.last().unwrap().1.last().unwrap(), "/", "{src}");
+        }
+        assert!(eff("sudo rm x")[0].2);
+        assert!(eff("command -v rm").is_empty());
+    }
+
+    #[test]
+    fn expands_find_and_xargs() {
+        let e = eff("find / -exec rm -rf {} +");
+        assert_eq!(e[1], ("rm".into(), vec!["-rf".into(), "/".into()], false));
+        let e = eff("find . -name '*.o' -exec rm {} \\;");
+        assert_eq!(e[1].1, vec!["./found"]);
+        let s = parse("xargs -0 rm -rf < list", 0);
+        let u = unwrap(&s, 0);
+        assert_eq!(u.cmds[0].name, "rm");
+        assert_eq!(u.cmds[0].input, Input::Unknown);
+    }
+
+    #[test]
+    fn collects_bodies() {
+        for (src, body) in [
+            ("bash -c 'rm -rf ~'", "rm -rf ~"),
+            ("sh -xc \"echo hi\"", "echo hi"),
+            ("eval echo hi", "echo hi"),
+            ("su -c 'id' root", "id"),
+            ("ssh -p 22 host rm -rf /", "rm -rf /"),
+            ("bash <<< 'ls'", "ls"),
+            ("watch -n 1 'ls -l'", "ls -l"),
+        ] {
+            let s = parse(src, 0);
+            let u = unwrap(&s, 0);
+            assert_eq!(
+                u.bodies.first().map(|b| b.text.as_str()),
+                Some(body),
+                "{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn option_parsing() {
+        let s = parse("rm -rf --no-preserve-root -- -x /", 0);
+        let o = opts(&s.commands[0].words[1..], "", &[]);
+        assert!(o.has('r') && o.has('f'));
+        assert!(o.has_long("no-preserve-root"));
+        assert_eq!(o.operands.len(), 2);
+        let s = parse("tar -C dir -xf a.tar", 0);
+        let o = opts(&s.commands[0].words[1..], "Cf", &[]);
+        assert_eq!(o.value('C'), Some("dir"));
+        assert_eq!(o.value('f'), Some("a.tar"));
+        assert!(o.operands.is_empty());
+    }
+}

@@ -1,0 +1,350 @@
+//! Classification of path arguments.
+//!
+//! Why this exists: the danger of `rm -rf X`, `chmod -R 777 X` or `dd of=X`
+//! depends on what X is. This module normalises a path as the shell would see
+//! it (tilde and `$HOME`, duplicate slashes, `.` and `..`, trailing `/*`
+//! globs) and says whether it is the root, a home directory, a system
+//! directory, a block device, a sensitive file or something ordinary. It is
+//! platform aware: macOS system folders and `/dev/diskN` devices are known.
+
+use crate::safety::{Context, Os};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathClass {
+    /// `/`, `/*`, `/..`.
+    Root,
+    /// A home directory (`~`, `$HOME`, `/home/me`, `/root`) or its contents glob.
+    Home,
+    /// A top-level system directory (`/etc`, `/usr`, `/usr/bin`, `/System`...).
+    System,
+    /// A shared folder for installed software or data (`/opt`, `/usr/local`, `/mnt`).
+    Shared,
+    /// Anything else.
+    Other,
+}
+
+/// Directories whose loss or re-permissioning breaks the operating system.
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var",
+    "/home",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/lib32",
+    "/usr/libexec",
+    "/var/lib",
+    "/etc/pam.d",
+    "/etc/sudoers.d",
+    "/etc/systemd",
+    "/boot/efi",
+    "/boot/grub",
+    // macOS
+    "/System",
+    "/Library",
+    "/private",
+    "/Users",
+    "/private/etc",
+    "/private/var",
+    "/System/Library",
+];
+
+/// Shared folders that hold installed software or data but not the OS itself.
+const SHARED_DIRS: &[&str] = &[
+    "/opt",
+    "/srv",
+    "/mnt",
+    "/media",
+    "/snap",
+    "/run",
+    "/usr/local",
+    "/usr/share",
+    "/usr/include",
+    "/usr/local/bin",
+    "/usr/local/lib",
+    "/var/log",
+    "/var/spool",
+    "/var/mail",
+    "/etc/ssh",
+    "/etc/default",
+    "/Applications",
+    "/Volumes",
+    "/Library/LaunchDaemons",
+    "/cores",
+];
+
+/// Normalises a path lexically; `~` and `$HOME` become `~`.
+pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
+    let mut s = arg.trim().to_string();
+    for home in ["${HOME}", "$HOME", "~/", "~"] {
+        if s == home
+            || (s.starts_with(home) && (home.ends_with('/') || s[home.len()..].starts_with('/')))
+        {
+            let rest = &s[home.len()..];
+            s = format!("~/{}", rest.trim_start_matches('/'));
+            break;
+        }
+    }
+    if let Some(h) = ctx.home.as_deref().filter(|h| h.len() > 1) {
+        let h = h.trim_end_matches('/');
+        if s == h || s.starts_with(&format!("{h}/")) {
+            s = format!("~/{}", &s[h.len()..].trim_start_matches('/'));
+        }
+    }
+    let absolute = s.starts_with('/');
+    let tilde = s.starts_with("~/");
+    let body = if tilde { &s[2..] } else { &s[..] };
+    let mut parts: Vec<&str> = Vec::new();
+    let mut escaped = false;
+    for p in body.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() && !absolute {
+                    escaped = true;
+                }
+            }
+            _ => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if tilde {
+        if escaped {
+            // `~/..` is the directory holding every home.
+            return if joined.is_empty() {
+                "/home".into()
+            } else {
+                format!("/home/{joined}")
+            };
+        }
+        format!("~/{joined}").trim_end_matches('/').to_string()
+    } else if absolute {
+        format!("/{joined}")
+    } else if escaped {
+        format!("../{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+/// Strips a trailing glob that selects everything in a directory.
+fn strip_glob(p: &str) -> Option<&str> {
+    for g in ["/*", "/.*", "/{*,.*}", "/**"] {
+        if let Some(base) = p.strip_suffix(g) {
+            return Some(if base.is_empty() { "/" } else { base });
+        }
+    }
+    if p == "*" || p == ".*" {
+        return None;
+    }
+    None
+}
+
+/// Classifies a path argument (after quote removal).
+pub(crate) fn classify(arg: &str, ctx: &Context) -> PathClass {
+    if arg.is_empty() {
+        return PathClass::Other;
+    }
+    let n = normalize(arg, ctx);
+    let n = strip_glob(&n).map(str::to_string).unwrap_or(n);
+    let n = if n.len() > 1 {
+        n.trim_end_matches('/').to_string()
+    } else {
+        n
+    };
+    if n == "/" {
+        return PathClass::Root;
+    }
+    if n == "~" || n == "/root" {
+        return PathClass::Home;
+    }
+    let home_prefix = match ctx.os {
+        Os::Macos => "/Users/",
+        Os::Linux => "/home/",
+    };
+    for prefix in [home_prefix, "/home/", "/Users/"] {
+        if let Some(user) = n.strip_prefix(prefix) {
+            if !user.is_empty() && !user.contains('/') {
+                return PathClass::Home;
+            }
+        }
+    }
+    if SYSTEM_DIRS.iter().any(|d| d.eq_ignore_ascii_case(&n)) {
+        return PathClass::System;
+    }
+    if SHARED_DIRS.iter().any(|d| d.eq_ignore_ascii_case(&n)) {
+        return PathClass::Shared;
+    }
+    PathClass::Other
+}
+
+/// Whether a path is a whole disk or partition device.
+pub(crate) fn is_block_device(arg: &str) -> bool {
+    let p = arg.trim();
+    let Some(dev) = p.strip_prefix("/dev/") else {
+        return false;
+    };
+    if dev.starts_with("disk/by-") || dev.starts_with("mapper/") && dev.len() > 7 {
+        return true;
+    }
+    let alpha_then_digits = |rest: &str, prefix: &str| -> bool {
+        rest.strip_prefix(prefix).is_some_and(|r| {
+            let letters = r.trim_end_matches(|c: char| c.is_ascii_digit());
+            !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic())
+        })
+    };
+    // Linux: sda, sdX, sdXY, hda, vda, xvda.
+    for prefix in ["sd", "hd", "vd", "xvd"] {
+        if alpha_then_digits(dev, prefix) {
+            return true;
+        }
+    }
+    let digits_p = |rest: &str, prefix: &str| -> bool {
+        rest.strip_prefix(prefix).is_some_and(|r| {
+            !r.is_empty()
+                && r.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit() || c == 'X')
+                && r.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+    };
+    // nvme0n1, nvme0n1p2, mmcblk0, mmcblk0p1, md0, dm-0, macOS disk2 / rdisk2s1, BSD ada0, da0.
+    for prefix in [
+        "nvme", "mmcblk", "md", "dm-", "disk", "rdisk", "ada", "da", "nvd", "sr",
+    ] {
+        if digits_p(dev, prefix) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Shells and interpreters that must never be made setuid.
+pub(crate) fn is_shell_binary(arg: &str) -> bool {
+    let base = arg.rsplit('/').next().unwrap_or(arg);
+    matches!(
+        base,
+        "sh" | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "fish"
+            | "csh"
+            | "tcsh"
+            | "ash"
+            | "busybox"
+            | "python"
+            | "python2"
+            | "python3"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "php"
+            | "lua"
+            | "env"
+            | "vim"
+            | "vi"
+            | "find"
+            | "less"
+            | "awk"
+            | "gawk"
+            | "tclsh"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            os: Os::Linux,
+            home: Some("/home/me".into()),
+        }
+    }
+
+    #[test]
+    fn classifies() {
+        let c = ctx();
+        for p in ["/", "//", "/*", "/.", "/..", "/usr/..", "/./", "/../../"] {
+            assert_eq!(classify(p, &c), PathClass::Root, "{p}");
+        }
+        for p in [
+            "~",
+            "~/",
+            "$HOME",
+            "${HOME}",
+            "$HOME/",
+            "~/*",
+            "/home/me",
+            "/home/bob/",
+            "/root",
+            "~/.",
+        ] {
+            assert_eq!(classify(p, &c), PathClass::Home, "{p}");
+        }
+        for p in [
+            "/etc", "/usr/", "/etc/*", "/usr/bin", "/var", "/boot", "/home", "~/..",
+        ] {
+            assert_eq!(classify(p, &c), PathClass::System, "{p}");
+        }
+        for p in [
+            "./build",
+            "node_modules",
+            "/tmp/x",
+            "~/Downloads/x",
+            "/etc/nginx/sites-enabled/x",
+            "*",
+            ".",
+        ] {
+            assert_eq!(classify(p, &c), PathClass::Other, "{p}");
+        }
+    }
+
+    #[test]
+    fn block_devices() {
+        for p in [
+            "/dev/sda",
+            "/dev/sdb1",
+            "/dev/sdX",
+            "/dev/sdXY",
+            "/dev/nvme0n1",
+            "/dev/nvme0n1p2",
+            "/dev/mmcblk0",
+            "/dev/disk2",
+            "/dev/rdisk3s1",
+            "/dev/disk/by-id/usb-x",
+            "/dev/vda",
+            "/dev/md0",
+        ] {
+            assert!(is_block_device(p), "{p}");
+        }
+        for p in [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/urandom",
+            "/dev/tty",
+            "/dev/stdout",
+            "./disk.img",
+            "/dev/shm/x",
+            "/dev/tcp/1.2.3.4/80",
+            "/dev/fd/3",
+        ] {
+            assert!(!is_block_device(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,613 @@
+//! System rules: fork bombs, killing everything, power state, kernel triggers,
+//! security switches (SELinux, firewall), PATH and history, cron, sudoers and
+//! accounts.
+//!
+//! Why this exists: these commands do not delete files but take the machine
+//! down, open it up, or hide what happened. Several are judged on the whole
+//! script (a fork bomb is a function that calls itself in the background) or
+//! on where a command writes (`echo b > /proc/sysrq-trigger`, `>> /etc/sudoers`).
+
+use crate::safety::command::{is_assignment, opts, Cmd};
+use crate::safety::paths::normalize;
+use crate::safety::rules::{is_interpreter, rule, word_prog, Cx, Out, WriteMode, WriteTarget};
+use crate::safety::Risk::*;
+use crate::safety::Rule;
+use regex::Regex;
+use std::sync::OnceLock;
+
+const CAT: &str = "system";
+
+pub(crate) const FORK_BOMB: Rule = rule(
+    "sys.fork_bomb",
+    Critical,
+    CAT,
+    "starts a fork bomb that spawns processes until the computer freezes",
+);
+pub(crate) const KILL_ALL: Rule = rule(
+    "sys.kill_all",
+    Critical,
+    CAT,
+    "kills every process you are allowed to, which ends your session or crashes the system",
+);
+pub(crate) const SHUTDOWN: Rule = rule(
+    "sys.shutdown",
+    High,
+    CAT,
+    "shuts down or restarts the computer, ending everything that is running",
+);
+pub(crate) const SYSRQ: Rule = rule(
+    "sys.sysrq",
+    Critical,
+    CAT,
+    "sends a kernel SysRq command that can instantly reboot, crash or freeze the machine",
+);
+pub(crate) const KERNEL_MEMORY: Rule = rule(
+    "sys.kernel_memory_write",
+    Critical,
+    CAT,
+    "writes directly into physical or kernel memory, which can crash or compromise the system",
+);
+pub(crate) const SELINUX_DISABLE: Rule = rule(
+    "sys.selinux_disable",
+    High,
+    CAT,
+    "turns off SELinux protection",
+);
+pub(crate) const MACOS_PROTECTION_DISABLE: Rule = rule(
+    "sys.macos_protection_disable",
+    High,
+    CAT,
+    "turns off a macOS protection (Gatekeeper or System Integrity Protection)",
+);
+pub(crate) const FIREWALL_DISABLE: Rule = rule(
+    "sys.firewall_disable",
+    High,
+    CAT,
+    "turns off the firewall, exposing every listening service to the network",
+);
+pub(crate) const FIREWALL_FLUSH: Rule = rule(
+    "sys.firewall_flush",
+    High,
+    CAT,
+    "deletes all firewall rules",
+);
+pub(crate) const PATH_EMPTY: Rule = rule(
+    "sys.path_clobber",
+    High,
+    CAT,
+    "empties or replaces PATH, so the shell can no longer find ordinary commands",
+);
+pub(crate) const HISTORY_WIPE: Rule = rule(
+    "sys.history_wipe",
+    High,
+    CAT,
+    "erases or disables your shell history, hiding what was run",
+);
+pub(crate) const CRONTAB_REMOVE: Rule = rule(
+    "sys.crontab_remove",
+    High,
+    CAT,
+    "deletes all your scheduled cron jobs without asking",
+);
+pub(crate) const SUDOERS_NOPASSWD: Rule = rule(
+    "sys.sudoers_nopasswd",
+    Critical,
+    CAT,
+    "gives passwordless root access (NOPASSWD) through the sudoers file",
+);
+pub(crate) const SUDOERS_WRITE: Rule = rule(
+    "sys.sudoers_write",
+    High,
+    CAT,
+    "edits the sudoers file directly, skipping the visudo check; a typo locks you out of sudo",
+);
+pub(crate) const LD_PRELOAD: Rule = rule(
+    "sys.ld_preload",
+    Critical,
+    CAT,
+    "makes every program load a library through /etc/ld.so.preload, a classic rootkit trick",
+);
+pub(crate) const ROOT_PASSWORD_REMOVE: Rule = rule(
+    "sys.root_password_remove",
+    High,
+    CAT,
+    "removes the root password so anyone can become root",
+);
+pub(crate) const USERDEL_ROOT: Rule = rule(
+    "sys.userdel_root",
+    Critical,
+    CAT,
+    "deletes the root account",
+);
+
+pub(crate) const RULES: &[Rule] = &[
+    FORK_BOMB,
+    KILL_ALL,
+    SHUTDOWN,
+    SYSRQ,
+    KERNEL_MEMORY,
+    SELINUX_DISABLE,
+    MACOS_PROTECTION_DISABLE,
+    FIREWALL_DISABLE,
+    FIREWALL_FLUSH,
+    PATH_EMPTY,
+    HISTORY_WIPE,
+    CRONTAB_REMOVE,
+    SUDOERS_NOPASSWD,
+    SUDOERS_WRITE,
+    LD_PRELOAD,
+    ROOT_PASSWORD_REMOVE,
+    USERDEL_ROOT,
+];
+
+fn interp_fork_bomb() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(r"(?i)fork\s*while\s*fork|while\s*\(?\s*(1|true)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork\s*\(").unwrap()
+    })
+}
+
+fn is_history_file(p: &str) -> bool {
+    let base = p.rsplit('/').next().unwrap_or(p);
+    matches!(
+        base,
+        ".bash_history"
+            | ".zsh_history"
+            | ".history"
+            | ".sh_history"
+            | "fish_history"
+            | ".python_history"
+            | ".mysql_history"
+            | ".psql_history"
+    )
+}
+
+fn firewall_service(t: &str) -> bool {
+    let t = t.trim_end_matches(".service");
+    matches!(
+        t,
+        "firewalld" | "ufw" | "iptables" | "ip6tables" | "nftables" | "pf" | "shorewall" | "csf"
+    )
+}
+
+pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let name = c.name.as_str();
+    let sub0 = c.sub(0);
+    if matches!(name, "sed" | "perl" | "tee")
+        && c.arg_texts()
+            .any(|t| t.contains("SELINUX=disabled") || t.contains("SELINUX=permissive"))
+    {
+        out.add(&SELINUX_DISABLE, c.span.clone());
+    }
+    match name {
+        "kill" | "pkill" | "killall5" => {
+            if name == "killall5" {
+                out.add(&KILL_ALL, c.span.clone());
+                return;
+            }
+            if name == "pkill" {
+                return;
+            }
+            let mut sig_seen = false;
+            let mut rest_are_pids = false;
+            let mut skip = false;
+            for w in &c.args {
+                let t = w.text.as_str();
+                if skip {
+                    skip = false;
+                    sig_seen = true;
+                    continue;
+                }
+                if !rest_are_pids {
+                    if t == "--" {
+                        rest_are_pids = true;
+                        continue;
+                    }
+                    if matches!(t, "-s" | "-n" | "--signal") {
+                        skip = true;
+                        continue;
+                    }
+                    if t.starts_with('-') && !sig_seen && t != "-1"
+                        || t.starts_with("--")
+                        || t == "-l"
+                        || t == "-L"
+                    {
+                        sig_seen = true;
+                        continue;
+                    }
+                    if t == "-1" && !sig_seen {
+                        // `kill -1 PID`: the first `-1` is SIGHUP.
+                        sig_seen = true;
+                        continue;
+                    }
+                }
+                if t == "-1" {
+                    out.add(&KILL_ALL, w.span.clone());
+                }
+            }
+        }
+        "shutdown" | "reboot" | "halt" | "poweroff" | "openrc-shutdown" => {
+            let cancel = c.arg_texts().any(|t| {
+                matches!(
+                    t,
+                    "-c" | "--cancel" | "-k" | "-w" | "--wtmp-only" | "--help"
+                )
+            });
+            if !cancel {
+                out.add(&SHUTDOWN, c.span.clone());
+            }
+        }
+        "init" | "telinit" => {
+            if matches!(sub0, Some("0" | "6")) {
+                out.add(&SHUTDOWN, c.span.clone());
+            }
+        }
+        "systemctl" | "loginctl" => {
+            let verb = sub0.unwrap_or("");
+            let cancelled = c
+                .args
+                .windows(2)
+                .any(|w| w[0].text == "--when" && w[1].text == "cancel")
+                || c.arg_texts().any(|t| t == "--when=cancel");
+            if matches!(
+                verb,
+                "poweroff" | "reboot" | "halt" | "kexec" | "soft-reboot" | "emergency" | "rescue"
+            ) && !cancelled
+            {
+                out.add(&SHUTDOWN, c.span.clone());
+            }
+            if matches!(verb, "stop" | "disable" | "mask" | "kill")
+                && c.args.iter().skip(1).any(|w| firewall_service(&w.text))
+            {
+                out.add(&FIREWALL_DISABLE, c.span.clone());
+            }
+        }
+        "service" if sub0.is_some_and(firewall_service) && matches!(c.sub(1), Some("stop")) => {
+            out.add(&FIREWALL_DISABLE, c.span.clone());
+        }
+        "setenforce" => {
+            if matches!(
+                sub0.map(|s| s.to_ascii_lowercase()).as_deref(),
+                Some("0" | "permissive")
+            ) {
+                out.add(&SELINUX_DISABLE, c.span.clone());
+            }
+        }
+        "spctl"
+            if c.arg_texts()
+                .any(|t| t == "--master-disable" || t == "--global-disable") =>
+        {
+            out.add(&MACOS_PROTECTION_DISABLE, c.span.clone());
+        }
+        "csrutil" if sub0 == Some("disable") => {
+            out.add(&MACOS_PROTECTION_DISABLE, c.span.clone());
+        }
+        "ufw"
+            if matches!(sub0, Some("disable" | "reset"))
+                && !c.arg_texts().any(|t| t == "--dry-run") =>
+        {
+            out.add(&FIREWALL_DISABLE, c.span.clone());
+        }
+        "pfctl" if c.arg_texts().any(|t| t == "-d") => {
+            out.add(&FIREWALL_DISABLE, c.span.clone());
+        }
+        "socketfilterfw" if c.arg_texts().any(|t| t == "off") => {
+            out.add(&FIREWALL_DISABLE, c.span.clone());
+        }
+        "iptables" | "ip6tables" | "iptables-nft" | "iptables-legacy" => {
+            let o = opts(&c.args, "tPAIDj", &["table", "policy"]);
+            if o.has('F') || o.has_long("flush") {
+                out.add(&FIREWALL_FLUSH, c.span.clone());
+            }
+        }
+        "nft" if sub0 == Some("flush") && c.sub(1) == Some("ruleset") => {
+            out.add(&FIREWALL_FLUSH, c.span.clone());
+        }
+        "firewall-cmd" if c.arg_texts().any(|t| t == "--panic-off") => {
+            return;
+        }
+        "export" | "declare" | "typeset" | "readonly" | "local" => {
+            for w in &c.args {
+                check_assignment(&w.text, w.span.clone(), out);
+            }
+        }
+        "unset" => {
+            for w in &c.args {
+                match w.text.as_str() {
+                    "PATH" => out.add(&PATH_EMPTY, w.span.clone()),
+                    "HISTFILE" => out.add(&HISTORY_WIPE, w.span.clone()),
+                    _ => {}
+                }
+            }
+        }
+        "history" => {
+            let o = opts(&c.args, "d", &[]);
+            if o.has('c') {
+                out.add(&HISTORY_WIPE, c.span.clone());
+            }
+        }
+        "rm" | "shred" | "truncate" | "srm" if c.args.iter().any(|w| is_history_file(&w.text)) => {
+            out.add(&HISTORY_WIPE, c.span.clone());
+        }
+        "ln" => {
+            let o = opts(&c.args, "tS", &[]);
+            if o.operands.first().is_some_and(|w| w.text == "/dev/null")
+                && o.operands.iter().any(|w| is_history_file(&w.text))
+            {
+                out.add(&HISTORY_WIPE, c.span.clone());
+            }
+        }
+        "crontab" => {
+            let o = opts(&c.args, "u", &[]);
+            if o.has('r') && !o.has('i') {
+                out.add(&CRONTAB_REMOVE, c.span.clone());
+            }
+        }
+        "passwd" => {
+            let o = opts(&c.args, "", &[]);
+            if (o.has('d') || o.has_long("delete")) && o.operands.iter().any(|w| w.text == "root") {
+                out.add(&ROOT_PASSWORD_REMOVE, c.span.clone());
+            }
+        }
+        "usermod" => {
+            let o = opts(&c.args, "pcdegGlsuL", &["password"]);
+            let empty_pw = o.value('p').is_some_and(|v| v.is_empty())
+                || o.long_value("password").is_some_and(|v| v.is_empty());
+            if empty_pw && o.operands.iter().any(|w| w.text == "root") {
+                out.add(&ROOT_PASSWORD_REMOVE, c.span.clone());
+            }
+        }
+        "userdel" | "deluser" => {
+            let o = opts(&c.args, "R", &[]);
+            if o.operands.iter().any(|w| w.text == "root") {
+                out.add(&USERDEL_ROOT, c.span.clone());
+            }
+        }
+        n if is_interpreter(n) && c.args.iter().any(|w| interp_fork_bomb().is_match(&w.text)) => {
+            out.add(&FORK_BOMB, c.span.clone());
+        }
+        _ => {}
+    }
+    let _ = cx;
+}
+
+fn check_assignment(text: &str, span: std::ops::Range<usize>, out: &mut Out) {
+    let Some((name, value)) = text.split_once('=') else {
+        return;
+    };
+    match name.trim_end_matches('+') {
+        "PATH" => {
+            let keeps = value.contains("PATH") || value.contains("bin");
+            if !keeps {
+                out.add(&PATH_EMPTY, span);
+            }
+        }
+        "HISTFILE" if value.is_empty() || value == "/dev/null" => out.add(&HISTORY_WIPE, span),
+        "HISTSIZE" | "HISTFILESIZE" | "SAVEHIST" if value == "0" => out.add(&HISTORY_WIPE, span),
+        _ => {}
+    }
+}
+
+/// Writes to kernel triggers, sudoers, ld.so.preload and history files.
+pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
+    let p = normalize(&t.path, cx.ctx);
+    if p == "/proc/sysrq-trigger" {
+        out.add(&SYSRQ, t.span.clone());
+    } else if matches!(
+        p.as_str(),
+        "/dev/mem" | "/dev/kmem" | "/dev/port" | "/proc/kcore"
+    ) {
+        out.add(&KERNEL_MEMORY, t.span.clone());
+    } else if p == "/etc/sudoers" || p.starts_with("/etc/sudoers.d/") || p == "/private/etc/sudoers"
+    {
+        if pipeline_mentions(cx, idx, "NOPASSWD") {
+            out.add(&SUDOERS_NOPASSWD, t.span.clone());
+        } else if t.mode == WriteMode::Append
+            || !crate::safety::rules::filesystem::is_account_file(&p)
+        {
+            out.add(&SUDOERS_WRITE, t.span.clone());
+        }
+    } else if p == "/etc/ld.so.preload" {
+        out.add(&LD_PRELOAD, t.span.clone());
+    } else if t.mode == WriteMode::Truncate && is_history_file(&p) {
+        out.add(&HISTORY_WIPE, t.span.clone());
+    }
+}
+
+/// Whether any word of the pipeline holding simple command `idx` contains `needle`.
+fn pipeline_mentions(cx: &Cx, idx: usize, needle: &str) -> bool {
+    let sc = &cx.script.commands[idx];
+    let Some(p) = cx.script.pipelines.get(sc.pipeline) else {
+        return false;
+    };
+    p.iter().any(|&i| {
+        let c = &cx.script.commands[i];
+        c.words.iter().any(|w| w.text.contains(needle))
+            || c.redirects.iter().any(|r| r.target.text.contains(needle))
+    })
+}
+
+/// Script-level checks: fork bombs and bare assignments.
+pub(crate) fn check_script(cx: &Cx, out: &mut Out) {
+    let s = cx.script;
+    let mut reported = std::collections::HashSet::new();
+    for sc in &s.commands {
+        if let Some(fi) = sc.function.filter(|f| !reported.contains(f)) {
+            let name = &s.functions[fi];
+            let calls_self = sc
+                .words
+                .first()
+                .is_some_and(|w| word_prog(w) == name.to_ascii_lowercase() || w.text == *name);
+            let spreads =
+                sc.background || s.pipelines.get(sc.pipeline).is_some_and(|p| p.len() > 1);
+            if calls_self && spreads {
+                out.add(&FORK_BOMB, sc.span.clone());
+                reported.insert(fi);
+            }
+        }
+        if !sc.words.is_empty() && sc.words.iter().all(is_assignment) {
+            for w in &sc.words {
+                check_assignment(&w.text, w.span.clone(), out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::safety::tests::{assert_flags, assert_not_flags};
+
+    #[test]
+    fn fork_bomb() {
+        assert_flags(":(){ :|:& };:", "sys.fork_bomb");
+        assert_flags("bomb() { bomb | bomb & }; bomb", "sys.fork_bomb");
+        assert_flags("f(){ f|f& };f", "sys.fork_bomb");
+        assert_flags("perl -e 'fork while fork'", "sys.fork_bomb");
+        assert_flags(
+            "python3 -c 'import os\nwhile True: os.fork()'",
+            "sys.fork_bomb",
+        );
+        assert_not_flags("greet() { echo hi; }; greet", "sys.fork_bomb");
+        assert_not_flags("echo ':(){ :|:& };:'", "sys.fork_bomb");
+    }
+
+    #[test]
+    fn kill_all() {
+        assert_flags("kill -9 -1", "sys.kill_all");
+        assert_flags("kill -KILL -1", "sys.kill_all");
+        assert_flags("kill -s KILL -1", "sys.kill_all");
+        assert_flags("kill -- -1", "sys.kill_all");
+        assert_flags("killall5 -9", "sys.kill_all");
+        assert_not_flags("kill -9 1234", "sys.kill_all");
+        assert_not_flags("kill -1 1234", "sys.kill_all");
+    }
+
+    #[test]
+    fn shutdown() {
+        assert_flags("sudo shutdown -h now", "sys.shutdown");
+        assert_flags("reboot", "sys.shutdown");
+        assert_flags("systemctl poweroff", "sys.shutdown");
+        assert_flags("init 0", "sys.shutdown");
+        assert_not_flags("shutdown -c", "sys.shutdown");
+        assert_not_flags("systemctl soft-reboot --when cancel", "sys.shutdown");
+        assert_not_flags("last reboot", "sys.shutdown");
+    }
+
+    #[test]
+    fn sysrq() {
+        assert_flags("echo b > /proc/sysrq-trigger", "sys.sysrq");
+        assert_flags("echo c | sudo tee /proc/sysrq-trigger", "sys.sysrq");
+        assert_not_flags("cat /proc/sys/kernel/sysrq", "sys.sysrq");
+    }
+
+    #[test]
+    fn kernel_memory_write() {
+        assert_flags("dd if=x of=/dev/mem", "sys.kernel_memory_write");
+        assert_flags("cat x > /dev/mem", "sys.kernel_memory_write");
+        assert_not_flags("cat /dev/mem | head", "sys.kernel_memory_write");
+    }
+
+    #[test]
+    fn selinux_disable() {
+        assert_flags("setenforce 0", "sys.selinux_disable");
+        assert_flags(
+            "sudo sed -i 's/SELINUX=enforcing/SELINUX=disabled/' /etc/selinux/config",
+            "sys.selinux_disable",
+        );
+        assert_not_flags("setenforce 1", "sys.selinux_disable");
+    }
+
+    #[test]
+    fn macos_protection_disable() {
+        assert_flags(
+            "sudo spctl --master-disable",
+            "sys.macos_protection_disable",
+        );
+        assert_flags("csrutil disable", "sys.macos_protection_disable");
+        assert_not_flags("csrutil status", "sys.macos_protection_disable");
+    }
+
+    #[test]
+    fn firewall_disable() {
+        assert_flags("ufw disable", "sys.firewall_disable");
+        assert_flags("sudo systemctl stop firewalld", "sys.firewall_disable");
+        assert_flags("pfctl -d", "sys.firewall_disable");
+        assert_not_flags("ufw enable", "sys.firewall_disable");
+        assert_not_flags("sudo ufw --dry-run disable", "sys.firewall_disable");
+        assert_not_flags("systemctl stop nginx", "sys.firewall_disable");
+    }
+
+    #[test]
+    fn firewall_flush() {
+        assert_flags("iptables -F", "sys.firewall_flush");
+        assert_flags("nft flush ruleset", "sys.firewall_flush");
+        assert_not_flags("iptables -L", "sys.firewall_flush");
+    }
+
+    #[test]
+    fn path_clobber() {
+        assert_flags("export PATH=", "sys.path_clobber");
+        assert_flags("PATH=\"\"", "sys.path_clobber");
+        assert_flags("unset PATH", "sys.path_clobber");
+        assert_not_flags("export PATH=$PATH:~/bin", "sys.path_clobber");
+        assert_not_flags("PATH= ls", "sys.path_clobber");
+    }
+
+    #[test]
+    fn history_wipe() {
+        assert_flags("history -c", "sys.history_wipe");
+        assert_flags("unset HISTFILE", "sys.history_wipe");
+        assert_flags("export HISTFILE=/dev/null", "sys.history_wipe");
+        assert_flags("> ~/.bash_history", "sys.history_wipe");
+        assert_flags("rm ~/.zsh_history", "sys.history_wipe");
+        assert_not_flags("history | grep ssh", "sys.history_wipe");
+    }
+
+    #[test]
+    fn crontab_remove() {
+        assert_flags("crontab -r", "sys.crontab_remove");
+        assert_flags("crontab -u bob -r", "sys.crontab_remove");
+        assert_not_flags("crontab -l", "sys.crontab_remove");
+        assert_not_flags("crontab -ri", "sys.crontab_remove");
+    }
+
+    #[test]
+    fn sudoers_nopasswd() {
+        assert_flags(
+            "echo 'x ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers",
+            "sys.sudoers_nopasswd",
+        );
+        assert_flags(
+            "echo 'me ALL=(ALL) NOPASSWD:ALL' | sudo tee -a /etc/sudoers.d/me",
+            "sys.sudoers_nopasswd",
+        );
+        assert_not_flags("grep NOPASSWD /etc/sudoers", "sys.sudoers_nopasswd");
+    }
+
+    #[test]
+    fn sudoers_write() {
+        assert_flags(
+            "echo 'me ALL=(ALL) ALL' >> /etc/sudoers",
+            "sys.sudoers_write",
+        );
+        assert_not_flags("sudo visudo", "sys.sudoers_write");
+    }
+
+    #[test]
+    fn ld_preload() {
+        assert_flags("echo /tmp/x.so > /etc/ld.so.preload", "sys.ld_preload");
+        assert_not_flags("cat /etc/ld.so.preload", "sys.ld_preload");
+    }
+
+    #[test]
+    fn root_password_remove() {
+        assert_flags("passwd -d root", "sys.root_password_remove");
+        assert_not_flags("passwd -d guest", "sys.root_password_remove");
+    }
+
+    #[test]
+    fn userdel_root() {
+        assert_flags("userdel root", "sys.userdel_root");
+        assert_not_flags("userdel -r guest", "sys.userdel_root");
+    }
+}
