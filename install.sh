@@ -57,7 +57,7 @@ say "building cmdai (release; the first build compiles llama.cpp and takes a few
 cargo build --release --locked
 dest="${CMDAI_INSTALL_DIR:-$HOME/.local/bin}"
 mkdir -p "$dest"
-cp target/release/cmdai "$dest/cmdai.new"
+cp "${CARGO_TARGET_DIR:-target}/release/cmdai" "$dest/cmdai.new"
 mv -f "$dest/cmdai.new" "$dest/cmdai"
 say "installed $dest/cmdai"
 case ":$PATH:" in

@@ -242,6 +242,38 @@ fn main() {
     let n_ctx = engine.n_ctx();
     drop(engine);
 
+    // (s) the same requests with prompt-lookup speculation; greedy decoding
+    // must give the very same text, only (maybe) sooner.
+    let spec_k: usize = std::env::var("CMDAI_BENCH_SPEC_K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    eprintln!("bench: in-process engine with speculation k={spec_k}");
+    let mut engine = LlamaEngine::load(
+        &LoadOptions {
+            speculate: spec_k,
+            ..opts.clone()
+        },
+        Os::current(),
+    )
+    .unwrap();
+    let mut spec_total = Vec::new();
+    let mut spec_same = 0;
+    for (r, (_, g0)) in reqs.iter().zip(&inproc) {
+        let g = engine.generate(r, &cancel).unwrap();
+        if g.text == g0.text {
+            spec_same += 1;
+        } else {
+            eprintln!(
+                "bench: speculation changed the answer to {:?}: {:?} vs {:?}",
+                r.query, g.text, g0.text
+            );
+        }
+        spec_total.push(g.timings.total as f64);
+    }
+    let (drafted, accepted) = (engine.drafted, engine.accepted);
+    drop(engine);
+
     eprintln!("bench: floor");
     let floor_ms = floor(&model, &prefix, &suffixes, n_ctx);
 
@@ -339,6 +371,11 @@ fn main() {
         median(&inproc_total)
     );
     println!(
+        "  (s) engine with speculation k={spec_k}      {:>9.0}   drafts accepted {accepted}/{drafted}, same answers {spec_same}/{}",
+        median(&spec_total),
+        reqs.len()
+    );
+    println!(
         "  (b) warm daemon, process to stdout    {mw:>9.0}   warm/floor {:.2}",
         mw / mf
     );
@@ -376,6 +413,10 @@ fn main() {
             "request": q, "request_tokens": g.prompt_tokens, "generated_tokens": g.generated_tokens,
             "prompt_ms": g.timings.prompt, "generate_ms": g.timings.generate, "total_ms": g.timings.total,
         })).collect::<Vec<_>>(),
+        "speculation": {
+            "k": spec_k, "total_ms": spec_total, "median_ms": median(&spec_total),
+            "drafted": drafted, "accepted": accepted, "same_answers": spec_same,
+        },
         "floor_ms": floor_ms, "warm_ms": warm, "cold_ms": cold, "naive_ms": naive,
         "version_ms": version, "init_ms": init, "cached_ms": cached,
         "medians_ms": {

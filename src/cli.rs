@@ -116,6 +116,13 @@ pub enum Command {
     /// Inspect or stop the resident model.
     #[command(subcommand)]
     Daemon(DaemonCommand),
+    /// Print shell completions: `cmdai completions zsh > ~/.zfunc/_cmdai`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `cmdai man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod daemon;
+pub mod docs;
 pub mod execute;
 pub mod explain;
 pub mod generate;
@@ -34,6 +35,8 @@ pub fn main() -> i32 {
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Daemon(cmd)) => daemon::run(cmd),
+        Some(Command::Completions { shell }) => docs::completions(shell),
+        Some(Command::Man) => docs::man(),
         None => generate::run(&cli.generate),
     };
     match result {

@@ -233,6 +233,13 @@ fn wait_for(socket: &Path, deadline: Instant) -> Result<Connection, ClientError>
 /// Connects to a compatible daemon, starting (or replacing) one as needed.
 pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connection, ClientError> {
     let socket = socket_path();
+    // Our own directory with loose permissions is tightened (nobody else can
+    // have put a socket of theirs there: the socket's owner is checked too);
+    // one owned by someone else is refused.
+    if let Some(dir) = socket.parent() {
+        super::server::prepare_dir(dir)
+            .map_err(|_| ClientError::Unsafe(dir.display().to_string()))?;
+    }
     match Connection::open(&socket) {
         Ok(c) if compatible(&c.info, model_id) => return Ok(c),
         Ok(c) => {

@@ -3,6 +3,7 @@
 mod util;
 
 mod daemon;
+mod docs;
 mod errors;
 mod explain;
 mod generate;
