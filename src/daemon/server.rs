@@ -8,8 +8,10 @@
 use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, PROTOCOL_VERSION};
 use crate::engine::worker::Worker;
 use crate::engine::EngineError;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{getsockopt, recv, sockopt, MsgFlags};
 use std::io::BufReader;
+use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -264,7 +266,10 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
+                // Sleep until a client connects (no polling delay on the
+                // request path), waking now and then for signals and idleness.
+                let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::from(250u16));
                 let idle = shared
                     .last_activity
                     .lock()

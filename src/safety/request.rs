@@ -34,7 +34,7 @@ fn injection() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r"(?ix)
+            r"(?ix-u)
             \b(ignore|disregard|forget|override|bypass)\b [\s\w,']{0,40}? \b(previous|prior|above|earlier|preceding|system|all|your|the|any)\b [\s\w,']{0,30}? \b(instructions?|prompts?|rules|directions|guidelines|constraints|restrictions|safety|filters?|validators?)\b
             | \byou\s+are\s+now\b
             | \b(developer|god|jailbreak|dan|unrestricted)\s+mode\b
@@ -53,7 +53,7 @@ fn destructive_request() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
         Regex::new(
-            r"(?ix)
+            r"(?ix-u)
             fork\s*-?\s*bomb
             | \b(wipe|erase|nuke|shred|destroy|format|reformat|overwrite)\b [\s\w']{0,25}? \b(disk|drive|hard\s*drive|ssd|hdd|partition|usb\s+stick|/dev/\w+)s?\b
             | \b(wipe|erase|nuke|destroy|trash)\b \s+ (the\s+|my\s+|this\s+|entire\s+|whole\s+)* (system|computer|machine|everything|os|server)\b
