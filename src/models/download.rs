@@ -959,12 +959,31 @@ mod unit_tests {
 
     #[test]
     fn sigint_guard_sets_the_flag_and_restores() {
-        use nix::sys::signal::{raise, Signal};
+        use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        let action = |h| SigAction::new(h, SaFlags::empty(), SigSet::empty());
+        // The test may run with SIGINT ignored (a background job, CI): start
+        // from the default action, and put back whatever was there after.
+        // SAFETY: plain actions, no handler code of ours runs here.
+        let outer = unsafe { sigaction(Signal::SIGINT, &action(SigHandler::SigDfl)) }.unwrap();
         // Only this test raises SIGINT; the flag is global, so reset it after.
         {
             let _g = SigintGuard::install();
             raise(Signal::SIGINT).unwrap();
             assert!(interrupt_flag().swap(false, Ordering::SeqCst));
         }
+        // SAFETY: as above.
+        let after = unsafe { sigaction(Signal::SIGINT, &action(SigHandler::SigIgn)) }.unwrap();
+        assert!(
+            matches!(after.handler(), SigHandler::SigDfl),
+            "the old action was not restored"
+        );
+        // Ctrl-C that was meant to be ignored stays ignored.
+        {
+            let _g = SigintGuard::install();
+            raise(Signal::SIGINT).unwrap();
+            assert!(!interrupt_flag().load(Ordering::SeqCst));
+        }
+        // SAFETY: restores the action found at the start.
+        unsafe { sigaction(Signal::SIGINT, &outer) }.unwrap();
     }
 }
