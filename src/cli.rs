@@ -203,6 +203,21 @@ pub enum ModelCommand {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// List the catalogue: size, memory needed, installed, active, fits here.
+    List {
+        /// Only installed models.
+        #[arg(long)]
+        installed: bool,
+        /// Only models that fit this machine's free memory.
+        #[arg(long)]
+        fits: bool,
+    },
+    /// Delete an installed model (the active one only with --force).
+    Rm {
+        id: String,
+        #[arg(long)]
+        force: bool,
+    },
     /// Re-hash an installed model against its catalogue checksum.
     Verify { id: Option<String> },
     /// Print where a model lives (or would live) on disk.

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod explain_prompt;
+pub mod hardware;
 pub mod models;
 pub mod output;
 pub mod parser;

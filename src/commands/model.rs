@@ -187,10 +187,88 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             println!("{}: ok ({})", spec.id, path.display());
             Ok(exit::OK)
         }
+        ModelCommand::List { installed, fits } => list(&cat, &cache, installed, fits),
+        ModelCommand::Rm { id, force } => remove(&cat, &cache, &id, force),
         ModelCommand::Path { id } => {
             let spec = spec_for(&cat, id.as_deref())?;
             println!("{}", model_path(&cache, spec).display());
             Ok(exit::OK)
         }
     }
+}
+
+/// The model a request would use now: `CMDAI_MODEL` when it names a
+/// catalogue id, else the catalogue default.
+fn active_id(cat: &Catalog) -> String {
+    std::env::var("CMDAI_MODEL")
+        .ok()
+        .filter(|m| cat.get(m).is_some())
+        .unwrap_or_else(|| cat.default_model().id.clone())
+}
+
+fn list(
+    cat: &Catalog,
+    cache: &std::path::Path,
+    only_installed: bool,
+    only_fits: bool,
+) -> Result<i32> {
+    let mem = crate::hardware::memory();
+    let active = active_id(cat);
+    let header = ["ID", "SIZE", "RAM", "INSTALLED", "FITS", ""];
+    println!(
+        "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5]
+    );
+    for spec in &cat.models {
+        let installed = model_path(cache, spec).is_file();
+        let fits = mem.map(|m| crate::hardware::fits(spec.ram_mb, m));
+        if (only_installed && !installed) || (only_fits && fits != Some(true)) {
+            continue;
+        }
+        println!(
+            "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
+            spec.id,
+            spec.human_size(),
+            format!("{} MB", spec.ram_mb),
+            if installed { "yes" } else { "no" },
+            match fits {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            },
+            if spec.id == active { "(active)" } else { "" }
+        );
+    }
+    if let Some(m) = mem {
+        eprintln!(
+            "this machine: {} MB memory, {} MB available; a model fits when it needs at most 80% of what is available",
+            m.total_mb, m.available_mb
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Result<i32> {
+    let spec = spec_for(cat, Some(id))?;
+    if spec.id == active_id(cat) && !force {
+        return Err(CliError::usage(format!(
+            "{id} is the active model; pass --force to delete it anyway (the next request would download it again)"
+        )));
+    }
+    let path = model_path(cache, spec);
+    if !path.is_file() {
+        return Err(CliError::model(format!(
+            "{id} is not installed ({} does not exist)",
+            path.display()
+        )));
+    }
+    std::fs::remove_file(&path)
+        .map_err(|e| CliError::failure(format!("could not delete {}: {e}", path.display())))?;
+    for suffix in [".verified", ".sha256", ".part", ".part.json", ".lock"] {
+        let mut side = path.clone().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    println!("removed {} ({})", spec.id, path.display());
+    Ok(exit::OK)
 }

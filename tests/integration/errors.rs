@@ -109,3 +109,76 @@ fn version_prints() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("cmdai "), "{}", r.stdout);
 }
+
+#[test]
+fn model_list_and_rm() {
+    let t = TestDir::new();
+    let models = t.path("cache").join("cmdai").join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    // A stand-in file for the 0.5B model (never loaded here).
+    let small = models.join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+    std::fs::write(&small, b"stand-in").unwrap();
+    std::fs::write(
+        models.join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf.verified"),
+        b"{}",
+    )
+    .unwrap();
+
+    let mut c = t.cmd();
+    c.args(["model", "list"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let row = |id: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("qwen2.5-coder-1.5b-q4_k_m").contains("(active)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        row("qwen2.5-coder-1.5b-q4_k_m").contains(" no "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        row("qwen2.5-coder-0.5b-q4_k_m").contains(" yes "),
+        "{}",
+        r.stdout
+    );
+
+    let mut c = t.cmd();
+    c.args(["model", "list", "--installed"]);
+    let r = run(c);
+    assert_eq!(
+        r.stdout.lines().count(),
+        2,
+        "header + the one installed: {}",
+        r.stdout
+    );
+
+    // The active model is kept unless --force.
+    let mut c = t.cmd();
+    c.args(["model", "rm", "qwen2.5-coder-1.5b-q4_k_m"]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+
+    let mut c = t.cmd();
+    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!small.exists());
+    assert!(
+        std::fs::read_dir(&models).unwrap().next().is_none(),
+        "sidecars left behind"
+    );
+
+    let mut c = t.cmd();
+    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"]);
+    assert_eq!(run(c).code, 3, "removing a missing model is a model error");
+}

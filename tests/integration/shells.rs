@@ -855,8 +855,10 @@ fn widget_on_an_empty_line_gives_a_hint() {
             let rc = shell.set_global("__cmdai_bin", wrapper.to_str().unwrap());
             let s = Session::start(&t, shell, keymap, &mock(r#"{"cmd": "ls"}"#), &rc);
             s.send_keys(&["C-g"]);
-            let sc = s.wait_for("the hint", MOCK_TIMEOUT, |sc| {
-                sc.has_line_starting("cmdai: type what you want")
+            // The hint, and the prompt redrawn below it (the shell may take a
+            // moment to repaint after printing the hint).
+            let sc = s.wait_for("the hint and an empty prompt", MOCK_TIMEOUT, |sc| {
+                sc.has_line_starting("cmdai: type what you want") && sc.buffer() == Some("")
             });
             assert_eq!(sc.buffer(), Some(""), "{}:\n{}", s.label(), sc.0);
             assert!(
