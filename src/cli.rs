@@ -123,6 +123,8 @@ pub enum Command {
     },
     /// Print the man page (roff): `cmdai man | man -l -`.
     Man,
+    /// Check the model, machine, daemon, shell integration, cache and network; say how to fix each problem.
+    Doctor,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod daemon;
 pub mod docs;
+pub mod doctor;
 pub mod execute;
 pub mod explain;
 pub mod generate;
@@ -37,6 +38,7 @@ pub fn main() -> i32 {
         Some(Command::Daemon(cmd)) => daemon::run(cmd),
         Some(Command::Completions { shell }) => docs::completions(shell),
         Some(Command::Man) => docs::man(),
+        Some(Command::Doctor) => doctor::run(),
         None => generate::run(&cli.generate),
     };
     match result {

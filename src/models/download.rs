@@ -556,7 +556,7 @@ fn lock(
 }
 
 /// Free bytes for unprivileged users on the file system holding `dir`.
-fn free_space(dir: &Path) -> Option<u64> {
+pub(crate) fn free_space(dir: &Path) -> Option<u64> {
     let s = nix::sys::statvfs::statvfs(dir).ok()?;
     #[allow(clippy::unnecessary_cast)]
     Some(s.blocks_available() as u64 * s.fragment_size() as u64)

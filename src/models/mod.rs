@@ -83,3 +83,19 @@ impl Sidecars {
         PathBuf::from(s)
     }
 }
+
+/// Whether `url` answers at all (any HTTP status counts), for `cmdai doctor`;
+/// the error says why not ("dns failed", "connection refused", ...).
+pub fn probe(url: &str, timeout: std::time::Duration) -> Result<(), String> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let client = http::Client::new(timeout, timeout, 0, &never);
+    match client.agent.head(url).call() {
+        Ok(_) | Err(ureq::Error::Status(..)) => Ok(()),
+        Err(e) => Err(http::describe(&e)),
+    }
+}
+
+/// Bytes free for an unprivileged user on the file system holding `dir`.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    download::free_space(dir)
+}

@@ -182,3 +182,30 @@ fn model_list_and_rm() {
     c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"]);
     assert_eq!(run(c).code, 3, "removing a missing model is a model error");
 }
+
+#[test]
+fn doctor_names_each_problem_and_its_fix() {
+    let t = TestDir::new();
+    std::fs::write(
+        t.path("home").join(".bashrc"),
+        "eval \"$(cmdai init bash)\"\n",
+    )
+    .unwrap();
+    let mut c = t.cmd();
+    c.arg("doctor").env("CMDAI_OFFLINE", "1");
+    let r = run(c);
+    assert_eq!(r.code, 1, "a missing model is a failure: {}", r.stdout);
+    let line = |what: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l[6..].starts_with(what))
+            .unwrap_or_else(|| panic!("no {what} line:\n{}", r.stdout))
+            .to_string()
+    };
+    assert!(line("model:").starts_with("FAIL") && line("model:").contains("cmdai model pull"));
+    assert!(line("shell:").starts_with("ok") && line("shell:").contains("bash"));
+    assert!(line("cache dir:").starts_with("ok"));
+    assert!(line("network:").contains("offline"));
+    assert!(line("daemon:").contains("not running"));
+    assert!(r.stdout.contains("1 problem(s) found"), "{}", r.stdout);
+}

@@ -1,0 +1,270 @@
+//! `cmdai doctor`: one command that checks everything cmdai depends on and
+//! says, for each problem, how to fix it. Read-only: it changes nothing.
+
+use crate::commands::model::catalog;
+use crate::daemon::client;
+use crate::error::{exit, Result};
+use crate::hardware;
+use crate::models::{self, download};
+use crate::paths;
+use std::path::Path;
+use std::time::Duration;
+
+/// How one check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn line(&mut self, status: Status, what: &str, detail: &str) {
+        let tag = match status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => {
+                self.failures += 1;
+                "FAIL"
+            }
+        };
+        println!("{tag}  {what}: {detail}");
+    }
+}
+
+pub fn run() -> Result<i32> {
+    let mut r = Report { failures: 0 };
+    let exe = std::env::current_exe().map_or("?".into(), |p| p.display().to_string());
+    r.line(
+        Status::Ok,
+        "cmdai",
+        &format!("{} at {exe}", env!("CARGO_PKG_VERSION")),
+    );
+    // SAFETY: returns a pointer to a static, NUL-terminated string.
+    let sysinfo = unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) };
+    r.line(Status::Ok, "llama.cpp", sysinfo.to_string_lossy().trim());
+
+    let cat = match catalog() {
+        Ok(c) => c,
+        Err(e) => {
+            r.line(
+                Status::Fail,
+                "catalogue",
+                &format!(
+                    "{e}; fix or delete models.toml in {}",
+                    paths::config_dir().display()
+                ),
+            );
+            return Ok(exit::FAILURE);
+        }
+    };
+    let cache = paths::cache_dir();
+    let spec = std::env::var("CMDAI_MODEL")
+        .ok()
+        .and_then(|m| cat.get(&m).cloned())
+        .unwrap_or_else(|| cat.default_model().clone());
+    let path = models::model_path(&cache, &spec);
+    if !path.is_file() {
+        r.line(
+            Status::Fail,
+            "model",
+            &format!(
+                "{} is not downloaded ({}); run `cmdai model pull {}`",
+                spec.id,
+                path.display(),
+                spec.id
+            ),
+        );
+    } else {
+        match download::verify(&path, &spec) {
+            Ok(()) => r.line(
+                Status::Ok,
+                "model",
+                &format!("{} ({}), checksum ok", spec.id, path.display()),
+            ),
+            Err(e) => r.line(
+                Status::Fail,
+                "model",
+                &format!("{e}; delete it and run `cmdai model pull {}`", spec.id),
+            ),
+        }
+    }
+
+    let cores = crate::engine::llama::physical_cores();
+    match hardware::memory() {
+        Some(m) => {
+            let fitting: Vec<&str> = cat
+                .models
+                .iter()
+                .filter(|s| hardware::fits(s.ram_mb, m))
+                .map(|s| s.id.as_str())
+                .collect();
+            let status = if hardware::fits(spec.ram_mb, m) {
+                Status::Ok
+            } else {
+                Status::Warn
+            };
+            r.line(
+                status,
+                "machine",
+                &format!(
+                    "{cores} physical cores, {} MB memory ({} MB available); {} needs about {} MB; fitting here: {}",
+                    m.total_mb,
+                    m.available_mb,
+                    spec.id,
+                    spec.ram_mb,
+                    if fitting.is_empty() { "none".to_string() } else { fitting.join(", ") }
+                ),
+            );
+        }
+        None => r.line(
+            Status::Warn,
+            "machine",
+            &format!("{cores} physical cores; memory unknown"),
+        ),
+    }
+
+    check_daemon(&mut r);
+    check_shell(&mut r);
+    check_cache(&mut r, &cache, spec.expected_size().unwrap_or(0));
+    if paths::offline_requested(false) {
+        r.line(Status::Ok, "network", "offline mode: not checked");
+    } else {
+        for (name, url) in [
+            (
+                "Hugging Face",
+                std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into()),
+            ),
+            (
+                "PyPI mirror",
+                std::env::var("CMDAI_PYPI_URL").unwrap_or_else(|_| "https://pypi.org".into()),
+            ),
+        ] {
+            match models::probe(&url, Duration::from_secs(5)) {
+                Ok(()) => r.line(Status::Ok, name, &format!("{url} answers")),
+                Err(e) => r.line(
+                    Status::Warn,
+                    name,
+                    &format!("{url} cannot be reached ({e}); downloads use the other source, or set HTTPS_PROXY"),
+                ),
+            }
+        }
+    }
+    if r.failures > 0 {
+        println!(
+            "{} problem(s) found; each line above says how to fix it",
+            r.failures
+        );
+        return Ok(exit::FAILURE);
+    }
+    Ok(exit::OK)
+}
+
+fn check_daemon(r: &mut Report) {
+    let dir = crate::daemon::socket_dir();
+    if let Ok(meta) = std::fs::metadata(&dir) {
+        use std::os::unix::fs::MetadataExt;
+        let mine = meta.uid() == nix::unistd::getuid().as_raw();
+        if !mine || meta.mode() & 0o077 != 0 {
+            r.line(
+                Status::Fail,
+                "socket dir",
+                &format!(
+                    "{} is not private to you (mode {:o}); remove it, cmdai recreates it",
+                    dir.display(),
+                    meta.mode() & 0o777
+                ),
+            );
+            return;
+        }
+    }
+    match client::connect_existing().and_then(|mut c| c.status()) {
+        Ok(i) => r.line(
+            Status::Ok,
+            "daemon",
+            &format!(
+                "running, pid {}, model {}, {} requests served",
+                i.pid, i.model, i.requests_served
+            ),
+        ),
+        Err(_) => r.line(
+            Status::Ok,
+            "daemon",
+            "not running (the next request starts it)",
+        ),
+    }
+}
+
+fn check_shell(r: &mut Report) {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let rcs = [
+        ("zsh", format!("{home}/.zshrc")),
+        ("bash", format!("{home}/.bashrc")),
+        ("fish", format!("{home}/.config/fish/config.fish")),
+    ];
+    let loaded: Vec<&str> = rcs
+        .iter()
+        .filter(|(_, rc)| std::fs::read_to_string(rc).is_ok_and(|t| t.contains("cmdai init")))
+        .map(|(s, _)| *s)
+        .collect();
+    if loaded.is_empty() {
+        r.line(
+            Status::Warn,
+            "shell",
+            "no rc file loads cmdai; add `eval \"$(cmdai init zsh)\"` (or bash; fish: `cmdai init fish | source`) for Ctrl-G",
+        );
+    } else {
+        r.line(
+            Status::Ok,
+            "shell",
+            &format!("Ctrl-G integration loaded in {}", loaded.join(", ")),
+        );
+    }
+}
+
+fn check_cache(r: &mut Report, cache: &Path, model_size: u64) {
+    if let Err(e) = std::fs::create_dir_all(cache) {
+        r.line(
+            Status::Fail,
+            "cache dir",
+            &format!(
+                "{}: {e}; set CMDAI_CACHE_DIR to a writable place",
+                cache.display()
+            ),
+        );
+        return;
+    }
+    let probe = cache.join(format!(".doctor-{}", std::process::id()));
+    let writable = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    if !writable {
+        r.line(
+            Status::Fail,
+            "cache dir",
+            &format!(
+                "{} is not writable; fix its permissions or set CMDAI_CACHE_DIR",
+                cache.display()
+            ),
+        );
+        return;
+    }
+    let free = models::free_space(cache).unwrap_or(u64::MAX);
+    let detail = format!(
+        "{} writable, {:.1} GB free",
+        cache.display(),
+        free as f64 / 1e9
+    );
+    if free < model_size.max(1_000_000_000) {
+        r.line(
+            Status::Warn,
+            "cache dir",
+            &format!("{detail}; a model download may not fit"),
+        );
+    } else {
+        r.line(Status::Ok, "cache dir", &detail);
+    }
+}
