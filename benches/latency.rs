@@ -108,7 +108,11 @@ impl Sandbox {
     }
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cmdai"));
-        c.env("CMDAI_CACHE_DIR", self.dir.path().join("cache"))
+        // HOME is the sandbox and the process runs in it, so the request's
+        // context says `~`, exactly as for the in-process engine and the
+        // floor: the same prompt tokens, and the same answers to compare.
+        c.env("HOME", self.dir.path())
+            .env("CMDAI_CACHE_DIR", self.dir.path().join("cache"))
             .env("CMDAI_SOCKET_DIR", self.dir.path().join("run"))
             .env("CMDAI_NO_RESPONSE_CACHE", "1")
             .env("SHELL", "/bin/bash")
