@@ -3,14 +3,12 @@
 //! safety findings, which come from the rules and not from the model.
 
 use crate::cli::{ExplainArgs, ModelArgs};
-use crate::commands::generate::{engine_error, mock_requested, threads};
+use crate::commands::generate::{engine_error, in_process_worker, mock_requested};
 use crate::commands::model::{resolve_model, ResolvedModel};
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
-use crate::engine::llama::LlamaEngine;
 use crate::engine::mock::MockBackend;
-use crate::engine::worker::Worker;
-use crate::engine::{Backend, Generation, LoadOptions};
+use crate::engine::{Backend, Generation};
 use crate::error::{exit, CliError, Result};
 use crate::explain_prompt::MAX_EXPLAIN_BYTES;
 use crate::output;
@@ -118,19 +116,7 @@ fn explain_with_model(
             }
         }
     }
-    let opts = LoadOptions {
-        model_path: model.path.clone(),
-        threads: threads(margs),
-        verbose: margs.verbose,
-        model_id: model.model_id(),
-        state_dir: crate::paths::prefix_state_dir(),
-        speculate: 0,
-        use_mmap: true,
-    };
-    let os = RequestContext::detect().os;
-    let worker = Worker::spawn(move || {
-        LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>)
-    });
+    let worker = in_process_worker(model, margs, RequestContext::detect().os);
     let (pending, pieces) = worker.submit_explain(command.to_string());
     for p in pieces {
         on_piece(&p);

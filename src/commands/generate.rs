@@ -78,12 +78,13 @@ pub fn threads(margs: &ModelArgs) -> usize {
         .unwrap_or_else(physical_cores)
 }
 
-/// Loads the model in this process and answers one request.
-fn generate_in_process(
+/// Starts an inference thread with the model loaded in this process (mapped:
+/// a short-lived process starts faster that way).
+pub fn in_process_worker(
     model: &ResolvedModel,
     margs: &ModelArgs,
-    req: GenerateRequest,
-) -> Result<Generation> {
+    os: crate::context::Os,
+) -> Worker {
     let opts = LoadOptions {
         model_path: model.path.clone(),
         threads: threads(margs),
@@ -93,10 +94,16 @@ fn generate_in_process(
         speculate: crate::engine::speculate_setting(),
         use_mmap: true,
     };
-    let os = req.context.os;
-    let worker = Worker::spawn(move || {
-        LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>)
-    });
+    Worker::spawn(move || LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>))
+}
+
+/// Loads the model in this process and answers one request.
+fn generate_in_process(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    req: GenerateRequest,
+) -> Result<Generation> {
+    let worker = in_process_worker(model, margs, req.context.os);
     wait_with_spinner(&worker, req)
 }
 
