@@ -335,9 +335,21 @@ mod tests {
             std::io::ErrorKind::AddrInUse
         );
         drop(l);
-        // Stale: the file remains but nobody listens; bind replaces it.
+        // Stale: the file remains but nobody listens; bind replaces it. (A
+        // child process another test is forking at this moment can hold a
+        // copy of the listener until it execs, so allow it a moment.)
         assert!(sock.exists());
-        let _l2 = bind(&sock).unwrap();
+        let mut tries = 0;
+        let _l2 = loop {
+            match bind(&sock) {
+                Ok(l) => break l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("the stale socket was not replaced: {e}"),
+            }
+        };
         let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dmode = std::fs::metadata(sock.parent().unwrap())
