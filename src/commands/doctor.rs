@@ -1,7 +1,7 @@
 //! `cmdai doctor`: one command that checks everything cmdai depends on and
 //! says, for each problem, how to fix it. Read-only: it changes nothing.
 
-use crate::commands::model::catalog;
+use crate::commands::model::{active_spec, catalog};
 use crate::daemon::client;
 use crate::error::{exit, Result};
 use crate::hardware;
@@ -44,9 +44,11 @@ pub fn run() -> Result<i32> {
         "cmdai",
         &format!("{} at {exe}", env!("CARGO_PKG_VERSION")),
     );
-    // SAFETY: returns a pointer to a static, NUL-terminated string.
-    let sysinfo = unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) };
-    r.line(Status::Ok, "llama.cpp", sysinfo.to_string_lossy().trim());
+    r.line(
+        Status::Ok,
+        "llama.cpp",
+        crate::engine::llama::system_info().trim(),
+    );
 
     let cat = match catalog() {
         Ok(c) => c,
@@ -63,10 +65,7 @@ pub fn run() -> Result<i32> {
         }
     };
     let cache = paths::cache_dir();
-    let spec = std::env::var("CMDAI_MODEL")
-        .ok()
-        .and_then(|m| cat.get(&m).cloned())
-        .unwrap_or_else(|| cat.default_model().clone());
+    let spec = active_spec(&cat).clone();
     let path = models::model_path(&cache, &spec);
     if !path.is_file() {
         r.line(
@@ -134,16 +133,7 @@ pub fn run() -> Result<i32> {
     if paths::offline_requested(false) {
         r.line(Status::Ok, "network", "offline mode: not checked");
     } else {
-        for (name, url) in [
-            (
-                "Hugging Face",
-                std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into()),
-            ),
-            (
-                "PyPI mirror",
-                std::env::var("CMDAI_PYPI_URL").unwrap_or_else(|_| "https://pypi.org".into()),
-            ),
-        ] {
+        for (name, url) in models::source_urls() {
             match models::probe(&url, Duration::from_secs(5)) {
                 Ok(()) => r.line(Status::Ok, name, &format!("{url} answers")),
                 Err(e) => r.line(
@@ -165,22 +155,16 @@ pub fn run() -> Result<i32> {
 }
 
 fn check_daemon(r: &mut Report) {
-    let dir = crate::daemon::socket_dir();
-    if let Ok(meta) = std::fs::metadata(&dir) {
-        use std::os::unix::fs::MetadataExt;
-        let mine = meta.uid() == nix::unistd::getuid().as_raw();
-        if !mine || meta.mode() & 0o077 != 0 {
-            r.line(
-                Status::Fail,
-                "socket dir",
-                &format!(
-                    "{} is not private to you (mode {:o}); remove it, cmdai recreates it",
-                    dir.display(),
-                    meta.mode() & 0o777
-                ),
-            );
-            return;
-        }
+    // The same check every client makes before trusting the socket.
+    if let Err(client::ClientError::Unsafe(p)) =
+        client::check_private(&crate::daemon::socket_path())
+    {
+        r.line(
+            Status::Fail,
+            "socket dir",
+            &format!("{p} is not private to you; remove it, cmdai recreates it"),
+        );
+        return;
     }
     match client::connect_existing().and_then(|mut c| c.status()) {
         Ok(i) => r.line(

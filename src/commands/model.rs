@@ -197,13 +197,13 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
     }
 }
 
-/// The model a request would use now: `CMDAI_MODEL` when it names a
+/// The catalogue model a request would use now: `CMDAI_MODEL` when it names a
 /// catalogue id, else the catalogue default.
-fn active_id(cat: &Catalog) -> String {
+pub fn active_spec(cat: &Catalog) -> &ModelSpec {
     std::env::var("CMDAI_MODEL")
         .ok()
-        .filter(|m| cat.get(m).is_some())
-        .unwrap_or_else(|| cat.default_model().id.clone())
+        .and_then(|m| cat.get(&m))
+        .unwrap_or_else(|| cat.default_model())
 }
 
 fn list(
@@ -213,7 +213,7 @@ fn list(
     only_fits: bool,
 ) -> Result<i32> {
     let mem = crate::hardware::memory();
-    let active = active_id(cat);
+    let active = &active_spec(cat).id;
     let header = ["ID", "SIZE", "RAM", "INSTALLED", "FITS", ""];
     println!(
         "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
@@ -236,7 +236,7 @@ fn list(
                 Some(false) => "no",
                 None => "?",
             },
-            if spec.id == active { "(active)" } else { "" }
+            if &spec.id == active { "(active)" } else { "" }
         );
     }
     if let Some(m) = mem {
@@ -250,7 +250,7 @@ fn list(
 
 fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Result<i32> {
     let spec = spec_for(cat, Some(id))?;
-    if spec.id == active_id(cat) && !force {
+    if spec.id == active_spec(cat).id && !force {
         return Err(CliError::usage(format!(
             "{id} is the active model; pass --force to delete it anyway (the next request would download it again)"
         )));
@@ -264,9 +264,8 @@ fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Resu
     }
     std::fs::remove_file(&path)
         .map_err(|e| CliError::failure(format!("could not delete {}: {e}", path.display())))?;
-    for suffix in [".verified", ".sha256", ".part", ".part.json", ".lock"] {
-        let mut side = path.clone().into_os_string();
-        side.push(suffix);
+    let sc = crate::models::Sidecars::for_model(&path);
+    for side in [&sc.verified, &sc.sha256, &sc.part, &sc.part_state, &sc.lock] {
         let _ = std::fs::remove_file(side);
     }
     println!("removed {} ({})", spec.id, path.display());

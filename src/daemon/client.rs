@@ -47,7 +47,7 @@ pub struct Connection {
 
 /// Refuses a socket whose directory or file belongs to someone else or is
 /// open to others: another user could be impersonating the daemon.
-fn check_private(socket: &Path) -> Result<(), ClientError> {
+pub fn check_private(socket: &Path) -> Result<(), ClientError> {
     let me = nix::unistd::getuid().as_raw();
     for p in [socket.parent(), Some(socket)].into_iter().flatten() {
         let Ok(meta) = std::fs::metadata(p) else {

@@ -170,16 +170,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// llama.cpp's description of its build (CPU features, backends).
+pub fn system_info() -> String {
+    // SAFETY: returns a pointer to a static, NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Key of a saved prefix state: anything that changes the KV values changes it.
 fn state_key(opts: &LoadOptions, prefix: &str, n_ctx: usize) -> String {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
         .unwrap_or_default();
-    // SAFETY: returns a pointer to a static, NUL-terminated string.
-    let sysinfo = unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) }
-        .to_string_lossy()
-        .into_owned();
+    let sysinfo = system_info();
     let material = format!(
         "cmdai {}\n{}\n{}\n{}\n{}\n{}",
         env!("CARGO_PKG_VERSION"),

