@@ -1,0 +1,769 @@
+//! Accuracy benchmark (harness = false): how often the command cmdai gives is
+//! the right one, judged by running it.
+//!
+//! For each row of a JSONL dataset (`nl`, `cmd`, optional `fs`) it asks the
+//! real model through cmdai's own engine, prompt, parser and safety policy,
+//! then runs the reference command and the generated one in two fresh
+//! bubblewrap sandboxes (read-only system, the row's fixture tree copied fresh
+//! and mounted at `/`, private `/tmp`, no network, stdin closed, a timeout)
+//! and compares what they printed and what they left in the tree. A generated
+//! command never runs outside such a sandbox.
+//!
+//! A row is correct when the normalised command text equals the reference, or
+//! when the reference is informative (it succeeded, or printed something, and
+//! printed or changed something) and the generated command gives the same
+//! stdout (trailing white space ignored; line order ignored unless the
+//! reference sorts) with the same success and the same resulting tree. The
+//! reference runs twice: rows where the two runs differ are *unstable* and
+//! reported apart.
+//!
+//! ```text
+//! cargo bench --profile dev --bench accuracy -- [--dataset intercode|nl2bash|ci]
+//!     [--limit N] [--label NAME] [--check] [--no-save]
+//! ```
+//! Writes `benches/results/accuracy-<dataset>.json` (every row) and appends a
+//! line to `benches/results/accuracy.md`. `--check` (used by CI on the `ci`
+//! subset) fails when accuracy is more than 5 points below the recorded report.
+
+use cmdai::context::{Os, RequestContext};
+use cmdai::engine::llama::{physical_cores, LlamaEngine};
+use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions};
+use cmdai::safety::{self, SafetyLevel, Verdict};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
+/// Seconds a command may run in its sandbox.
+const RUN_TIMEOUT_S: u32 = 5;
+/// Largest stdout kept from one run (bytes); larger output is cut.
+const MAX_STDOUT: u64 = 1 << 20;
+/// CI fails when the subset's accuracy falls more than this many points below
+/// the recorded report.
+const CI_TOLERANCE_POINTS: f64 = 5.0;
+
+#[derive(Debug, Clone, Deserialize)]
+struct Row {
+    id: String,
+    nl: String,
+    cmd: String,
+    #[serde(default)]
+    fs: Option<String>,
+    #[serde(default)]
+    shell: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RunResult {
+    stdout: String,
+    success: bool,
+    timed_out: bool,
+    /// sha256 over the fixture tree after the run (paths, kinds, modes, contents).
+    tree: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RowReport {
+    id: String,
+    nl: String,
+    reference: String,
+    /// What cmdai would put on the command line (empty when it gave nothing).
+    generated: String,
+    correct: bool,
+    /// "text", "output" or "" (wrong).
+    matched_by: String,
+    unstable: bool,
+    /// The reference printed nothing and changed nothing (or failed silently):
+    /// only an exact text match can count.
+    uninformative: bool,
+    /// Why a wrong row is wrong (one of a fixed list; see `failure_kind`).
+    failure: String,
+    /// Model time for this request (ms).
+    ms: u64,
+    generated_tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Report {
+    label: String,
+    dataset: String,
+    commit: String,
+    date: String,
+    model: String,
+    threads: usize,
+    rows: usize,
+    correct: usize,
+    accuracy: f64,
+    stable_rows: usize,
+    stable_correct: usize,
+    accuracy_stable: f64,
+    unstable: usize,
+    uninformative: usize,
+    empty: usize,
+    multi_line: usize,
+    no_command: usize,
+    blocked: usize,
+    latency_ms_median: f64,
+    latency_ms_p90: f64,
+    failure_kinds: BTreeMap<String, usize>,
+    results: Vec<RowReport>,
+}
+
+struct Args {
+    dataset: String,
+    limit: Option<usize>,
+    label: String,
+    check: bool,
+    save: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        dataset: "intercode".into(),
+        limit: None,
+        label: "run".into(),
+        check: false,
+        save: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--dataset" => a.dataset = it.next().expect("--dataset NAME"),
+            "--limit" => a.limit = it.next().and_then(|n| n.parse().ok()),
+            "--label" => a.label = it.next().expect("--label NAME"),
+            "--check" => a.check = true,
+            "--no-save" => a.save = false,
+            _ => {} // `--bench` and friends from cargo
+        }
+    }
+    a
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn eval_dir() -> PathBuf {
+    std::env::var_os("CMDAI_EVAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/eval"))
+}
+
+fn real_model() -> PathBuf {
+    if let Some(p) = std::env::var_os("CMDAI_TEST_MODEL") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("CMDAI_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
+        })
+        .expect("cache dir");
+    let p = cache.join("models").join(MODEL_FILE);
+    assert!(
+        p.is_file(),
+        "no model at {}; run `cargo run -- model pull`",
+        p.display()
+    );
+    p
+}
+
+fn read_rows(path: &Path) -> Vec<Row> {
+    let text =
+        fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("dataset row"))
+        .collect()
+}
+
+/// The rows of a dataset; `ci` is the fixed subset of intercode listed in
+/// `benches/accuracy_ci.txt`.
+fn load_dataset(name: &str) -> Vec<Row> {
+    match name {
+        "intercode" => read_rows(&eval_dir().join("intercode_bash.jsonl")),
+        "nl2bash" => read_rows(&eval_dir().join("nl2bash_sample.jsonl")),
+        "ci" => {
+            let ids = fs::read_to_string(root().join("benches/accuracy_ci.txt")).unwrap();
+            let wanted: Vec<&str> = ids
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
+            let all = read_rows(&eval_dir().join("intercode_bash.jsonl"));
+            let rows: Vec<Row> = all
+                .into_iter()
+                .filter(|r| wanted.contains(&r.id.as_str()))
+                .collect();
+            assert_eq!(
+                rows.len(),
+                wanted.len(),
+                "accuracy_ci.txt names unknown rows"
+            );
+            rows
+        }
+        other => panic!("unknown dataset {other} (intercode, nl2bash, ci)"),
+    }
+}
+
+/// Fixture tree for a row's `fs` value (see ../shared/eval/README.md).
+fn fixture_name(fs: Option<&str>) -> Option<String> {
+    match fs? {
+        "bash_fs" => Some("ic-setup_fs".into()),
+        f @ ("nl2b_fs_1" | "nl2b_fs_2" | "nl2b_fs_3") => Some(format!("ic-setup_{f}")),
+        _ => None,
+    }
+}
+
+/// Runs commands in fresh bubblewrap sandboxes.
+struct Sandboxes {
+    fixtures: tempfile::TempDir,
+    scratch: tempfile::TempDir,
+    counter: usize,
+}
+
+impl Sandboxes {
+    fn new() -> Sandboxes {
+        assert!(
+            Command::new("bwrap")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "bubblewrap (bwrap) is needed: apt-get install bubblewrap"
+        );
+        let fixtures = tempfile::tempdir().unwrap();
+        let tar = eval_dir().join("fixtures.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-xzf")
+            .arg(&tar)
+            .arg("-C")
+            .arg(fixtures.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cannot unpack {}", tar.display());
+        Sandboxes {
+            fixtures,
+            scratch: tempfile::tempdir().unwrap(),
+            counter: 0,
+        }
+    }
+
+    /// Runs `cmd` with `shell -c` in a fresh sandbox holding `fixture`.
+    fn run(&mut self, fixture: Option<&str>, shell: &str, cmd: &str) -> RunResult {
+        self.counter += 1;
+        let dir = self.scratch.path().join(format!("run{}", self.counter));
+        let tree = dir.join("tree");
+        fs::create_dir_all(&dir).unwrap();
+        match fixture {
+            Some(f) => {
+                let src = self.fixtures.path().join("fixtures").join(f);
+                let ok = Command::new("cp")
+                    .arg("-a")
+                    .arg(&src)
+                    .arg(&tree)
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "cannot copy fixture {f}");
+            }
+            None => fs::create_dir_all(&tree).unwrap(),
+        }
+        let out_path = dir.join("stdout");
+        let out = fs::File::create(&out_path).unwrap();
+
+        let mut c = Command::new("timeout");
+        c.args(["-k", "1", &RUN_TIMEOUT_S.to_string(), "bwrap"]);
+        c.args(["--tmpfs", "/"]);
+        for top in [
+            "usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "opt",
+        ] {
+            let host = Path::new("/").join(top);
+            match fs::read_link(&host) {
+                Ok(target) => {
+                    c.arg("--symlink").arg(target).arg(&host);
+                }
+                Err(_) if host.is_dir() => {
+                    c.arg("--ro-bind").arg(&host).arg(&host);
+                }
+                Err(_) => {}
+            }
+        }
+        // The fixture's top-level entries belong at `/`; with no fixture a
+        // scratch directory stands in as the working directory.
+        let mut cwd = "/".to_string();
+        if fixture.is_some() {
+            for e in fs::read_dir(&tree).unwrap() {
+                let e = e.unwrap();
+                let at = Path::new("/").join(e.file_name());
+                c.arg("--bind").arg(e.path()).arg(at);
+            }
+        } else {
+            c.arg("--bind").arg(&tree).arg("/work");
+            cwd = "/work".into();
+        }
+        c.args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+        c.args(["--dir", "/root", "--remount-ro", "/"]);
+        c.args(["--unshare-all", "--die-with-parent", "--new-session"]);
+        c.args(["--chdir", &cwd, "--clearenv"]);
+        c.args([
+            "--setenv",
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ]);
+        c.args(["--setenv", "HOME", "/root", "--setenv", "LANG", "C.UTF-8"]);
+        c.args(["--setenv", "USER", "root", "--setenv", "TERM", "dumb"]);
+        // Output is written to a file and capped, so `yes` cannot fill memory.
+        c.arg(shell).arg("-c").arg(format!(
+            "ulimit -f {}; exec {shell} -c \"$0\"",
+            MAX_STDOUT / 512
+        ));
+        c.arg(cmd);
+        c.stdin(Stdio::null()).stdout(out).stderr(Stdio::null());
+        let status = c.status().unwrap();
+        let timed_out = matches!(status.code(), Some(124) | Some(137));
+        let bytes = fs::read(&out_path).unwrap_or_default();
+        let tree_hash = hash_tree(&tree);
+        let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+        RunResult {
+            stdout: String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_STDOUT as usize)])
+                .into_owned(),
+            success: status.success(),
+            timed_out,
+            tree: tree_hash,
+        }
+    }
+}
+
+/// A digest of a directory tree: relative paths, kinds, permission bits and
+/// contents (not timestamps), in sorted order.
+fn hash_tree(root: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mut entries = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let Ok(meta) = fs::symlink_metadata(&p) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            let body = if meta.file_type().is_symlink() {
+                format!("l {}", fs::read_link(&p).unwrap_or_default().display())
+            } else if meta.is_dir() {
+                stack.push(p.clone());
+                "d".to_string()
+            } else {
+                let digest = Sha256::digest(fs::read(&p).unwrap_or_default());
+                format!("f {}", hex(&digest))
+            };
+            entries.push(format!("{rel}\t{mode:o}\t{body}"));
+        }
+    }
+    entries.sort();
+    hex(&Sha256::digest(entries.join("\n").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn normalize_cmd(c: &str) -> String {
+    c.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .trim()
+        .to_string()
+}
+
+fn normalize_out(s: &str) -> Vec<String> {
+    let mut lines: Vec<String> = s.lines().map(|l| l.trim_end().to_string()).collect();
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+fn same_output(reference_cmd: &str, a: &str, b: &str) -> bool {
+    let (a, b) = (normalize_out(a), normalize_out(b));
+    if a == b {
+        return true;
+    }
+    // A reference that does not sort prints a set of lines in whatever order
+    // the file system gives: compare as multisets.
+    if reference_cmd.contains("sort") {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// The first program a command runs (after `sudo` and variable assignments).
+fn first_program(cmd: &str) -> String {
+    let words = shell_words::split(cmd)
+        .unwrap_or_else(|_| cmd.split_whitespace().map(str::to_string).collect());
+    words
+        .into_iter()
+        .find(|w| !w.contains('=') && w != "sudo")
+        .map(|w| w.rsplit('/').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+fn bash_syntax_ok(cmd: &str) -> bool {
+    Command::new("bash")
+        .args(["-n", "-c", cmd])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn installed(program: &str) -> bool {
+    if program.is_empty() {
+        return false;
+    }
+    Command::new("bash")
+        .args(["-c", "type -t -- \"$0\" >/dev/null", program])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// One word for why a wrong row is wrong, for the summary.
+fn failure_kind(
+    reference: &str,
+    generated: &str,
+    got: Option<&RunResult>,
+    want: &RunResult,
+    informative: bool,
+) -> String {
+    if generated.is_empty() {
+        return "no command".into();
+    }
+    if generated.starts_with('#') {
+        return "blocked by safety".into();
+    }
+    if !bash_syntax_ok(generated) {
+        return "syntax error".into();
+    }
+    let prog = first_program(generated);
+    if !installed(&prog) {
+        return "program not installed".into();
+    }
+    if !informative {
+        return "unverifiable reference, text differs".into();
+    }
+    let Some(got) = got else {
+        return "not run".into();
+    };
+    if got.timed_out {
+        return "timed out".into();
+    }
+    if want.success && !got.success {
+        return "fails where the reference succeeds".into();
+    }
+    if got.tree != want.tree {
+        return "different changes to files".into();
+    }
+    if prog != first_program(reference) {
+        return "different program, different output".into();
+    }
+    "same program, different output".into()
+}
+
+fn median(v: &[f64]) -> f64 {
+    percentile(v, 0.5)
+}
+
+fn percentile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+fn git_commit() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d %H:%M")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// What cmdai would print for a generation: the parsed command, or `# blocked`
+/// when the default safety policy blocks it; empty when nothing parsed.
+fn product_answer(query: &str, g: &Generation) -> (String, bool) {
+    let parsed = if g.prefilled {
+        cmdai::parser::parse_prefilled(&g.text)
+    } else {
+        cmdai::parser::parse_reply(&g.text)
+    };
+    let Ok(p) = parsed else {
+        return (String::new(), false);
+    };
+    let a = safety::assess_request(query, &p.command, &safety::Context::for_user());
+    if safety::policy(a.risk, SafetyLevel::Default) == Verdict::Block {
+        return (format!("# blocked: {}", p.command), true);
+    }
+    (p.command, false)
+}
+
+fn main() {
+    let args = parse_args();
+    let mut rows = load_dataset(&args.dataset);
+    if let Some(n) = args.limit {
+        rows.truncate(n);
+    }
+    let model = real_model();
+    let threads = physical_cores();
+    eprintln!(
+        "accuracy: {} rows of {} with {} ({threads} threads)",
+        rows.len(),
+        args.dataset,
+        model.display()
+    );
+    let opts = LoadOptions {
+        model_path: model.clone(),
+        threads,
+        verbose: false,
+        model_id: "accuracy".into(),
+        state_dir: None,
+        use_mmap: true,
+        speculate: cmdai::engine::speculate_setting(),
+    };
+    let mut engine = LlamaEngine::load(&opts, Os::Linux).expect("model loads");
+    let cancel = AtomicBool::new(false);
+    let mut boxes = Sandboxes::new();
+
+    let mut results = Vec::new();
+    let started = Instant::now();
+    for (i, row) in rows.iter().enumerate() {
+        let query = cmdai::prompt::clean_request(&row.nl).unwrap_or_default();
+        let shell = row.shell.as_deref().unwrap_or("/bin/bash");
+        let fixture = fixture_name(row.fs.as_deref());
+        let req = GenerateRequest {
+            query: query.clone(),
+            context: RequestContext {
+                os: Os::Linux,
+                shell: cmdai::context::shell_name(shell),
+                cwd: if fixture.is_some() || row.fs.is_some() {
+                    "/".into()
+                } else {
+                    "/work".into()
+                },
+            },
+            avoid: Vec::new(),
+        };
+        let g = engine.generate(&req, &cancel).expect("generation");
+        let (generated, blocked) = product_answer(&query, &g);
+
+        let want = boxes.run(fixture.as_deref(), shell, &row.cmd);
+        let again = boxes.run(fixture.as_deref(), shell, &row.cmd);
+        let unstable = want != again;
+        let informative = (want.success || !want.stdout.trim().is_empty())
+            && (!want.stdout.trim().is_empty() || {
+                let untouched = boxes.run(fixture.as_deref(), shell, "true");
+                untouched.tree != want.tree
+            });
+
+        let text_match = normalize_cmd(&generated) == normalize_cmd(&row.cmd);
+        let mut got = None;
+        let mut output_match = false;
+        if !text_match && !generated.is_empty() && !blocked {
+            let r = boxes.run(fixture.as_deref(), shell, &generated);
+            output_match = informative
+                && !r.timed_out
+                && r.success == want.success
+                && r.tree == want.tree
+                && same_output(&row.cmd, &want.stdout, &r.stdout);
+            got = Some(r);
+        }
+        let correct = text_match || output_match;
+        let failure = if correct {
+            String::new()
+        } else {
+            failure_kind(&row.cmd, &generated, got.as_ref(), &want, informative)
+        };
+        if !correct {
+            eprintln!(
+                "  [{i:3}] WRONG ({failure}) {}\n        want: {}\n        got:  {}",
+                row.nl, row.cmd, generated
+            );
+        }
+        results.push(RowReport {
+            id: row.id.clone(),
+            nl: row.nl.clone(),
+            reference: row.cmd.clone(),
+            generated,
+            correct,
+            matched_by: match (text_match, output_match) {
+                (true, _) => "text".into(),
+                (_, true) => "output".into(),
+                _ => String::new(),
+            },
+            unstable,
+            uninformative: !informative,
+            failure,
+            ms: g.timings.total,
+            generated_tokens: g.generated_tokens,
+        });
+    }
+
+    let report = summarise(&args, &model, threads, results);
+    print_summary(&report, started.elapsed().as_secs_f64());
+    let path = root().join(format!("benches/results/accuracy-{}.json", args.dataset));
+    let recorded: Option<Report> = fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if args.check {
+        let Some(rec) = recorded else {
+            panic!("no recorded report at {} to check against", path.display());
+        };
+        let floor = rec.accuracy * 100.0 - CI_TOLERANCE_POINTS;
+        println!(
+            "check: {:.1}% now, {:.1}% recorded ({}), floor {floor:.1}%",
+            report.accuracy * 100.0,
+            rec.accuracy * 100.0,
+            rec.label
+        );
+        if report.accuracy * 100.0 < floor {
+            eprintln!(
+                "accuracy dropped more than {CI_TOLERANCE_POINTS} points below the recorded report"
+            );
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.save {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+        append_history(&report);
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>) -> Report {
+    let n = results.len();
+    let correct = results.iter().filter(|r| r.correct).count();
+    let stable: Vec<&RowReport> = results.iter().filter(|r| !r.unstable).collect();
+    let stable_correct = stable.iter().filter(|r| r.correct).count();
+    let lat: Vec<f64> = results.iter().map(|r| r.ms as f64).collect();
+    let mut kinds = BTreeMap::new();
+    for r in results.iter().filter(|r| !r.correct) {
+        *kinds.entry(r.failure.clone()).or_insert(0) += 1;
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    Report {
+        label: args.label.clone(),
+        dataset: args.dataset.clone(),
+        commit: git_commit(),
+        date: today(),
+        model: model
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        threads,
+        rows: n,
+        correct,
+        accuracy: ratio(correct, n),
+        stable_rows: stable.len(),
+        stable_correct,
+        accuracy_stable: ratio(stable_correct, stable.len()),
+        unstable: n - stable.len(),
+        uninformative: results.iter().filter(|r| r.uninformative).count(),
+        empty: results.iter().filter(|r| r.failure == "no command").count(),
+        multi_line: results
+            .iter()
+            .filter(|r| r.generated.contains('\n'))
+            .count(),
+        no_command: results.iter().filter(|r| r.generated.is_empty()).count(),
+        blocked: results
+            .iter()
+            .filter(|r| r.generated.starts_with('#'))
+            .count(),
+        latency_ms_median: median(&lat),
+        latency_ms_p90: percentile(&lat, 0.9),
+        failure_kinds: kinds,
+        results,
+    }
+}
+
+fn print_summary(r: &Report, secs: f64) {
+    println!(
+        "\naccuracy on {} ({} rows, label {}): {}/{} = {:.1}%; stable rows only: {}/{} = {:.1}%",
+        r.dataset,
+        r.rows,
+        r.label,
+        r.correct,
+        r.rows,
+        r.accuracy * 100.0,
+        r.stable_correct,
+        r.stable_rows,
+        r.accuracy_stable * 100.0
+    );
+    println!(
+        "unstable references {}, uninformative references {}, no command {}, multi-line {}, blocked {}",
+        r.unstable, r.uninformative, r.no_command, r.multi_line, r.blocked
+    );
+    println!(
+        "model latency per request: median {:.0} ms, p90 {:.0} ms; whole run {secs:.0} s",
+        r.latency_ms_median, r.latency_ms_p90
+    );
+    let mut kinds: Vec<_> = r.failure_kinds.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1));
+    println!("failure kinds:");
+    for (k, n) in kinds {
+        println!("  {n:4}  {k}");
+    }
+}
+
+/// One line per run in `benches/results/accuracy.md`, so changes are compared.
+fn append_history(r: &Report) {
+    let path = root().join("benches/results/accuracy.md");
+    let mut text = fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# Accuracy history\n\nOne line per `cargo bench --bench accuracy` run that was saved.\n\n\
+| date | commit | label | dataset | rows | accuracy | stable-only | no cmd | blocked | median ms |\n\
+|---|---|---|---|---|---|---|---|---|---|\n"
+            .to_string()
+    });
+    text.push_str(&format!(
+        "| {} | {} | {} | {} | {} | {:.1}% | {:.1}% | {} | {} | {:.0} |\n",
+        r.date,
+        r.commit,
+        r.label,
+        r.dataset,
+        r.rows,
+        r.accuracy * 100.0,
+        r.accuracy_stable * 100.0,
+        r.no_command,
+        r.blocked,
+        r.latency_ms_median
+    ));
+    fs::write(path, text).unwrap();
+}
