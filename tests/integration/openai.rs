@@ -150,7 +150,8 @@ fn words_of(cmd: &str) -> Vec<String> {
         .collect()
 }
 
-/// One server, several requests (each needs the model, so they share it).
+/// One server, several requests (each needs the model, so they share it):
+/// commands in text and JSON, a blocked answer, an explanation, a bad key.
 #[test]
 fn real_server_answers_and_safety_still_applies() {
     let Some(server) = start_server() else {
@@ -193,6 +194,18 @@ fn real_server_answers_and_safety_still_applies() {
     assert_eq!(r.code, 5, "stdout: {} stderr: {}", r.stdout, r.stderr);
     assert!(r.stdout.starts_with("# blocked: "), "{}", r.stdout);
     assert!(r.stderr.contains("--allow-dangerous"), "{}", r.stderr);
+
+    // Explanations come from the server too (whole, not streamed).
+    let r = cmdai(&t, url, &["explain", "df -h"]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(r.stdout.contains("df"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .trim_end()
+            .ends_with("Safety: safe (no rule matched)"),
+        "{}",
+        r.stdout
+    );
 
     // A wrong key: the server's refusal, the variable's name, never the key.
     let mut c = t.cmd();
