@@ -3,7 +3,9 @@
 //! safety findings, which come from the rules and not from the model.
 
 use crate::cli::{ExplainArgs, ModelArgs};
-use crate::commands::generate::{engine_error, in_process_worker, mock_requested};
+use crate::commands::generate::{
+    backend_kind, engine_error, in_process_worker, openai_backend, BackendKind,
+};
 use crate::commands::model::{resolve_model, ResolvedModel};
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
@@ -46,13 +48,19 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
             let _ = out.flush();
         }
     };
-    let g = if mock_requested() {
-        MockBackend
-            .explain(command, &AtomicBool::new(false), &mut on_piece)
-            .map_err(engine_error)?
-    } else {
-        let model = resolve_model(margs)?;
-        explain_with_model(&model, margs, no_daemon, command, &mut on_piece)?
+    let never = AtomicBool::new(false);
+    let g = match backend_kind()? {
+        BackendKind::Mock => MockBackend
+            .explain(command, &never, &mut on_piece)
+            .map_err(engine_error)?,
+        // Not streamed: the server's whole answer is printed at once.
+        BackendKind::OpenAi => openai_backend(RequestContext::detect().os)?
+            .explain(command, &never, &mut on_piece)
+            .map_err(engine_error)?,
+        BackendKind::Local => {
+            let model = resolve_model(margs)?;
+            explain_with_model(&model, margs, no_daemon, command, &mut on_piece)?
+        }
     };
     if margs.verbose {
         eprintln!(

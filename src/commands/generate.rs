@@ -6,6 +6,7 @@ use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::{physical_cores, LlamaEngine};
 use crate::engine::mock::MockBackend;
+use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
 use crate::error::{exit, CliError, Result};
@@ -61,13 +62,38 @@ pub fn engine_error(e: EngineError) -> CliError {
         EngineError::Load { .. } => CliError::model(e.to_string()),
         EngineError::TooLong { .. } => CliError::usage(e.to_string()),
         EngineError::Cancelled => CliError::interrupted(),
+        EngineError::Server(m) => CliError::model(m),
         _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
     }
 }
 
-/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
-pub fn mock_requested() -> bool {
-    std::env::var("CMDAI_BACKEND").is_ok_and(|b| b == "mock")
+/// Where answers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The local model, through the daemon or in this process.
+    Local,
+    /// A shared OpenAI-compatible inference server ([`OpenAiSettings`]).
+    OpenAi,
+    /// `CMDAI_MOCK_REPLY`: for tests only.
+    Mock,
+}
+
+/// `CMDAI_BACKEND`: `local` (the default), `openai` or `mock`.
+pub fn backend_kind() -> Result<BackendKind> {
+    match std::env::var("CMDAI_BACKEND").unwrap_or_default().trim() {
+        "" | "local" => Ok(BackendKind::Local),
+        "openai" => Ok(BackendKind::OpenAi),
+        "mock" => Ok(BackendKind::Mock),
+        other => Err(CliError::usage(format!(
+            "CMDAI_BACKEND is `{other}`, which is not a backend; use local, openai or unset it"
+        ))),
+    }
+}
+
+/// The shared inference server, as the `CMDAI_OPENAI_*` variables describe it.
+pub fn openai_backend(os: crate::context::Os) -> Result<OpenAiBackend> {
+    let settings = OpenAiSettings::from_env().map_err(CliError::usage)?;
+    Ok(OpenAiBackend::new(settings, os))
 }
 
 /// Threads for inference: the flag/env value, else the physical cores.
@@ -183,6 +209,30 @@ fn generate(
     }
 }
 
+/// Asks the shared inference server: no daemon, no local model and no
+/// response cache (the server's model may change under the same name).
+/// Returns the answer and the model name it was asked for.
+fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Generation, String)> {
+    let mut server = openai_backend(req.context.os)?;
+    let spinner = spinner();
+    let g = server.generate(req, &Default::default());
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    let g = g.map_err(engine_error)?;
+    if verbose {
+        eprintln!(
+            "cmdai: {} at {}: {} request tokens, {} generated; timings {:?}",
+            server.settings().model,
+            server.settings().base_url,
+            g.prompt_tokens,
+            g.generated_tokens,
+            g.timings
+        );
+    }
+    Ok((g, server.settings().model.clone()))
+}
+
 /// Turns the model's raw text into a command.
 pub fn parse_generation(g: &Generation) -> Result<String> {
     let parsed = if g.prefilled {
@@ -220,11 +270,15 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     };
 
     let started = std::time::Instant::now();
-    let (command, timings, model_name, backend) = if mock_requested() {
+    let kind = backend_kind()?;
+    let (command, timings, model_name, backend) = if kind == BackendKind::Mock {
         let g = MockBackend
             .generate(&req, &Default::default())
             .map_err(engine_error)?;
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
+    } else if kind == BackendKind::OpenAi {
+        let (g, model) = generate_via_server(&req, args.model.verbose)?;
+        (parse_generation(&g)?, g.timings, model, "openai")
     } else {
         let model = resolve_model(&args.model)?;
         let model_id = model.model_id();

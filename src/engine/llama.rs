@@ -395,11 +395,7 @@ impl LlamaEngine {
     /// The tokens a request adds after the prefix (its turn and the pre-fill).
     pub fn request_tokens(&self, req: &GenerateRequest) -> Vec<LlamaToken> {
         let vocab = self.model.vocab();
-        let mut text = prompt::user_turn(&req.context, &req.query);
-        if !req.avoid.is_empty() {
-            let list = req.avoid.join(" ; ");
-            text.push_str(&format!(" (give a different command than: {list})"));
-        }
+        let text = super::request_text(req);
         let mut toks = vocab.tokenize(self.parts.turn_open.as_bytes(), false, true);
         // The user's words never become special tokens.
         toks.extend(vocab.tokenize(text.as_bytes(), false, false));

@@ -5,9 +5,11 @@
 //! `Send` handle that talks to it through channels. [`mock`] answers from an
 //! environment variable and exists only for fast tests of the code around the
 //! model (shell widgets, output formats); it is never proof that inference works.
+//! [`openai`] sends the same prompt to a shared OpenAI-compatible server.
 
 pub mod llama;
 pub mod mock;
+pub mod openai;
 pub mod worker;
 
 use crate::context::RequestContext;
@@ -24,6 +26,17 @@ pub struct GenerateRequest {
     /// different one (the widget's "press again for an alternative").
     #[serde(default)]
     pub avoid: Vec<String>,
+}
+
+/// The request turn's text: the user's words in their context, and the
+/// commands already offered, which the model is asked not to repeat.
+pub fn request_text(req: &GenerateRequest) -> String {
+    let mut text = crate::prompt::user_turn(&req.context, &req.query);
+    if !req.avoid.is_empty() {
+        let list = req.avoid.join(" ; ");
+        text.push_str(&format!(" (give a different command than: {list})"));
+    }
+    text
 }
 
 /// Milliseconds spent in each phase of a request.
@@ -89,6 +102,9 @@ pub enum EngineError {
     TooLong { tokens: usize, max: usize },
     #[error("inference failed: {0}")]
     Inference(String),
+    /// A shared inference server failed; the message is a whole sentence.
+    #[error("{0}")]
+    Server(String),
     #[error("the request was cancelled")]
     Cancelled,
     #[error("the inference thread stopped unexpectedly")]

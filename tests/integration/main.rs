@@ -7,5 +7,6 @@ mod docs;
 mod errors;
 mod explain;
 mod generate;
+mod openai;
 mod safety;
 mod shells;
