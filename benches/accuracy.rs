@@ -18,7 +18,7 @@
 //! reported apart.
 //!
 //! ```text
-//! cargo bench --profile dev --bench accuracy -- [--dataset intercode|nl2bash|ci]
+//! cargo bench --profile dev --bench accuracy -- [--dataset intercode|intercode-dev|nl2bash|ci]
 //!     [--limit N] [--label NAME] [--check] [--no-save]
 //! ```
 //! Writes `benches/results/accuracy-<dataset>.json` (every row) and appends a
@@ -86,6 +86,9 @@ struct RowReport {
     /// Model time for this request (ms).
     ms: u64,
     generated_tokens: usize,
+    /// The first answer failed the self-check and was asked for again.
+    #[serde(default)]
+    retried: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +111,8 @@ struct Report {
     multi_line: usize,
     no_command: usize,
     blocked: usize,
+    #[serde(default)]
+    retried: usize,
     latency_ms_median: f64,
     latency_ms_p90: f64,
     failure_kinds: BTreeMap<String, usize>,
@@ -187,6 +192,12 @@ fn read_rows(path: &Path) -> Vec<Row> {
 fn load_dataset(name: &str) -> Vec<Row> {
     match name {
         "intercode" => read_rows(&eval_dir().join("intercode_bash.jsonl")),
+        // The development half (even rows): prompt changes are tried here
+        // first, the whole set is the final word.
+        "intercode-dev" => read_rows(&eval_dir().join("intercode_bash.jsonl"))
+            .into_iter()
+            .step_by(2)
+            .collect(),
         "nl2bash" => read_rows(&eval_dir().join("nl2bash_sample.jsonl")),
         "ci" => {
             let ids = fs::read_to_string(root().join("benches/accuracy_ci.txt")).unwrap();
@@ -207,7 +218,7 @@ fn load_dataset(name: &str) -> Vec<Row> {
             );
             rows
         }
-        other => panic!("unknown dataset {other} (intercode, nl2bash, ci)"),
+        other => panic!("unknown dataset {other} (intercode, intercode-dev, nl2bash, ci)"),
     }
 }
 
@@ -579,8 +590,10 @@ fn main() {
                 },
             },
             avoid: Vec::new(),
+            feedback: None,
         };
-        let g = engine.generate(&req, &cancel).expect("generation");
+        let g = cmdai::selfcheck::generate(&req, |r: &GenerateRequest| engine.generate(r, &cancel))
+            .expect("generation");
         let (generated, blocked) = product_answer(&query, &g);
 
         let want = boxes.run(fixture.as_deref(), shell, &row.cmd);
@@ -632,6 +645,7 @@ fn main() {
             failure,
             ms: g.timings.total,
             generated_tokens: g.generated_tokens,
+            retried: g.retried,
         });
     }
 
@@ -707,6 +721,7 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
             .iter()
             .filter(|r| r.generated.starts_with('#'))
             .count(),
+        retried: results.iter().filter(|r| r.retried).count(),
         latency_ms_median: median(&lat),
         latency_ms_p90: percentile(&lat, 0.9),
         failure_kinds: kinds,
@@ -728,8 +743,8 @@ fn print_summary(r: &Report, secs: f64) {
         r.accuracy_stable * 100.0
     );
     println!(
-        "unstable references {}, uninformative references {}, no command {}, multi-line {}, blocked {}",
-        r.unstable, r.uninformative, r.no_command, r.multi_line, r.blocked
+        "unstable references {}, uninformative references {}, no command {}, multi-line {}, blocked {}, self-check retries {}",
+        r.unstable, r.uninformative, r.no_command, r.multi_line, r.blocked, r.retried
     );
     println!(
         "model latency per request: median {:.0} ms, p90 {:.0} ms; whole run {secs:.0} s",
@@ -748,12 +763,12 @@ fn append_history(r: &Report) {
     let path = root().join("benches/results/accuracy.md");
     let mut text = fs::read_to_string(&path).unwrap_or_else(|_| {
         "# Accuracy history\n\nOne line per `cargo bench --bench accuracy` run that was saved.\n\n\
-| date | commit | label | dataset | rows | accuracy | stable-only | no cmd | blocked | median ms |\n\
-|---|---|---|---|---|---|---|---|---|---|\n"
+| date | commit | label | dataset | rows | accuracy | stable-only | no cmd | blocked | retries | median ms |\n\
+|---|---|---|---|---|---|---|---|---|---|---|\n"
             .to_string()
     });
     text.push_str(&format!(
-        "| {} | {} | {} | {} | {} | {:.1}% | {:.1}% | {} | {} | {:.0} |\n",
+        "| {} | {} | {} | {} | {} | {:.1}% | {:.1}% | {} | {} | {} | {:.0} |\n",
         r.date,
         r.commit,
         r.label,
@@ -763,6 +778,7 @@ fn append_history(r: &Report) {
         r.accuracy_stable * 100.0,
         r.no_command,
         r.blocked,
+        r.retried,
         r.latency_ms_median
     ));
     fs::write(path, text).unwrap();

@@ -217,6 +217,7 @@ fn main() {
             query: q.to_string(),
             context: ctx.clone(),
             avoid: vec![],
+            feedback: None,
         })
         .collect();
 

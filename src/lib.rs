@@ -20,3 +20,4 @@ pub mod paths;
 pub mod prompt;
 pub mod response_cache;
 pub mod safety;
+pub mod selfcheck;

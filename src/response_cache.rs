@@ -128,6 +128,7 @@ mod tests {
                 cwd: cwd.into(),
             },
             avoid: vec![],
+            feedback: None,
         }
     }
 

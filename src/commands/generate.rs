@@ -16,6 +16,7 @@ use crate::paths;
 use crate::prompt::{self, MAX_REQUEST_BYTES};
 use crate::response_cache::ResponseCache;
 use crate::safety::{self, SafetyLevel, Verdict};
+use crate::selfcheck;
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -123,16 +124,6 @@ pub fn in_process_worker(
     Worker::spawn(move || LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>))
 }
 
-/// Loads the model in this process and answers one request.
-fn generate_in_process(
-    model: &ResolvedModel,
-    margs: &ModelArgs,
-    req: GenerateRequest,
-) -> Result<Generation> {
-    let worker = in_process_worker(model, margs, req.context.os);
-    wait_with_spinner(&worker, req)
-}
-
 /// Arguments that make a daemon load the same model as this client.
 pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
     let mut v = vec![
@@ -188,25 +179,36 @@ fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation
 }
 
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
-/// this process when the daemon cannot be reached or dies mid-request.
+/// this process when the daemon cannot be reached or dies mid-request. An
+/// answer that fails the self-check is asked for once more ([`selfcheck`]).
 fn generate(
     model: &ResolvedModel,
     args: &GenerateArgs,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
-    if args.no_daemon {
-        return Ok((generate_in_process(model, &args.model, req)?, "llama.cpp"));
-    }
-    match generate_via_daemon(model, &args.model, &req) {
-        Ok(g) => Ok((g, "llama.cpp (daemon)")),
-        Err(ClientError::Engine(e)) => Err(engine_error(e)),
-        Err(e) => {
-            if args.model.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_)) {
-                eprintln!("cmdai: {e}; answering in this process instead");
+    let mut use_daemon = !args.no_daemon;
+    let mut local: Option<Worker> = None;
+    let mut backend = "llama.cpp (daemon)";
+    let g = selfcheck::generate(&req, |r: &GenerateRequest| {
+        if use_daemon {
+            match generate_via_daemon(model, &args.model, r) {
+                Ok(g) => return Ok(g),
+                Err(ClientError::Engine(e)) => return Err(engine_error(e)),
+                Err(e) => {
+                    if args.model.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_))
+                    {
+                        eprintln!("cmdai: {e}; answering in this process instead");
+                    }
+                    use_daemon = false;
+                }
             }
-            Ok((generate_in_process(model, &args.model, req)?, "llama.cpp"))
         }
-    }
+        backend = "llama.cpp";
+        let worker =
+            local.get_or_insert_with(|| in_process_worker(model, &args.model, r.context.os));
+        wait_with_spinner(worker, r.clone())
+    })?;
+    Ok((g, backend))
 }
 
 /// Asks the shared inference server: no daemon, no local model and no
@@ -215,7 +217,9 @@ fn generate(
 fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Generation, String)> {
     let mut server = openai_backend(req.context.os)?;
     let spinner = spinner();
-    let g = server.generate(req, &Default::default());
+    let g = selfcheck::generate(req, |r: &GenerateRequest| {
+        server.generate(r, &Default::default())
+    });
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
@@ -267,6 +271,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         query: query.clone(),
         context: RequestContext::detect(),
         avoid: args.avoid.clone(),
+        feedback: None,
     };
 
     let started = std::time::Instant::now();

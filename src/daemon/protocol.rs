@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest line either side accepts (a request is at most a few KB).
 pub const MAX_LINE: usize = 1 << 20;
@@ -114,6 +114,7 @@ mod tests {
             query: "find large files".into(),
             context: RequestContext::detect(),
             avoid: vec!["ls".into()],
+            feedback: None,
         });
         let mut buf = Vec::new();
         write_msg(&mut buf, &req).unwrap();

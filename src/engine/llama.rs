@@ -589,6 +589,7 @@ impl Backend for LlamaEngine {
         Ok(Generation {
             text: String::from_utf8_lossy(&bytes).into_owned(),
             prefilled: true,
+            retried: false,
             prompt_tokens: suffix.len(),
             generated_tokens: generated,
             timings: Timings {
@@ -684,6 +685,7 @@ impl Backend for LlamaEngine {
         Ok(Generation {
             text: String::from_utf8_lossy(&bytes).into_owned(),
             prefilled: false,
+            retried: false,
             prompt_tokens: suffix.len(),
             generated_tokens: generated,
             timings: Timings {

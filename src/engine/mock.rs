@@ -56,6 +56,7 @@ fn mock_generation(text: String, start: Instant) -> Generation {
     Generation {
         text,
         prefilled: false,
+        retried: false,
         prompt_tokens: 0,
         generated_tokens: 0,
         timings: Timings {

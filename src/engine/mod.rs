@@ -26,6 +26,10 @@ pub struct GenerateRequest {
     /// different one (the widget's "press again for an alternative").
     #[serde(default)]
     pub avoid: Vec<String>,
+    /// Why the previous answer for this request will not work (see
+    /// [`crate::selfcheck`]); the model is asked for a corrected command.
+    #[serde(default)]
+    pub feedback: Option<String>,
 }
 
 /// The request turn's text: the user's words in their context, and the
@@ -35,6 +39,9 @@ pub fn request_text(req: &GenerateRequest) -> String {
     if !req.avoid.is_empty() {
         let list = req.avoid.join(" ; ");
         text.push_str(&format!(" (give a different command than: {list})"));
+    }
+    if let Some(why) = &req.feedback {
+        text.push_str(&format!(" (note: {why}; give a corrected command)"));
     }
     text
 }
@@ -58,6 +65,9 @@ pub struct Generation {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     pub timings: Timings,
+    /// The first answer failed the self-check and this is the second one.
+    #[serde(default)]
+    pub retried: bool,
 }
 
 /// How to load a model.

@@ -384,6 +384,7 @@ impl Reply {
         Generation {
             text: self.text,
             prefilled: false,
+            retried: false,
             prompt_tokens: self.prompt_tokens,
             generated_tokens: self.generated_tokens,
             timings: Timings {

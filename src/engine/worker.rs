@@ -190,6 +190,7 @@ mod tests {
             Ok(Generation {
                 text: req.query.clone(),
                 prefilled: false,
+                retried: false,
                 prompt_tokens: 0,
                 generated_tokens: 0,
                 timings: Timings::default(),
@@ -202,6 +203,7 @@ mod tests {
             query: q.into(),
             context: RequestContext::detect(),
             avoid: vec![],
+            feedback: None,
         }
     }
 
@@ -244,6 +246,7 @@ mod tests {
                 Ok(Generation {
                     text: command.to_string(),
                     prefilled: false,
+                    retried: false,
                     prompt_tokens: 0,
                     generated_tokens: 0,
                     timings: Timings::default(),

@@ -140,6 +140,18 @@ pub fn assess(command: &str, ctx: &Context) -> Assessment {
     Assessment { risk, findings }
 }
 
+/// The programs a command line runs, in order (base names, lower-cased, with
+/// wrappers such as `sudo` or `env` seen through); functions it defines are
+/// left out. The self-check uses it to spot tools that are not installed.
+pub fn programs(command: &str) -> Vec<String> {
+    let script = parse::parse(command, 0);
+    (0..script.commands.len())
+        .flat_map(|i| command::unwrap(&script, i).cmds)
+        .map(|c| c.name)
+        .filter(|n| !n.is_empty() && !script.functions.contains(n))
+        .collect()
+}
+
 /// Parses `src` (a command line or a nested script) and runs every rule.
 fn analyze(
     src: &str,

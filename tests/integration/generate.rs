@@ -89,6 +89,7 @@ fn real_model_answers_common_requests() {
             query: query.to_string(),
             context: ctx.clone(),
             avoid: vec![],
+            feedback: None,
         };
         let g = engine.generate(&req, &cancel).expect("generation");
         let cmd = match parse_generation(&g) {

@@ -21,6 +21,7 @@ fn request(query: &str, avoid: &[&str]) -> GenerateRequest {
         query: query.into(),
         context: ctx(),
         avoid: avoid.iter().map(|s| s.to_string()).collect(),
+        feedback: None,
     }
 }
 

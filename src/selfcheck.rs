@@ -1,0 +1,285 @@
+//! Self-check: catch a command that cannot work before the user sees it.
+//!
+//! A small model now and then writes a line bash cannot parse, or calls a
+//! program this machine does not have. Both are cheap to detect (`bash -n`,
+//! a `PATH` lookup), and one more request that names the problem usually
+//! fixes it. [`generate`] wraps any backend call with that single retry; the
+//! CLI and the accuracy benchmark both go through it, so what is measured is
+//! what ships.
+
+use crate::engine::{GenerateRequest, Generation};
+use crate::parser;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Words bash runs without looking in `PATH`.
+const BUILTINS: &[&str] = &[
+    ".",
+    ":",
+    "[",
+    "[[",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "case",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "do",
+    "done",
+    "echo",
+    "elif",
+    "else",
+    "enable",
+    "esac",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "fi",
+    "for",
+    "function",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "if",
+    "in",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "select",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "then",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "until",
+    "wait",
+    "while",
+    "{",
+    "}",
+    "!",
+];
+
+/// What is wrong with `command`, in words the model can act on; `None` when
+/// it parses and every program it names exists.
+pub fn problem(command: &str) -> Option<String> {
+    if let Some(err) = syntax_error(command) {
+        return Some(format!("bash cannot parse it ({err})"));
+    }
+    let missing: Vec<String> = crate::safety::programs(command)
+        .into_iter()
+        .filter(|p| !is_available(p))
+        .collect();
+    match missing.as_slice() {
+        [] => None,
+        [one] => Some(format!("`{one}` is not installed here")),
+        many => Some(format!("{} are not installed here", many.join(", "))),
+    }
+}
+
+/// `bash -n`'s complaint, when it has one. No bash means no check.
+fn syntax_error(command: &str) -> Option<String> {
+    let out = Command::new("bash")
+        .args(["-n", "-c", command])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    if out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("syntax error");
+    // "bash: -c: line 1: syntax error near ..." -> "syntax error near ..."
+    Some(line.rsplit(": ").next().unwrap_or(line).trim().to_string())
+}
+
+/// True for a builtin, a variable used as a program, or a file in `PATH`.
+fn is_available(program: &str) -> bool {
+    if program.is_empty() || program.contains('$') || BUILTINS.contains(&program) {
+        return true;
+    }
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    let Some(path) = std::env::var_os("PATH") else {
+        return true;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        let p = dir.join(program);
+        p.is_file() || p.is_symlink()
+    })
+}
+
+/// The problem with a generation's command; `None` when it is fine or when
+/// there is no command at all (the parser reports that itself).
+fn generation_problem(g: &Generation) -> Option<(String, String)> {
+    let parsed = if g.prefilled {
+        parser::parse_prefilled(&g.text)
+    } else {
+        parser::parse_reply(&g.text)
+    };
+    let cmd = parsed.ok()?.command;
+    problem(&cmd).map(|p| (cmd, p))
+}
+
+/// Runs `req` through `run`; when the answer fails the check, asks once more
+/// with the problem named and keeps the second answer if it passes. The
+/// returned timings cover both requests.
+pub fn generate<E>(
+    req: &GenerateRequest,
+    mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
+) -> Result<Generation, E> {
+    let first = run(req)?;
+    let Some((cmd, why)) = generation_problem(&first) else {
+        return Ok(first);
+    };
+    let mut retry = req.clone();
+    retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
+    let Ok(mut second) = run(&retry) else {
+        return Ok(first);
+    };
+    if generation_problem(&second).is_some() {
+        return Ok(first);
+    }
+    second.timings.load += first.timings.load;
+    second.timings.prompt += first.timings.prompt;
+    second.timings.generate += first.timings.generate;
+    second.timings.total += first.timings.total;
+    second.retried = true;
+    Ok(second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Timings;
+
+    #[test]
+    fn good_commands_pass() {
+        for c in [
+            "ls -la",
+            "find . -name '*.rs' | xargs wc -l",
+            "cd /tmp && ls",
+            "for f in *.txt; do echo \"$f\"; done",
+            "sudo ls /root",
+            "$EDITOR notes.txt",
+        ] {
+            assert_eq!(problem(c), None, "{c}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_missing_programs_are_named() {
+        let p = problem("find . -name '*.rs' | ").unwrap();
+        assert!(p.contains("bash cannot parse"), "{p}");
+        let p = problem("ls | frobnicate-xyz --all").unwrap();
+        assert!(p.contains("`frobnicate-xyz` is not installed"), "{p}");
+        let p = problem("nope-one && nope-two").unwrap();
+        assert!(p.contains("nope-one, nope-two"), "{p}");
+    }
+
+    fn gen(text: &str, ms: u64) -> Generation {
+        Generation {
+            text: format!("{text}\"}}"),
+            prefilled: true,
+            prompt_tokens: 1,
+            generated_tokens: 1,
+            timings: Timings {
+                total: ms,
+                ..Timings::default()
+            },
+            retried: false,
+        }
+    }
+
+    fn req() -> GenerateRequest {
+        GenerateRequest {
+            query: "q".into(),
+            context: crate::context::RequestContext {
+                os: crate::context::Os::Linux,
+                shell: "bash".into(),
+                cwd: "~".into(),
+            },
+            avoid: vec![],
+            feedback: None,
+        }
+    }
+
+    #[test]
+    fn a_bad_answer_is_retried_once_with_the_problem_named() {
+        let mut seen = Vec::new();
+        let g = generate(&req(), |r: &GenerateRequest| {
+            seen.push(r.feedback.clone());
+            Ok::<_, ()>(if r.feedback.is_none() {
+                gen("frobnicate-xyz .", 10)
+            } else {
+                gen("ls .", 20)
+            })
+        })
+        .unwrap();
+        assert_eq!(g.text, "ls .\"}");
+        assert!(g.retried);
+        assert_eq!(g.timings.total, 30);
+        assert_eq!(seen.len(), 2);
+        assert!(seen[1].as_deref().unwrap().contains("frobnicate-xyz"));
+    }
+
+    #[test]
+    fn a_good_answer_is_not_retried_and_a_worse_retry_is_dropped() {
+        let mut calls = 0;
+        let g = generate(&req(), |_: &GenerateRequest| {
+            calls += 1;
+            Ok::<_, ()>(gen("ls", 5))
+        })
+        .unwrap();
+        assert_eq!((calls, g.retried), (1, false));
+
+        let g = generate(&req(), |_: &GenerateRequest| {
+            Ok::<_, ()>(gen("frobnicate-xyz", 5))
+        })
+        .unwrap();
+        assert_eq!(g.text, "frobnicate-xyz\"}");
+        assert!(!g.retried);
+    }
+}
