@@ -2,9 +2,10 @@
 
 use crate::cli::{Format, GenerateArgs, ModelArgs};
 use crate::commands::model::{resolve_model, ResolvedModel};
+use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
-use crate::engine::llama::{physical_cores, LlamaEngine};
+use crate::engine::llama::LlamaEngine;
 use crate::engine::mock::MockBackend;
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
@@ -45,15 +46,10 @@ pub fn join_query(words: &[OsString]) -> Result<String> {
     })
 }
 
-/// Reads the safety level: flag/env value if valid, else a warning and the default.
+/// The safety level: `--safety`, `CMDAI_SAFETY`, config file, else default;
+/// an unknown value is warned about and the next one used.
 pub fn safety_level(value: Option<&str>) -> SafetyLevel {
-    match value {
-        None => SafetyLevel::Default,
-        Some(v) => v.parse().unwrap_or_else(|_| {
-            eprintln!("cmdai: unknown safety level `{v}` (use strict, default or permissive); using default");
-            SafetyLevel::Default
-        }),
-    }
+    crate::config::safety(value).value
 }
 
 pub fn engine_error(e: EngineError) -> CliError {
@@ -67,15 +63,18 @@ pub fn engine_error(e: EngineError) -> CliError {
 
 /// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
 pub fn mock_requested() -> bool {
-    std::env::var("CMDAI_BACKEND").is_ok_and(|b| b == "mock")
+    crate::config::backend().value == BackendKind::Mock
 }
 
-/// Threads for inference: the flag/env value, else the physical cores.
+/// Threads for inference: flag, `CMDAI_THREADS`, config file, else the
+/// physical cores.
 pub fn threads(margs: &ModelArgs) -> usize {
-    margs
-        .threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(physical_cores)
+    crate::config::threads(margs.threads).value
+}
+
+/// The smallest context window asked for (0: automatic).
+pub fn context_size(margs: &ModelArgs) -> usize {
+    crate::config::context_size(margs.context_size).value
 }
 
 /// Starts an inference thread with the model loaded in this process (mapped:
@@ -94,7 +93,10 @@ pub fn in_process_worker(
         speculate: crate::engine::speculate_setting(),
         use_mmap: true,
     };
-    Worker::spawn(move || LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>))
+    let n_ctx = context_size(margs);
+    Worker::spawn(move || {
+        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
+    })
 }
 
 /// Loads the model in this process and answers one request.
@@ -119,6 +121,10 @@ pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
         "--threads".to_string(),
         threads(margs).to_string(),
     ];
+    let n_ctx = context_size(margs);
+    if n_ctx > 0 {
+        v.extend(["--context-size".to_string(), n_ctx.to_string()]);
+    }
     if margs.verbose {
         v.push("--verbose".into());
     }
@@ -213,6 +219,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
     let query = join_query(&args.query)?;
     let level = safety_level(args.safety.as_deref());
+    if crate::config::backend().value == BackendKind::OpenAi {
+        return Err(CliError::usage(format!(
+            "backend \"openai\" is not available in this build; set backend = \"local\" in {} (or unset CMDAI_BACKEND)",
+            crate::config::path().display()
+        )));
+    }
     let req = GenerateRequest {
         query: query.clone(),
         context: RequestContext::detect(),
