@@ -244,7 +244,8 @@ pub enum ModelCommand {
         /// Only installed models.
         #[arg(long)]
         installed: bool,
-        /// Only models that fit this machine's free memory.
+        /// Only models that fit this machine (at most 60% of its memory), and
+        /// a table of which model suits which memory size.
         #[arg(long)]
         fits: bool,
     },
