@@ -44,8 +44,9 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// Safety strictness: strict, default or permissive.
-    #[arg(long, value_name = "LEVEL", env = "CMDAI_SAFETY")]
+    /// Safety strictness: strict, default or permissive (also CMDAI_SAFETY,
+    /// or `safety` in config.toml).
+    #[arg(long, value_name = "LEVEL")]
     pub safety: Option<String>,
 
     /// Print a command even when the safety policy would block it.
@@ -79,8 +80,10 @@ pub struct GenerateArgs {
 /// How to find and run the model; shared by the main job and `cmdai serve`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ModelArgs {
-    /// Model to use: a catalogue id (see models.toml) or a path to a .gguf file.
-    #[arg(long, value_name = "PATH|ID", env = "CMDAI_MODEL")]
+    /// Model to use: a catalogue id (see models.toml), an imported model's
+    /// name or a path to a .gguf file (also CMDAI_MODEL, or `model` in
+    /// config.toml; default: chosen for this machine's memory).
+    #[arg(long, value_name = "PATH|ID")]
     pub model: Option<String>,
 
     /// Never touch the network (also CMDAI_OFFLINE=1 or HF_HUB_OFFLINE=1).
@@ -91,9 +94,16 @@ pub struct ModelArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// CPU threads for inference (default: physical cores).
-    #[arg(long, value_name = "N", env = "CMDAI_THREADS")]
+    /// CPU threads for inference (also CMDAI_THREADS, or `threads` in
+    /// config.toml; default: physical cores).
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Context window in tokens, at least what the prompt needs (also
+    /// CMDAI_CONTEXT_SIZE, or `context_size` in config.toml; default 0:
+    /// sized automatically).
+    #[arg(long, value_name = "TOKENS")]
+    pub context_size: Option<usize>,
 
     /// Show what happens: model paths, llama.cpp's log, timings.
     #[arg(short, long)]
@@ -125,13 +135,36 @@ pub enum Command {
     Man,
     /// Check the model, machine, daemon, shell integration, cache and network; say how to fix each problem.
     Doctor,
+    /// Show the effective settings and where each comes from, or the config file's path.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every effective setting and its source: flag, env, config file, auto or default.
+    Show(ConfigShowArgs),
+    /// Print the path of config.toml (it may not exist yet).
+    Path,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Safety strictness, as for a request.
+    #[arg(long, value_name = "LEVEL")]
+    pub safety: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Exit after this long without requests (e.g. 900, 90s, 15m, 1h).
-    #[arg(long, default_value = "15m", env = "CMDAI_IDLE_TIMEOUT")]
-    pub idle_timeout: String,
+    /// Exit after this long without requests (e.g. 900, 90s, 15m, 1h; also
+    /// CMDAI_IDLE_TIMEOUT, or `idle_timeout` in config.toml; default 15m).
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -157,8 +190,9 @@ pub struct InitArgs {
     #[arg(value_enum)]
     pub shell: Shell,
     /// Key that turns the request into a command, in the shell's own notation
-    /// (zsh/bash: `^G` or `\C-g`; fish: `\cg`). Default: Ctrl-G.
-    #[arg(long, env = "CMDAI_KEY")]
+    /// (zsh/bash: `^G` or `\C-g`; fish: `\cg`); also CMDAI_KEY, or `key` in
+    /// config.toml. Default: Ctrl-G.
+    #[arg(long)]
     pub key: Option<String>,
     /// Define the widget functions without binding any key.
     #[arg(long)]
@@ -210,7 +244,8 @@ pub enum ModelCommand {
         /// Only installed models.
         #[arg(long)]
         installed: bool,
-        /// Only models that fit this machine's free memory.
+        /// Only models that fit this machine (at most 60% of its memory), and
+        /// a table of which model suits which memory size.
         #[arg(long)]
         fits: bool,
     },
@@ -224,6 +259,26 @@ pub enum ModelCommand {
     Verify { id: Option<String> },
     /// Print where a model lives (or would live) on disk.
     Path { id: Option<String> },
+    /// Make a model the one used from now on (writes `model` in config.toml).
+    Use {
+        /// Catalogue id, imported model name, or path to a .gguf file.
+        #[arg(value_name = "ID|PATH")]
+        model: String,
+    },
+    /// Print what a model file says about itself (read from its GGUF header).
+    Info {
+        /// Catalogue id, imported model name, or path (default: the active model).
+        #[arg(value_name = "ID|PATH")]
+        model: Option<String>,
+    },
+    /// Add a .gguf file you already have: installed under its catalogue id
+    /// when its checksum matches one, else registered as a custom model.
+    Import {
+        path: std::path::PathBuf,
+        /// Name for a custom model (default: the file name without .gguf).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
 //! `cmdai doctor`: one command that checks everything cmdai depends on and
 //! says, for each problem, how to fix it. Read-only: it changes nothing.
+//!
+//! Checks: the config file, the model (which one and why, present, checksum
+//! or GGUF header), memory and cores (what fits, what to pull), the daemon
+//! and its socket dir, the shell integration in the rc files, the cache dir
+//! (writable, free space) and the download sources.
 
-use crate::commands::model::{active_spec, catalog};
+use crate::commands::model::{active, catalog, Target};
+use crate::config;
 use crate::daemon::client;
 use crate::error::{exit, Result};
 use crate::hardware;
-use crate::models::{self, download};
+use crate::models::{self, download, gguf, select};
 use crate::paths;
 use std::path::Path;
 use std::time::Duration;
@@ -64,72 +70,33 @@ pub fn run() -> Result<i32> {
             return Ok(exit::FAILURE);
         }
     };
+    check_config(&mut r);
     let cache = paths::cache_dir();
-    let spec = active_spec(&cat).clone();
-    let path = models::model_path(&cache, &spec);
-    if !path.is_file() {
-        r.line(
-            Status::Fail,
-            "model",
-            &format!(
-                "{} is not downloaded ({}); run `cmdai model pull {}`",
-                spec.id,
-                path.display(),
-                spec.id
-            ),
-        );
-    } else {
-        match download::verify(&path, &spec) {
-            Ok(()) => r.line(
-                Status::Ok,
-                "model",
-                &format!("{} ({}), checksum ok", spec.id, path.display()),
-            ),
-            Err(e) => r.line(
-                Status::Fail,
-                "model",
-                &format!("{e}; delete it and run `cmdai model pull {}`", spec.id),
-            ),
-        }
-    }
-
-    let cores = crate::engine::llama::physical_cores();
-    match hardware::memory() {
-        Some(m) => {
-            let fitting: Vec<&str> = cat
-                .models
-                .iter()
-                .filter(|s| hardware::fits(s.ram_mb, m))
-                .map(|s| s.id.as_str())
-                .collect();
-            let status = if hardware::fits(spec.ram_mb, m) {
-                Status::Ok
-            } else {
-                Status::Warn
+    let mem = hardware::memory();
+    let mut need_ram = None;
+    let mut model_size = cat.default_model().expected_size().unwrap_or(0);
+    match active(&cat, None) {
+        Err(e) => r.line(Status::Fail, "model", &e.message),
+        Ok(a) => {
+            let why = match a.source {
+                config::Source::Auto => format!("chosen automatically: {}", a.reason),
+                other => format!("set by {other}"),
             };
-            r.line(
-                status,
-                "machine",
-                &format!(
-                    "{cores} physical cores, {} MB memory ({} MB available); {} needs about {} MB; fitting here: {}",
-                    m.total_mb,
-                    m.available_mb,
-                    spec.id,
-                    spec.ram_mb,
-                    if fitting.is_empty() { "none".to_string() } else { fitting.join(", ") }
-                ),
-            );
+            match &a.target {
+                Target::Catalog(spec) => {
+                    need_ram = Some((spec.id.clone(), spec.ram_mb));
+                    model_size = spec.expected_size().unwrap_or(0);
+                    check_catalog_model(&mut r, &cache, spec, &why);
+                }
+                Target::File { name, path } => check_file_model(&mut r, name, path, &why),
+            }
         }
-        None => r.line(
-            Status::Warn,
-            "machine",
-            &format!("{cores} physical cores; memory unknown"),
-        ),
     }
+    check_machine(&mut r, &cat, &cache, mem, need_ram);
 
     check_daemon(&mut r);
     check_shell(&mut r);
-    check_cache(&mut r, &cache, spec.expected_size().unwrap_or(0));
+    check_cache(&mut r, &cache, model_size);
     if paths::offline_requested(false) {
         r.line(Status::Ok, "network", "offline mode: not checked");
     } else {
@@ -152,6 +119,143 @@ pub fn run() -> Result<i32> {
         return Ok(exit::FAILURE);
     }
     Ok(exit::OK)
+}
+
+fn check_config(r: &mut Report) {
+    let f = config::FileConfig::read(&config::path());
+    if !f.exists {
+        r.line(
+            Status::Ok,
+            "config",
+            &format!(
+                "{} does not exist; defaults apply (see `cmdai config show`)",
+                f.path.display()
+            ),
+        );
+    } else if f.warnings.is_empty() {
+        r.line(Status::Ok, "config", &format!("{} read", f.path.display()));
+    } else {
+        for w in &f.warnings {
+            r.line(
+                Status::Warn,
+                "config",
+                &format!("{w}; fix that line (`cmdai config show` shows what is used)"),
+            );
+        }
+    }
+}
+
+fn check_catalog_model(r: &mut Report, cache: &Path, spec: &models::ModelSpec, why: &str) {
+    let path = models::model_path(cache, spec);
+    if !path.is_file() {
+        r.line(
+            Status::Fail,
+            "model",
+            &format!(
+                "{} ({why}) is not downloaded ({}); run `cmdai model pull {}`",
+                spec.id,
+                path.display(),
+                spec.id
+            ),
+        );
+        return;
+    }
+    match download::verify(&path, spec) {
+        Ok(()) => r.line(
+            Status::Ok,
+            "model",
+            &format!("{} ({}), checksum ok; {why}", spec.id, path.display()),
+        ),
+        Err(e) => r.line(
+            Status::Fail,
+            "model",
+            &format!("{e}; delete it and run `cmdai model pull {}`", spec.id),
+        ),
+    }
+}
+
+fn check_file_model(r: &mut Report, name: &str, path: &Path, why: &str) {
+    match gguf::read(path) {
+        Ok(h) => r.line(
+            Status::Ok,
+            "model",
+            &format!(
+                "{name} ({}), {} {}, readable GGUF header; {why}",
+                path.display(),
+                h.architecture().unwrap_or("unknown architecture"),
+                h.file_type().unwrap_or_default()
+            ),
+        ),
+        Err(e) => r.line(
+            Status::Fail,
+            "model",
+            &format!(
+                "{name} ({}, {why}): {e}; point `model` at a complete .gguf file or run `cmdai model use <id>`",
+                path.display()
+            ),
+        ),
+    }
+}
+
+fn check_machine(
+    r: &mut Report,
+    cat: &models::Catalog,
+    cache: &Path,
+    mem: Option<hardware::Memory>,
+    need: Option<(String, u64)>,
+) {
+    let cores = crate::engine::llama::physical_cores();
+    let threads = config::threads(None);
+    let Some(m) = mem else {
+        r.line(
+            Status::Warn,
+            "machine",
+            &format!("{cores} physical cores; memory unknown, so every model is taken to fit"),
+        );
+        return;
+    };
+    let total = Some(m.total_mb);
+    let fitting: Vec<&str> = cat
+        .models
+        .iter()
+        .filter(|s| select::fits(s.ram_mb, total))
+        .map(|s| s.id.as_str())
+        .collect();
+    let mut detail = format!(
+        "{cores} physical cores ({} threads, {}), {} MB memory ({} MB available); fitting (at most {}% of memory): {}",
+        threads.value,
+        threads.source,
+        m.total_mb,
+        m.available_mb,
+        select::MAX_SHARE_PERCENT,
+        if fitting.is_empty() { "none".to_string() } else { fitting.join(", ") }
+    );
+    let installed = |s: &models::ModelSpec| models::model_path(cache, s).is_file();
+    let auto = select::auto_choice(cat, total, &installed);
+    detail.push_str(&format!(
+        "; automatic choice: {} ({})",
+        auto.spec.id, auto.reason
+    ));
+    if let Some(rec) = select::recommended(cat, total).filter(|s| !installed(s)) {
+        detail.push_str(&format!(
+            "; the best model for this machine is {} ({}): `cmdai model pull {}`",
+            rec.id,
+            rec.human_size(),
+            rec.id
+        ));
+    }
+    let status = match &need {
+        Some((id, ram)) if !hardware::fits(*ram, m) => {
+            detail.push_str(&format!(
+                "; {id} needs about {ram} MB but only {} MB is available now: close programs or run `cmdai model use {}`",
+                m.available_mb,
+                fitting.first().copied().unwrap_or("qwen2.5-coder-0.5b-q4_k_m")
+            ));
+            Status::Warn
+        }
+        _ => Status::Ok,
+    };
+    r.line(status, "machine", &detail);
 }
 
 fn check_daemon(r: &mut Report) {

@@ -2,9 +2,10 @@
 
 use crate::cli::{Format, GenerateArgs, ModelArgs};
 use crate::commands::model::{resolve_model, ResolvedModel};
+pub use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
-use crate::engine::llama::{physical_cores, LlamaEngine};
+use crate::engine::llama::LlamaEngine;
 use crate::engine::mock::MockBackend;
 use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
@@ -47,15 +48,10 @@ pub fn join_query(words: &[OsString]) -> Result<String> {
     })
 }
 
-/// Reads the safety level: flag/env value if valid, else a warning and the default.
+/// The safety level: `--safety`, `CMDAI_SAFETY`, config file, else default;
+/// an unknown value is warned about and the next one used.
 pub fn safety_level(value: Option<&str>) -> SafetyLevel {
-    match value {
-        None => SafetyLevel::Default,
-        Some(v) => v.parse().unwrap_or_else(|_| {
-            eprintln!("cmdai: unknown safety level `{v}` (use strict, default or permissive); using default");
-            SafetyLevel::Default
-        }),
-    }
+    crate::config::safety(value).value
 }
 
 pub fn engine_error(e: EngineError) -> CliError {
@@ -68,41 +64,41 @@ pub fn engine_error(e: EngineError) -> CliError {
     }
 }
 
-/// Where answers come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// The local model, through the daemon or in this process.
-    Local,
-    /// A shared OpenAI-compatible inference server ([`OpenAiSettings`]).
-    OpenAi,
-    /// `CMDAI_MOCK_REPLY`: for tests only.
-    Mock,
-}
-
-/// `CMDAI_BACKEND`: `local` (the default), `openai` or `mock`.
+/// Where answers come from: `CMDAI_BACKEND`, else `backend` in the config
+/// file, else the local model (see [`crate::config::backend`]).
 pub fn backend_kind() -> Result<BackendKind> {
-    match std::env::var("CMDAI_BACKEND").unwrap_or_default().trim() {
-        "" | "local" => Ok(BackendKind::Local),
-        "openai" => Ok(BackendKind::OpenAi),
-        "mock" => Ok(BackendKind::Mock),
-        other => Err(CliError::usage(format!(
-            "CMDAI_BACKEND is `{other}`, which is not a backend; use local, openai or unset it"
-        ))),
-    }
+    Ok(crate::config::backend().value)
 }
 
-/// The shared inference server, as the `CMDAI_OPENAI_*` variables describe it.
+/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
+pub fn mock_requested() -> bool {
+    crate::config::backend().value == BackendKind::Mock
+}
+
+/// The shared inference server: the config file's `[openai]` table, with any
+/// `CMDAI_OPENAI_*` variable taking precedence.
 pub fn openai_backend(os: crate::context::Os) -> Result<OpenAiBackend> {
-    let settings = OpenAiSettings::from_env().map_err(CliError::usage)?;
+    let file = &crate::config::file().openai;
+    let defaults = OpenAiSettings {
+        base_url: file.base_url.clone(),
+        model: file.model.clone(),
+        api_key_env: file.api_key_env.clone(),
+        timeout: Duration::from_secs(file.timeout_secs.max(1)),
+        retries: file.retries,
+    };
+    let settings = OpenAiSettings::from_env_over(defaults).map_err(CliError::usage)?;
     Ok(OpenAiBackend::new(settings, os))
 }
 
-/// Threads for inference: the flag/env value, else the physical cores.
+/// Threads for inference: flag, `CMDAI_THREADS`, config file, else the
+/// physical cores.
 pub fn threads(margs: &ModelArgs) -> usize {
-    margs
-        .threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(physical_cores)
+    crate::config::threads(margs.threads).value
+}
+
+/// The smallest context window asked for (0: automatic).
+pub fn context_size(margs: &ModelArgs) -> usize {
+    crate::config::context_size(margs.context_size).value
 }
 
 /// Starts an inference thread with the model loaded in this process (mapped:
@@ -121,7 +117,10 @@ pub fn in_process_worker(
         speculate: crate::engine::speculate_setting(),
         use_mmap: true,
     };
-    Worker::spawn(move || LlamaEngine::load(&opts, os).map(|e| Box::new(e) as Box<dyn Backend>))
+    let n_ctx = context_size(margs);
+    Worker::spawn(move || {
+        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
+    })
 }
 
 /// Arguments that make a daemon load the same model as this client.
@@ -136,6 +135,10 @@ pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
         "--threads".to_string(),
         threads(margs).to_string(),
     ];
+    let n_ctx = context_size(margs);
+    if n_ctx > 0 {
+        v.extend(["--context-size".to_string(), n_ctx.to_string()]);
+    }
     if margs.verbose {
         v.push("--verbose".into());
     }

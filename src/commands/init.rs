@@ -60,7 +60,9 @@ fn quote(shell: Shell, s: &str) -> String {
 
 pub fn run(args: &InitArgs) -> Result<i32> {
     let bin = binary_path();
-    let script = render(args.shell, &bin, args.key.as_deref(), args.no_bind)?;
+    // `--key`, `CMDAI_KEY`, `key` in config.toml, else Ctrl-G.
+    let key = crate::config::key(args.key.as_deref()).value;
+    let script = render(args.shell, &bin, key.as_deref(), args.no_bind)?;
     let mut out = std::io::stdout().lock();
     match out.write_all(script.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(exit::OK),

@@ -1,6 +1,7 @@
 //! One file per subcommand; [`main`] parses the command line and dispatches.
 
 pub mod check;
+pub mod config;
 pub mod daemon;
 pub mod docs;
 pub mod doctor;
@@ -9,6 +10,10 @@ pub mod explain;
 pub mod generate;
 pub mod init;
 pub mod model;
+pub mod model_import;
+pub mod model_info;
+pub mod model_list;
+pub mod model_use;
 pub mod serve;
 
 use crate::cli::{Cli, Command};
@@ -39,6 +44,7 @@ pub fn main() -> i32 {
         Some(Command::Completions { shell }) => docs::completions(shell),
         Some(Command::Man) => docs::man(),
         Some(Command::Doctor) => doctor::run(),
+        Some(Command::Config(cmd)) => config::run(cmd),
         None => generate::run(&cli.generate),
     };
     match result {

@@ -1,14 +1,18 @@
 //! `cmdai model ...` and the model lookup every request goes through.
 //!
-//! A model is named by a catalogue id (models.toml) or a path to a .gguf file.
+//! A model is named by a catalogue id (models.toml), an imported model's name
+//! (`[custom_models]` in config.toml) or a path to a .gguf file; when none is
+//! named, one is chosen for this machine ([`crate::models::select`]).
 //! A missing catalogue model is downloaded after asking once (or with `--yes`);
 //! offline mode never touches the network and says how to fetch it.
+//! `use`, `info`, `import` and `list` live in their own files beside this one.
 
 use crate::cli::{ModelArgs, ModelCommand};
+use crate::config::{self, Source};
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::{Catalog, ModelSpec};
 use crate::models::download::{self, DownloadError, DownloadOptions};
-use crate::models::model_path;
+use crate::models::{model_path, select};
 use crate::paths;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -52,14 +56,18 @@ pub fn catalog() -> Result<Catalog> {
         .map_err(|e| CliError::failure(format!("the model catalogue could not be read: {e:#}")))
 }
 
-fn spec_for<'a>(cat: &'a Catalog, id: Option<&str>) -> Result<&'a ModelSpec> {
+/// The catalogue model `id` names; with no id, the active one when that is a
+/// catalogue model, else the catalogue default.
+fn spec_for(cat: &Catalog, id: Option<&str>) -> Result<ModelSpec> {
     match id {
-        None => Ok(cat.default_model()),
-        Some(id) => cat.get(id).ok_or_else(|| {
-            let ids: Vec<&str> = cat.models.iter().map(|m| m.id.as_str()).collect();
+        None => Ok(match active(cat, None).map(|a| a.target) {
+            Ok(Target::Catalog(spec)) => *spec,
+            _ => cat.default_model().clone(),
+        }),
+        Some(id) => cat.get(id).cloned().ok_or_else(|| {
             CliError::model(format!(
                 "no model called `{id}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
-                ids.join(", ")
+                known_ids(cat)
             ))
         }),
     }
@@ -80,37 +88,138 @@ fn download_options(offline: bool) -> DownloadOptions {
     }
 }
 
-fn human_size(bytes: Option<u64>) -> String {
+pub(crate) fn human_size(bytes: Option<u64>) -> String {
     bytes.map_or_else(
         || "size unknown".into(),
         |b| format!("{:.1} GB", b as f64 / 1e9),
     )
 }
 
-/// Finds the model for a request: `--model`/`CMDAI_MODEL` (id or path), else
-/// the catalogue default; downloads it when missing, after asking.
+/// What a model name stands for.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A catalogue model (installed or not).
+    Catalog(Box<ModelSpec>),
+    /// A file: a path, or an imported model's name.
+    File { name: String, path: PathBuf },
+}
+
+/// The model a request would use, where that came from, and why.
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub target: Target,
+    pub source: Source,
+    /// What was written (id, name or path), or the automatic choice's reason.
+    pub reason: String,
+}
+
+impl Active {
+    /// Catalogue id, imported name or file name.
+    pub fn name(&self) -> &str {
+        match &self.target {
+            Target::Catalog(spec) => &spec.id,
+            Target::File { name, .. } => name,
+        }
+    }
+}
+
+fn path_like(m: &str) -> bool {
+    m.ends_with(".gguf") || m.contains('/')
+}
+
+fn known_ids(cat: &Catalog) -> String {
+    let mut ids: Vec<&str> = cat.models.iter().map(|m| m.id.as_str()).collect();
+    ids.extend(config::file().custom_models.keys().map(String::as_str));
+    ids.join(", ")
+}
+
+/// What `m` names: a path (or an existing file), an imported model, or a
+/// catalogue id; anything else is an error listing the known ids.
+pub fn lookup(cat: &Catalog, m: &str) -> Result<Target> {
+    let p = PathBuf::from(m);
+    if path_like(m) || p.is_file() {
+        let name = p
+            .file_name()
+            .map_or(m.to_string(), |f| f.to_string_lossy().into_owned());
+        return Ok(Target::File { name, path: p });
+    }
+    if let Some(path) = config::file().custom_models.get(m) {
+        return Ok(Target::File {
+            name: m.to_string(),
+            path: path.clone(),
+        });
+    }
+    match cat.get(m) {
+        Some(spec) => Ok(Target::Catalog(Box::new(spec.clone()))),
+        None => Err(CliError::model(format!(
+            "no model called `{m}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
+            known_ids(cat)
+        ))),
+    }
+}
+
+/// The model to use: flag > `CMDAI_MODEL` > config file > the automatic
+/// choice for this machine ([`crate::models::select`]).
+pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
+    if let Some(s) = config::model(flag) {
+        let target = lookup(cat, &s.value).map_err(|e| {
+            let from = match s.source {
+                Source::ConfigFile => format!(" (set in {})", config::path().display()),
+                Source::Env => " (set by CMDAI_MODEL)".to_string(),
+                _ => String::new(),
+            };
+            CliError::new(e.kind, format!("{}{from}", e.message))
+        })?;
+        return Ok(Active {
+            target,
+            source: s.source,
+            reason: s.value,
+        });
+    }
+    let cache = paths::cache_dir();
+    let total = crate::hardware::memory().map(|m| m.total_mb);
+    let c = select::auto_choice(cat, total, &|m| model_path(&cache, m).is_file());
+    Ok(Active {
+        target: Target::Catalog(Box::new(c.spec.clone())),
+        source: Source::Auto,
+        reason: c.reason,
+    })
+}
+
+/// Finds the model for a request (see [`active`]); downloads a missing
+/// catalogue model, after asking.
 pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
     let offline = paths::offline_requested(args.offline);
-    if let Some(m) = args.model.as_deref() {
-        let p = PathBuf::from(m);
-        if m.ends_with(".gguf") || m.contains('/') || p.is_file() {
-            if !p.is_file() {
+    let cat = catalog()?;
+    let chosen = active(&cat, args.model.as_deref())?;
+    if args.verbose {
+        eprintln!(
+            "cmdai: model {} ({}: {})",
+            chosen.name(),
+            chosen.source,
+            chosen.reason
+        );
+    }
+    let spec = match chosen.target {
+        Target::File { name, path } => {
+            if !path.is_file() {
                 return Err(CliError::model(format!(
-                    "the model file {m} does not exist; pass an existing .gguf path or a catalogue id"
+                    "the model file {} ({}) does not exist; pass an existing .gguf path or a catalogue id",
+                    path.display(),
+                    match chosen.source {
+                        Source::ConfigFile => format!("set in {}", config::path().display()),
+                        other => format!("from {other}"),
+                    }
                 )));
             }
-            let name = p
-                .file_name()
-                .map_or(m.to_string(), |f| f.to_string_lossy().into_owned());
             return Ok(ResolvedModel {
                 name,
-                path: p,
+                path,
                 sha256: None,
             });
         }
-    }
-    let cat = catalog()?;
-    let spec = spec_for(&cat, args.model.as_deref())?.clone();
+        Target::Catalog(spec) => *spec,
+    };
     let cache = paths::cache_dir();
     let path = model_path(&cache, &spec);
     if !path.is_file() && !offline && !args.yes {
@@ -155,14 +264,20 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
     let cache = paths::cache_dir();
     match cmd {
         ModelCommand::Pull { id, verbose } => {
-            let spec = spec_for(&cat, id.as_deref())?;
+            // No id: the model named in flag/env/config, else the catalogue
+            // default (the automatic choice only ever picks installed models
+            // beyond the default, so pulling it would do nothing).
+            let spec = match (id.as_deref(), active(&cat, None)) {
+                (None, Ok(a)) if a.source == Source::Auto => cat.default_model().clone(),
+                _ => spec_for(&cat, id.as_deref())?,
+            };
             let offline = paths::offline_requested(false);
             // An explicit pull replaces a damaged file instead of only reporting it.
             let opts = DownloadOptions {
                 repair: true,
                 ..download_options(offline)
             };
-            let path = download::ensure_model(spec, &cache, &opts).map_err(download_error)?;
+            let path = download::ensure_model(&spec, &cache, &opts).map_err(download_error)?;
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }
@@ -171,14 +286,14 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
         }
         ModelCommand::Verify { id } => {
             let spec = spec_for(&cat, id.as_deref())?;
-            let path = model_path(&cache, spec);
+            let path = model_path(&cache, &spec);
             if !path.is_file() {
                 return Err(CliError::model(format!(
                     "{} is not installed; run `cmdai model pull {}`",
                     spec.id, spec.id
                 )));
             }
-            download::verify(&path, spec).map_err(|e| {
+            download::verify(&path, &spec).map_err(|e| {
                 CliError::model(format!(
                     "{e}; delete it and run `cmdai model pull {}`",
                     spec.id
@@ -187,75 +302,32 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             println!("{}: ok ({})", spec.id, path.display());
             Ok(exit::OK)
         }
-        ModelCommand::List { installed, fits } => list(&cat, &cache, installed, fits),
+        ModelCommand::List { installed, fits } => {
+            super::model_list::run(&cat, &cache, installed, fits)
+        }
         ModelCommand::Rm { id, force } => remove(&cat, &cache, &id, force),
         ModelCommand::Path { id } => {
             let spec = spec_for(&cat, id.as_deref())?;
-            println!("{}", model_path(&cache, spec).display());
+            println!("{}", model_path(&cache, &spec).display());
             Ok(exit::OK)
         }
-    }
-}
-
-/// The catalogue model a request would use now: `CMDAI_MODEL` when it names a
-/// catalogue id, else the catalogue default.
-pub fn active_spec(cat: &Catalog) -> &ModelSpec {
-    std::env::var("CMDAI_MODEL")
-        .ok()
-        .and_then(|m| cat.get(&m))
-        .unwrap_or_else(|| cat.default_model())
-}
-
-fn list(
-    cat: &Catalog,
-    cache: &std::path::Path,
-    only_installed: bool,
-    only_fits: bool,
-) -> Result<i32> {
-    let mem = crate::hardware::memory();
-    let active = &active_spec(cat).id;
-    let header = ["ID", "SIZE", "RAM", "INSTALLED", "FITS", ""];
-    println!(
-        "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
-        header[0], header[1], header[2], header[3], header[4], header[5]
-    );
-    for spec in &cat.models {
-        let installed = model_path(cache, spec).is_file();
-        let fits = mem.map(|m| crate::hardware::fits(spec.ram_mb, m));
-        if (only_installed && !installed) || (only_fits && fits != Some(true)) {
-            continue;
+        ModelCommand::Use { model } => super::model_use::run(&cat, &cache, &model),
+        ModelCommand::Info { model } => super::model_info::run(&cat, &cache, model.as_deref()),
+        ModelCommand::Import { path, name } => {
+            super::model_import::run(&cat, &cache, &path, name.as_deref())
         }
-        println!(
-            "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
-            spec.id,
-            spec.human_size(),
-            format!("{} MB", spec.ram_mb),
-            if installed { "yes" } else { "no" },
-            match fits {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "?",
-            },
-            if &spec.id == active { "(active)" } else { "" }
-        );
     }
-    if let Some(m) = mem {
-        eprintln!(
-            "this machine: {} MB memory, {} MB available; a model fits when it needs at most 80% of what is available",
-            m.total_mb, m.available_mb
-        );
-    }
-    Ok(exit::OK)
 }
 
 fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Result<i32> {
     let spec = spec_for(cat, Some(id))?;
-    if spec.id == active_spec(cat).id && !force {
+    let is_active = active(cat, None).is_ok_and(|a| a.name() == spec.id);
+    if is_active && !force {
         return Err(CliError::usage(format!(
             "{id} is the active model; pass --force to delete it anyway (the next request would download it again)"
         )));
     }
-    let path = model_path(cache, spec);
+    let path = model_path(cache, &spec);
     if !path.is_file() {
         return Err(CliError::model(format!(
             "{id} is not installed ({} does not exist)",

@@ -1,7 +1,11 @@
 //! `cmdai serve`: keep the model resident and answer over a Unix socket.
+//!
+//! Model, threads and context size come from the client that starts it (as
+//! flags, see `generate::serve_args`); the idle timeout from flag, env or
+//! config file like every other setting.
 
 use crate::cli::ServeArgs;
-use crate::commands::generate::threads;
+use crate::commands::generate::{context_size, threads};
 use crate::commands::model::resolve_model;
 use crate::context::Os;
 use crate::daemon::server::{self, parse_duration, ServeOptions};
@@ -12,10 +16,11 @@ use crate::engine::{Backend, LoadOptions};
 use crate::error::{exit, CliError, Result};
 
 pub fn run(args: &ServeArgs) -> Result<i32> {
-    let idle_timeout = parse_duration(&args.idle_timeout).ok_or_else(|| {
+    let setting = crate::config::idle_timeout(args.idle_timeout.as_deref());
+    let idle_timeout = parse_duration(&setting.value).ok_or_else(|| {
         CliError::usage(format!(
             "--idle-timeout `{}` is not a duration; use e.g. 900, 90s, 15m or 1h",
-            args.idle_timeout
+            setting.value
         ))
     })?;
     // The daemon never downloads: the client that starts it already did.
@@ -34,8 +39,10 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         speculate: crate::engine::speculate_setting(),
         use_mmap: false,
     };
+    let n_ctx = context_size(&args.model);
     let worker = Worker::spawn(move || {
-        LlamaEngine::load(&opts, Os::current()).map(|e| Box::new(e) as Box<dyn Backend>)
+        LlamaEngine::load_with_context(&opts, Os::current(), n_ctx)
+            .map(|e| Box::new(e) as Box<dyn Backend>)
     });
     let serve_opts = ServeOptions {
         socket,

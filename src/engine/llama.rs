@@ -228,6 +228,17 @@ pub struct LlamaEngine {
 
 impl LlamaEngine {
     pub fn load(opts: &LoadOptions, os: Os) -> Result<LlamaEngine, EngineError> {
+        Self::load_with_context(opts, os, 0)
+    }
+
+    /// [`LlamaEngine::load`] with a context window of at least `min_n_ctx`
+    /// tokens (`context_size` in config.toml; 0: sized for the prompt alone),
+    /// never beyond what the model was trained for.
+    pub fn load_with_context(
+        opts: &LoadOptions,
+        os: Os,
+        min_n_ctx: usize,
+    ) -> Result<LlamaEngine, EngineError> {
         let start = Instant::now();
         let backend = backend(opts.verbose)?;
         let load_err = || EngineError::Load {
@@ -242,7 +253,9 @@ impl LlamaEngine {
         let model: &'static LlamaModel = Box::leak(Box::new(model));
         let parts = build_prompt(model, os)?;
         let prefix_tokens = model.vocab().tokenize(parts.prefix.as_bytes(), true, true);
-        let n_ctx = (prefix_tokens.len() + REQUEST_BUDGET + EXPLAIN_BUDGET).next_multiple_of(256);
+        let needed = (prefix_tokens.len() + REQUEST_BUDGET + EXPLAIN_BUDGET).next_multiple_of(256);
+        let trained = (model.n_ctx_train() as usize).max(needed);
+        let n_ctx = needed.max(min_n_ctx.next_multiple_of(256)).min(trained);
         let threads = opts.threads.max(1) as i32;
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx as u32))

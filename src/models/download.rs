@@ -274,6 +274,13 @@ fn write_marker(sc: &Sidecars, sha256: &str) -> Result<(), DownloadError> {
     )
 }
 
+/// Records that the file at `path` has this sha256 now (its `.verified`
+/// marker), for a file put in place by other means than a download
+/// (`cmdai model import`).
+pub fn record_verified(path: &Path, sha256: &str) -> Result<(), DownloadError> {
+    write_marker(&Sidecars::for_model(path), sha256)
+}
+
 /// True when the marker matches the file as it is now and the checksum we
 /// expect (if any).
 fn marker_ok(sc: &Sidecars, expected: Option<&str>, size: Option<u64>) -> bool {

@@ -1,5 +1,7 @@
-//! Models: the catalogue of known models ([`catalog`]) and getting a model file
-//! onto disk, checked, from Hugging Face or a mirror ([`download`]).
+//! Models: the catalogue of known models ([`catalog`]), getting a model file
+//! onto disk, checked, from Hugging Face or a mirror ([`download`]), reading
+//! what a GGUF file says about itself ([`gguf`]) and choosing a model for
+//! this machine's memory ([`select`]).
 //!
 //! Everything here works on a cache dir handed in by the caller; model files
 //! live in `<cache>/models/<file>`, next to their small sidecar files:
@@ -11,9 +13,11 @@
 
 pub mod catalog;
 pub mod download;
+pub mod gguf;
 mod hf;
 mod http;
 mod pypi;
+pub mod select;
 #[cfg(test)]
 mod tests;
 

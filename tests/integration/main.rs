@@ -2,6 +2,7 @@
 
 mod util;
 
+mod config;
 mod daemon;
 mod docs;
 mod errors;

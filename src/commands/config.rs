@@ -1,0 +1,133 @@
+//! `cmdai config show` and `cmdai config path`: the effective settings and
+//! where each one comes from (flag, env, config file, auto or default), so
+//! nobody has to guess which of the layers won.
+
+use crate::cli::{ConfigCommand, ConfigShowArgs, Format};
+use crate::commands::model::{active, catalog};
+use crate::config::{self, Source};
+use crate::error::{exit, Result};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+struct Row {
+    key: &'static str,
+    value: String,
+    source: Source,
+    /// Why, for automatic choices; what was named, for the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+fn row(key: &'static str, value: impl ToString, source: Source) -> Row {
+    Row {
+        key,
+        value: value.to_string(),
+        source,
+        note: None,
+    }
+}
+
+pub fn run(cmd: ConfigCommand) -> Result<i32> {
+    match cmd {
+        ConfigCommand::Path => {
+            println!("{}", config::path().display());
+            Ok(exit::OK)
+        }
+        ConfigCommand::Show(args) => show(&args),
+    }
+}
+
+fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
+    let m = &args.model;
+    let cat = catalog()?;
+    let a = active(&cat, m.model.as_deref())?;
+    let mut v = vec![Row {
+        key: "model",
+        value: a.name().to_string(),
+        source: a.source,
+        note: (a.source == Source::Auto).then(|| a.reason.clone()),
+    }];
+    let t = config::threads(m.threads);
+    v.push(Row {
+        note: (t.source == Source::Auto).then(|| "physical cores".to_string()),
+        ..row("threads", t.value, t.source)
+    });
+    let c = config::context_size(m.context_size);
+    v.push(Row {
+        note: (c.value == 0).then(|| "sized for the prompt".to_string()),
+        ..row("context_size", c.value, c.source)
+    });
+    let s = config::safety(args.safety.as_deref());
+    v.push(row("safety", s.value, s.source));
+    let i = config::idle_timeout(None);
+    v.push(row("idle_timeout", i.value, i.source));
+    let k = config::key(None);
+    v.push(row(
+        "key",
+        k.value.unwrap_or_else(|| "Ctrl-G".into()),
+        k.source,
+    ));
+    let b = config::backend();
+    v.push(row("backend", b.value, b.source));
+    let f = config::file();
+    let o = &f.openai;
+    let src = |name: &str| {
+        if f.openai_set.contains(&name) {
+            Source::ConfigFile
+        } else {
+            Source::Default
+        }
+    };
+    v.push(row("openai.base_url", &o.base_url, src("base_url")));
+    v.push(row("openai.model", &o.model, src("model")));
+    v.push(row(
+        "openai.api_key_env",
+        &o.api_key_env,
+        src("api_key_env"),
+    ));
+    v.push(row(
+        "openai.timeout_secs",
+        o.timeout_secs,
+        src("timeout_secs"),
+    ));
+    v.push(row("openai.retries", o.retries, src("retries")));
+    for (name, path) in &f.custom_models {
+        v.push(Row {
+            note: Some(format!("custom model {name}")),
+            ..row("custom_models", path.display(), Source::ConfigFile)
+        });
+    }
+    Ok(v)
+}
+
+fn show(args: &ConfigShowArgs) -> Result<i32> {
+    let rows = rows(args)?;
+    let f = config::file();
+    let file_state = if f.exists {
+        "exists"
+    } else {
+        "not found; defaults apply"
+    };
+    match args.format {
+        Format::Json => {
+            let obj = serde_json::json!({
+                "config_file": f.path,
+                "config_file_exists": f.exists,
+                "warnings": f.warnings,
+                "settings": rows,
+            });
+            println!("{obj}");
+        }
+        Format::Text => {
+            println!("# {} ({file_state})", f.path.display());
+            for r in &rows {
+                let note = r
+                    .note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" ({n})"));
+                println!("{:<20} {:<32} {}{note}", r.key, r.value, r.source);
+            }
+        }
+    }
+    Ok(exit::OK)
+}

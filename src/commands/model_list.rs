@@ -1,0 +1,102 @@
+//! `cmdai model list`: the catalogue and imported models, with size, memory
+//! needed, installed, active and whether each fits this machine; `--fits`
+//! adds the table of which model suits which memory size.
+
+use super::model::{active, Target};
+use crate::error::{exit, Result};
+use crate::models::catalog::{human_bytes, Catalog};
+use crate::models::{model_path, select};
+use std::path::Path;
+
+pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -> Result<i32> {
+    let total = crate::hardware::memory().map(|m| m.total_mb);
+    let act = active(cat, None).ok();
+    let active_name = act.as_ref().map(|a| a.name().to_string());
+    let is_active = |name: &str| active_name.as_deref() == Some(name);
+    println!(
+        "{:<28} {:>15} {:>8} {:<10} {:<5} ",
+        "ID", "SIZE", "RAM", "INSTALLED", "FITS"
+    );
+    for spec in &cat.models {
+        let installed = model_path(cache, spec).is_file();
+        let fits = select::fits(spec.ram_mb, total);
+        if (only_installed && !installed) || (only_fits && !fits) {
+            continue;
+        }
+        println!(
+            "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
+            spec.id,
+            spec.human_size(),
+            format!("{} MB", spec.ram_mb),
+            if installed { "yes" } else { "no" },
+            if fits { "yes" } else { "no" },
+            if is_active(&spec.id) { "(active)" } else { "" }
+        );
+    }
+    for (name, path) in &crate::config::file().custom_models {
+        let size = std::fs::metadata(path).ok().map(|m| m.len());
+        // A custom model's memory need is unknown; its file size + 30% is a fair guess.
+        let ram_mb = size.map(|b| b / 1_000_000 * 13 / 10);
+        let fits = ram_mb.is_some_and(|r| select::fits(r, total));
+        if (only_installed && size.is_none()) || (only_fits && !fits) {
+            continue;
+        }
+        println!(
+            "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
+            name,
+            size.map_or("missing".into(), human_bytes),
+            ram_mb.map_or("?".into(), |r| format!("~{r} MB")),
+            if size.is_some() { "custom" } else { "missing" },
+            if fits { "yes" } else { "no" },
+            if is_active(name) { "(active)" } else { "" }
+        );
+    }
+    if let Some(a) = &act {
+        if matches!(a.target, Target::File { .. }) && !is_active_listed(cat, a.name()) {
+            println!("active: {} ({})", a.name(), a.reason);
+        }
+    }
+    if only_fits {
+        print_table(cat, cache, total);
+    }
+    match total {
+        Some(t) => eprintln!(
+            "this machine: {t} MB memory; a model fits when it needs at most {}% of it",
+            select::MAX_SHARE_PERCENT
+        ),
+        None => eprintln!("this machine's memory is unknown; every model is listed as fitting"),
+    }
+    Ok(exit::OK)
+}
+
+fn is_active_listed(cat: &Catalog, name: &str) -> bool {
+    cat.get(name).is_some() || crate::config::file().custom_models.contains_key(name)
+}
+
+/// Which model suits which memory size: the largest that fits (worth
+/// pulling) and what the automatic choice would be with what is installed.
+fn print_table(cat: &Catalog, cache: &Path, total: Option<u64>) {
+    let installed = |m: &crate::models::ModelSpec| model_path(cache, m).is_file();
+    println!();
+    println!("MEMORY       LARGEST THAT FITS            AUTO CHOICE WITH WHAT IS INSTALLED HERE");
+    let mut rows: Vec<(String, Option<u64>)> = select::TABLE_GB
+        .iter()
+        .map(|gb| (format!("{gb} GB"), Some(gb * 1024)))
+        .collect();
+    if let Some(t) = total {
+        rows.push((format!("this ({:.0} GB)", t as f64 / 1024.0), Some(t)));
+    }
+    for (label, mem) in rows {
+        let rec = select::recommended(cat, mem).map_or("none", |m| m.id.as_str());
+        let auto = select::auto_choice(cat, mem, &installed);
+        println!("{label:<12} {rec:<28} {}", auto.spec.id);
+    }
+    if let Some(rec) = select::recommended(cat, total).filter(|m| !installed(m)) {
+        println!(
+            "for this machine: `cmdai model pull {}` ({}), then `cmdai model use {}` or let the automatic choice pick it",
+            rec.id,
+            rec.human_size(),
+            rec.id
+        );
+    }
+}
