@@ -94,6 +94,7 @@ pub fn run() -> Result<i32> {
     }
     check_machine(&mut r, &cat, &cache, mem, need_ram);
 
+    check_backend(&mut r);
     check_daemon(&mut r);
     check_shell(&mut r);
     check_cache(&mut r, &cache, model_size);
@@ -119,6 +120,49 @@ pub fn run() -> Result<i32> {
         return Ok(exit::FAILURE);
     }
     Ok(exit::OK)
+}
+
+/// Which backend answers; for a shared server, whether its address answers.
+fn check_backend(r: &mut Report) {
+    let b = config::backend();
+    if b.value != config::BackendKind::OpenAi {
+        r.line(
+            Status::Ok,
+            "backend",
+            &format!("{} (set by {})", b.value, b.source),
+        );
+        return;
+    }
+    let server = match crate::commands::generate::openai_backend(crate::context::Os::current()) {
+        Ok(s) => s,
+        Err(e) => {
+            r.line(
+                Status::Fail,
+                "backend",
+                &format!(
+                    "openai: {}; fix the [openai] table in {} or the CMDAI_OPENAI_* variables",
+                    e.message,
+                    config::path().display()
+                ),
+            );
+            return;
+        }
+    };
+    let base = server.settings().base_url.trim_end_matches('/').to_string();
+    match models::probe(&format!("{base}/models"), Duration::from_secs(5)) {
+        Ok(()) => r.line(
+            Status::Ok,
+            "backend",
+            &format!("openai server at {base} answers (set by {})", b.source),
+        ),
+        Err(e) => r.line(
+            Status::Fail,
+            "backend",
+            &format!(
+                "openai server at {base} cannot be reached ({e}); start it, fix base_url in [openai], or set backend = \"local\""
+            ),
+        ),
+    }
 }
 
 fn check_config(r: &mut Report) {

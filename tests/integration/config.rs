@@ -494,4 +494,26 @@ fn doctor_on_a_broken_setup_says_how_to_fix_each_problem() {
         "{}",
         r.stdout
     );
+
+    // A shared server that does not answer is a failure with its fix.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write_config(
+        &t,
+        &format!("backend = \"openai\"\n[openai]\nbase_url = \"http://127.0.0.1:{port}/v1\"\n"),
+    );
+    let mut c = t.cmd();
+    c.arg("doctor").env("CMDAI_OFFLINE", "1");
+    let r = run(c);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("FAIL  backend: openai server at http://127.0.0.1:")
+            && r.stdout.contains("set backend = \"local\""),
+        "{}",
+        r.stdout
+    );
 }
