@@ -89,6 +89,9 @@ struct RowReport {
     /// The first answer failed the self-check and was asked for again.
     #[serde(default)]
     retried: bool,
+    /// Whether the first answer (before any self-check retry) was correct.
+    #[serde(default)]
+    correct_without_selfcheck: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +116,9 @@ struct Report {
     blocked: usize,
     #[serde(default)]
     retried: usize,
+    /// Accuracy had the first answer been kept (no self-check retry).
+    #[serde(default)]
+    accuracy_without_selfcheck: f64,
     latency_ms_median: f64,
     latency_ms_p90: f64,
     failure_kinds: BTreeMap<String, usize>,
@@ -153,10 +159,20 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn eval_dir() -> PathBuf {
-    std::env::var_os("CMDAI_EVAL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/eval"))
+/// `CMDAI_EVAL_DIR`, else `../shared/eval` next to the repository (or one
+/// level further up, for a clone inside a work directory).
+fn eval_dir() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CMDAI_EVAL_DIR") {
+        return Some(PathBuf::from(p));
+    }
+    ["../shared/eval", "../../shared/eval"]
+        .iter()
+        .map(|rel| root().join(rel))
+        .find(|p| p.join("intercode_bash.jsonl").is_file())
+}
+
+fn eval_file(name: &str) -> PathBuf {
+    eval_dir().expect("eval data checked in main").join(name)
 }
 
 fn real_model() -> PathBuf {
@@ -191,14 +207,14 @@ fn read_rows(path: &Path) -> Vec<Row> {
 /// `benches/accuracy_ci.txt`.
 fn load_dataset(name: &str) -> Vec<Row> {
     match name {
-        "intercode" => read_rows(&eval_dir().join("intercode_bash.jsonl")),
+        "intercode" => read_rows(&eval_file("intercode_bash.jsonl")),
         // The development half (even rows): prompt changes are tried here
         // first, the whole set is the final word.
-        "intercode-dev" => read_rows(&eval_dir().join("intercode_bash.jsonl"))
+        "intercode-dev" => read_rows(&eval_file("intercode_bash.jsonl"))
             .into_iter()
             .step_by(2)
             .collect(),
-        "nl2bash" => read_rows(&eval_dir().join("nl2bash_sample.jsonl")),
+        "nl2bash" => read_rows(&eval_file("nl2bash_sample.jsonl")),
         "ci" => {
             let ids = fs::read_to_string(root().join("benches/accuracy_ci.txt")).unwrap();
             let wanted: Vec<&str> = ids
@@ -206,7 +222,7 @@ fn load_dataset(name: &str) -> Vec<Row> {
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect();
-            let all = read_rows(&eval_dir().join("intercode_bash.jsonl"));
+            let all = read_rows(&eval_file("intercode_bash.jsonl"));
             let rows: Vec<Row> = all
                 .into_iter()
                 .filter(|r| wanted.contains(&r.id.as_str()))
@@ -248,7 +264,7 @@ impl Sandboxes {
             "bubblewrap (bwrap) is needed: apt-get install bubblewrap"
         );
         let fixtures = tempfile::tempdir().unwrap();
-        let tar = eval_dir().join("fixtures.tar.gz");
+        let tar = eval_file("fixtures.tar.gz");
         let ok = Command::new("tar")
             .arg("-xzf")
             .arg(&tar)
@@ -547,6 +563,13 @@ fn product_answer(query: &str, g: &Generation) -> (String, bool) {
 
 fn main() {
     let args = parse_args();
+    if eval_dir().is_none() {
+        // Like the safety corpus test: the data is ours to read, not to ship.
+        eprintln!(
+            "accuracy: evaluation data not found (../shared/eval or CMDAI_EVAL_DIR); nothing measured"
+        );
+        return;
+    }
     let mut rows = load_dataset(&args.dataset);
     if let Some(n) = args.limit {
         rows.truncate(n);
@@ -592,8 +615,17 @@ fn main() {
             avoid: Vec::new(),
             feedback: None,
         };
-        let g = cmdai::selfcheck::generate(&req, |r: &GenerateRequest| engine.generate(r, &cancel))
-            .expect("generation");
+        // Every answer the model gave, so the first one can be judged too:
+        // that is the accuracy the self-check's retry is measured against.
+        let mut answers: Vec<Generation> = Vec::new();
+        let g = cmdai::selfcheck::generate(&req, |r: &GenerateRequest| {
+            let out = engine.generate(r, &cancel);
+            if let Ok(g) = &out {
+                answers.push(g.clone());
+            }
+            out
+        })
+        .expect("generation");
         let (generated, blocked) = product_answer(&query, &g);
 
         let want = boxes.run(fixture.as_deref(), shell, &row.cmd);
@@ -604,19 +636,30 @@ fn main() {
                 let untouched = boxes.run(fixture.as_deref(), shell, "true");
                 untouched.tree != want.tree
             });
-
-        let text_match = normalize_cmd(&generated) == normalize_cmd(&row.cmd);
-        let mut got = None;
-        let mut output_match = false;
-        if !text_match && !generated.is_empty() && !blocked {
-            let r = boxes.run(fixture.as_deref(), shell, &generated);
-            output_match = informative
-                && !r.timed_out
-                && r.success == want.success
-                && r.tree == want.tree
-                && same_output(&row.cmd, &want.stdout, &r.stdout);
-            got = Some(r);
-        }
+        let mut judge = |cmd: &str, blocked: bool| {
+            let text_match = normalize_cmd(cmd) == normalize_cmd(&row.cmd);
+            let mut got = None;
+            let mut output_match = false;
+            if !text_match && !cmd.is_empty() && !blocked {
+                let r = boxes.run(fixture.as_deref(), shell, cmd);
+                output_match = informative
+                    && !r.timed_out
+                    && r.success == want.success
+                    && r.tree == want.tree
+                    && same_output(&row.cmd, &want.stdout, &r.stdout);
+                got = Some(r);
+            }
+            (text_match, output_match, got)
+        };
+        let (text_match, output_match, got) = judge(&generated, blocked);
+        let correct_first = match answers.first().filter(|_| g.retried) {
+            Some(first) => {
+                let (cmd, blocked) = product_answer(&query, first);
+                let (t, o, _) = judge(&cmd, blocked);
+                t || o
+            }
+            None => text_match || output_match,
+        };
         let correct = text_match || output_match;
         let failure = if correct {
             String::new()
@@ -646,6 +689,7 @@ fn main() {
             ms: g.timings.total,
             generated_tokens: g.generated_tokens,
             retried: g.retried,
+            correct_without_selfcheck: correct_first,
         });
     }
 
@@ -722,6 +766,13 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
             .filter(|r| r.generated.starts_with('#'))
             .count(),
         retried: results.iter().filter(|r| r.retried).count(),
+        accuracy_without_selfcheck: ratio(
+            results
+                .iter()
+                .filter(|r| r.correct_without_selfcheck)
+                .count(),
+            n,
+        ),
         latency_ms_median: median(&lat),
         latency_ms_p90: percentile(&lat, 0.9),
         failure_kinds: kinds,
@@ -741,6 +792,10 @@ fn print_summary(r: &Report, secs: f64) {
         r.stable_correct,
         r.stable_rows,
         r.accuracy_stable * 100.0
+    );
+    println!(
+        "without the self-check's retry: {:.1}%",
+        r.accuracy_without_selfcheck * 100.0
     );
     println!(
         "unstable references {}, uninformative references {}, no command {}, multi-line {}, blocked {}, self-check retries {}",

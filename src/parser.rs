@@ -152,15 +152,53 @@ pub fn parse_reply(reply: &str) -> Result<Parsed, ParseError> {
 /// For the grammar-constrained path: the model continues after a pre-filled
 /// `{"cmd": "`; this takes the generated continuation (the JSON string body,
 /// possibly followed by `"}` and anything else) and returns the unescaped
-/// command. Handles `\"`, `\\`, `\n`, `\t` and `\uXXXX` escapes, stops at the
-/// first unescaped quote, and tolerates a missing closing quote (token cap hit)
-/// by returning what is there, trimmed.
+/// command. Handles `\"`, `\\`, `\n`, `\t` and `\uXXXX` escapes, ends at
+/// [`prefilled_end`] (a raw quote inside is kept: the grammar allows one), and
+/// tolerates a missing closing quote (token cap hit) by returning what is
+/// there, trimmed.
 pub fn parse_prefilled(continuation: &str) -> Result<Parsed, ParseError> {
-    let (body, _closed) = decode_string_body(continuation, '"');
+    let body = match prefilled_end(continuation, false) {
+        Some(end) => &continuation[..end],
+        None => continuation,
+    };
+    // No quote ends the body here: a raw `"` inside it is part of the command.
+    let (body, _closed) = decode_string_body(body, '\0');
     if body.trim().is_empty() {
         return Err(ParseError::Empty);
     }
     finish(Ok(body), Strategy::Json, true)
+}
+
+/// Where the JSON string of a pre-filled answer ends: the byte index of the
+/// first unescaped `"` that is followed by `}`. Any other raw `"` belongs to
+/// the command (see [`crate::prompt::COMMAND_GRAMMAR`]). `strict` is the
+/// engine's test while generating (exactly `"}`); otherwise white space may
+/// come between, and a `"` that ends the text counts too (a cut-off reply).
+pub fn prefilled_end(text: &str, strict: bool) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.bytes().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            b'\\' => escaped = true,
+            b'"' => {
+                let rest = &text[i + 1..];
+                let closed = if strict {
+                    rest.starts_with('}')
+                } else {
+                    let rest = rest.trim_start();
+                    rest.is_empty() || rest.starts_with('}')
+                };
+                if closed {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -2026,6 +2064,21 @@ mod tests {
             pre(r#"find . -name x \\\n  -delete"}"#),
             "find . -name x -delete"
         );
+    }
+
+    #[test]
+    fn prefilled_raw_quotes_stay_in_the_command() {
+        // The grammar lets a raw `"` through unless `}` follows it.
+        assert_eq!(
+            pre(r#"echo "http://example.com/a" | cut -d/ -f3"}"#),
+            r#"echo "http://example.com/a" | cut -d/ -f3"#
+        );
+        assert_eq!(pre(r#"grep -r "foo" /srv"}"#), r#"grep -r "foo" /srv"#);
+        assert_eq!(pre(r#"echo "a""#), r#"echo "a"#);
+        assert_eq!(prefilled_end(r#"echo "a" b"}"#, true), Some(10));
+        assert_eq!(prefilled_end(r#"echo "a""#, true), None);
+        assert_eq!(prefilled_end(r#"echo \"}"#, true), None);
+        assert_eq!(prefilled_end(r#"echo \\"}"#, true), Some(7));
     }
 
     #[test]

@@ -43,8 +43,11 @@ fn system_prompt(os: Os) -> String {
 Answer with JSON only: {{\"cmd\": \"<command>\"}}.\n\
 Rules:\n\
 - One line. The simplest correct command; use pipes only when needed.\n\
+- Print exactly what is asked and nothing more: no extra columns, headers, messages or -v.\n\
 - Use standard tools that ship with {os}, with {flavour}.\n\
-- Keep the user's file names, paths, patterns and numbers exactly as written; \".\" means here.\n\
+- Keep the user's file names, paths, patterns and numbers exactly as written \
+(an absolute path stays absolute); with no path given, work in \".\".\n\
+- \"files\" means regular files (find -type f); \"under\" or \"recursively\" means the whole tree.\n\
 - Never invent options. Quote globs, patterns and paths with spaces.\n\
 - Add sudo only when the task needs root.\n\
 - Never explain, never refuse, never answer with a placeholder such as echo: \
@@ -55,7 +58,8 @@ The request turn starts with [shell directory].",
 }
 
 /// Few-shot examples: (request, command). Written for this project; each shows
-/// one habit we want (literal names, quoting, GNU vs BSD forms, minimal pipes).
+/// one habit we want (literal names and paths, counting, printing only what
+/// is asked, find with -exec or xargs, quoting, GNU vs BSD forms, minimal pipes).
 fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![
         (
@@ -67,20 +71,40 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             "find . -type f -size +200M",
         ),
         (
+            "Count the .log files in /srv/app/logs and its subdirectories",
+            "find /srv/app/logs -type f -name '*.log' | wc -l",
+        ),
+        (
             "how many lines are in each markdown file in docs",
             "find docs -name '*.md' -exec wc -l {} +",
+        ),
+        (
+            "total number of lines in all .c files under /usr/src/app",
+            "find /usr/src/app -type f -name '*.c' -exec cat {} + | wc -l",
+        ),
+        (
+            "print the first line of every .csv file in the data tree",
+            "find data -type f -name '*.csv' -exec head -n 1 {} \\;",
         ),
         (
             "search for FIXME in all python files recursively with line numbers",
             "grep -rn --include='*.py' 'FIXME' .",
         ),
         (
-            "pack the reports folder into reports.tar.gz",
-            "tar -czf reports.tar.gz reports",
+            "print the names of the files under /opt/site that contain \"todo\", ignoring case",
+            "grep -ril 'todo' /opt/site",
         ),
         (
-            "unpack site.zip into the www directory",
-            "unzip site.zip -d www",
+            "delete every .tmp file under /data/cache",
+            "find /data/cache -type f -name '*.tmp' -delete",
+        ),
+        (
+            "make all shell scripts in the tools directory tree executable",
+            "find tools -type f -name '*.sh' -exec chmod +x {} +",
+        ),
+        (
+            "pack the reports folder into reports.tar.gz",
+            "tar -czf reports.tar.gz reports",
         ),
         (
             "which folders here use the most space",
@@ -92,12 +116,28 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             "awk -F, '{print $3}' sales.csv",
         ),
         (
+            "list the .log files under /var/log/app that mention \"connection refused\"",
+            "grep -rl --include='*.log' \"connection refused\" /var/log/app",
+        ),
+        (
+            "rename every .jpeg file in photos to .jpg",
+            "for f in photos/*.jpeg; do mv -- \"$f\" \"${f%.jpeg}.jpg\"; done",
+        ),
+        (
+            "Display the lines that occur more than once in names.txt",
+            "sort names.txt | uniq -d",
+        ),
+        (
             "show the last 5 commits, one line each",
             "git log --oneline -n 5",
         ),
         (
             "stop all running docker containers",
             "docker stop $(docker ps -q)",
+        ),
+        (
+            "list the empty directories under /mnt/share",
+            "find /mnt/share -type d -empty",
         ),
         (
             "files in src changed in the last 2 days",
@@ -111,6 +151,14 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
                 "sed -i 's|http://|https://|g' links.txt",
             ),
             (
+                "print only the md5 checksums of the .iso files in /srv/images",
+                "md5sum /srv/images/*.iso | awk '{print $1}'",
+            ),
+            (
+                "the 3 biggest files under /var/log with their sizes, biggest first",
+                "find /var/log -type f -printf '%s %p\\n' | sort -rn | head -n 3",
+            ),
+            (
                 "top 5 processes by memory",
                 "ps aux --sort=-%mem | head -n 6",
             ),
@@ -121,6 +169,14 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             (
                 "replace every http:// with https:// in links.txt",
                 "sed -i '' 's|http://|https://|g' links.txt",
+            ),
+            (
+                "print only the md5 checksums of the .iso files in /srv/images",
+                "md5 -q /srv/images/*.iso",
+            ),
+            (
+                "the 3 biggest files under /var/log with their sizes, biggest first",
+                "find /var/log -type f -exec stat -f '%z %N' {} + | sort -rn | head -n 3",
             ),
             ("top 5 processes by memory", "ps aux -m | head -n 6"),
             (
@@ -180,13 +236,24 @@ pub fn user_turn(ctx: &RequestContext, request: &str) -> String {
 }
 
 /// A GBNF grammar for the rest of the JSON string after [`ANSWER_PREFILL`]:
-/// one line (no raw control characters, no `\n` escapes), not starting with
-/// white space, a prompt sign or a comment, ended by `"}`.
+/// one line (no raw control characters, no `\n`, `\r` or `\t` escapes), not
+/// starting with white space, a prompt sign or a comment, ended by `"}`.
+///
+/// Two leniencies keep a small model from cutting its own command short:
+/// - a backslash may precede any printable character, because shell commands
+///   are full of them (`\;` after `find -exec`, `\.` in a regex); a model
+///   that may not write `\;` picks `\"` instead and never closes the string;
+/// - a raw `"` is allowed when `}` does not follow it: a model that writes
+///   `echo "http://...` forgets the JSON escape, and a strict grammar would
+///   end the command at `echo`. Only `"}` ends the answer.
+///
+/// The parser keeps such an escape as written (`\;` stays `\;`) and a raw
+/// quote as a quote ([`crate::parser::parse_prefilled`]).
 pub const COMMAND_GRAMMAR: &str = r#"
 root  ::= first ch* "\"}"
 first ::= [^"\\\x00-\x20#$\x7F] | esc
-ch    ::= [^"\\\x00-\x1F\x7F] | esc
-esc   ::= "\\" ( ["\\/] | "u" hx hx hx hx )
+ch    ::= [^"\\\x00-\x1F\x7F] | esc | "\"" [^}\x00-\x1F\x7F]
+esc   ::= "\\" ( ["\\/] | "u" hx hx hx hx | [^"\\/u\x00-\x20\x7Fnrt] )
 hx    ::= [0-9a-fA-F]
 "#;
 

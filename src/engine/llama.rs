@@ -489,18 +489,9 @@ fn draft(history: &[LlamaToken], k: usize) -> Vec<LlamaToken> {
     Vec::new()
 }
 
-/// True once `text` (a JSON string body) contains its closing, unescaped quote.
+/// True once `text` (a JSON string body) has its closing `"}`.
 fn string_closed(text: &str) -> bool {
-    let mut escaped = false;
-    for c in text.chars() {
-        match (escaped, c) {
-            (true, _) => escaped = false,
-            (false, '\\') => escaped = true,
-            (false, '"') => return true,
-            _ => {}
-        }
-    }
-    false
+    crate::parser::prefilled_end(text, true).is_some()
 }
 
 impl Backend for LlamaEngine {
@@ -722,7 +713,9 @@ mod tests {
         assert!(!string_closed("grep \\\"a b"));
         assert!(string_closed("grep \\\"a b\\\" f\"}"));
         assert!(!string_closed("echo \\\\"));
-        assert!(string_closed("echo \\\\\""));
+        assert!(!string_closed("echo \\\\\""));
+        assert!(string_closed("echo \\\\\"}"));
+        assert!(!string_closed("echo \"a\" b"));
     }
 
     #[test]
