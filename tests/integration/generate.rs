@@ -48,6 +48,12 @@ const CASES: &[(&str, &[&str])] = &[
         "sort names.txt alphabetically and remove duplicates",
         &["sort"],
     ),
+    // `find -exec ... \;` needs a backslash escape the JSON grammar must allow;
+    // when it did not, the model wrote `\"` and never closed the string.
+    (
+        "run rmdir on every empty directory under /tmp/old, one find -exec per directory ending in a semicolon",
+        &["find"],
+    ),
 ];
 
 fn words_of(cmd: &str) -> Vec<String> {
@@ -104,6 +110,12 @@ fn real_model_answers_common_requests() {
         };
         eprintln!("{query:55} -> {cmd}   ({} ms)", g.timings.total);
         assert!(!cmd.contains('\n'), "multi-line command for {query}: {cmd}");
+        if let Some(p) = cmdai::selfcheck::problem(&cmd).filter(|p| p.contains("parse")) {
+            failures.push(format!("{query}: `{cmd}`: {p}"));
+        }
+        if query.contains("semicolon") && !cmd.contains("\\;") {
+            failures.push(format!("{query}: `{cmd}` does not end its -exec with \\;"));
+        }
         let words = words_of(&cmd);
         if !programs.iter().any(|p| words.iter().any(|w| w == p)) {
             failures.push(format!("{query}: `{cmd}` uses none of {programs:?}"));
