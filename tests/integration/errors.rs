@@ -124,8 +124,23 @@ fn model_list_and_rm() {
     )
     .unwrap();
 
+    // With nothing chosen, the largest installed model that fits is active.
     let mut c = t.cmd();
     c.args(["model", "list"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("qwen2.5-coder-0.5b-q4_k_m") && l.contains("(active)")),
+        "{}",
+        r.stdout
+    );
+
+    // An explicit choice wins, installed or not.
+    let mut c = t.cmd();
+    c.args(["model", "list"])
+        .env("CMDAI_MODEL", "qwen2.5-coder-1.5b-q4_k_m");
     let r = run(c);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let row = |id: &str| {
@@ -163,13 +178,15 @@ fn model_list_and_rm() {
 
     // The active model is kept unless --force.
     let mut c = t.cmd();
-    c.args(["model", "rm", "qwen2.5-coder-1.5b-q4_k_m"]);
+    c.args(["model", "rm", "qwen2.5-coder-1.5b-q4_k_m"])
+        .env("CMDAI_MODEL", "qwen2.5-coder-1.5b-q4_k_m");
     let r = run(c);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
 
     let mut c = t.cmd();
-    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"]);
+    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"])
+        .env("CMDAI_MODEL", "qwen2.5-coder-1.5b-q4_k_m");
     let r = run(c);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!small.exists());
@@ -179,7 +196,8 @@ fn model_list_and_rm() {
     );
 
     let mut c = t.cmd();
-    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"]);
+    c.args(["model", "rm", "qwen2.5-coder-0.5b-q4_k_m"])
+        .env("CMDAI_MODEL", "qwen2.5-coder-1.5b-q4_k_m");
     assert_eq!(run(c).code, 3, "removing a missing model is a model error");
 }
 
