@@ -352,7 +352,16 @@ impl Sandboxes {
         ));
         c.arg(cmd);
         c.stdin(Stdio::null()).stdout(out).stderr(Stdio::null());
-        let status = c.status().unwrap();
+        // A command the OS cannot take (a NUL byte in it) simply fails.
+        let Ok(status) = c.status() else {
+            let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+            return RunResult {
+                stdout: String::new(),
+                success: false,
+                timed_out: false,
+                tree: String::new(),
+            };
+        };
         let timed_out = matches!(status.code(), Some(124) | Some(137));
         let bytes = fs::read(&out_path).unwrap_or_default();
         let tree_hash = hash_tree(&tree);
@@ -575,7 +584,11 @@ fn main() {
         rows.truncate(n);
     }
     let model = real_model();
-    let threads = physical_cores();
+    // CMDAI_BENCH_THREADS: two runs side by side on one thread each.
+    let threads = std::env::var("CMDAI_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(physical_cores);
     eprintln!(
         "accuracy: {} rows of {} with {} ({threads} threads)",
         rows.len(),

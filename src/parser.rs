@@ -607,6 +607,9 @@ fn decode_string_body(body: &str, quote: char) -> (String, bool) {
                             None => out.push('\u{fffd}'),
                         }
                     }
+                    // `\u0000`: the model meant the shell's `\0` (as in
+                    // `tr '\0' '\n'`); a NUL byte cannot be in a command.
+                    Some(0) => out.push_str("\\0"),
                     Some(code) => match char::from_u32(code) {
                         Some(ch) => out.push(ch),
                         None => out.push('\u{fffd}'),
@@ -2054,6 +2057,7 @@ mod tests {
     fn prefilled_escapes() {
         assert_eq!(pre(r#"grep \"a b\" file"}"#), r#"grep "a b" file"#);
         assert_eq!(pre(r#"echo \u00e9"}"#), "echo é");
+        assert_eq!(pre(r#"tr '\u0000' '\n'"}"#), r"tr '\0' '\n'");
         assert_eq!(pre(r#"echo \ud83d\ude00"}"#), "echo 😀");
         assert_eq!(pre(r#"find . -exec rm {} \\;"}"#), r"find . -exec rm {} \;");
         assert_eq!(
