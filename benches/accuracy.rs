@@ -25,10 +25,12 @@
 //! line to `benches/results/accuracy.md`. `--check` (used by CI on the `ci`
 //! subset) fails when accuracy is more than 5 points below the recorded report.
 
+mod common;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::{physical_cores, LlamaEngine};
 use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions};
 use cmdai::safety::{self, SafetyLevel, Verdict};
+use common::real_model;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -38,7 +40,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
 /// Seconds a command may run in its sandbox.
 const RUN_TIMEOUT_S: u32 = 5;
 /// Largest stdout kept from one run (bytes); larger output is cut.
@@ -173,25 +174,6 @@ fn eval_dir() -> Option<PathBuf> {
 
 fn eval_file(name: &str) -> PathBuf {
     eval_dir().expect("eval data checked in main").join(name)
-}
-
-fn real_model() -> PathBuf {
-    if let Some(p) = std::env::var_os("CMDAI_TEST_MODEL") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("CMDAI_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
-        })
-        .expect("cache dir");
-    let p = cache.join("models").join(MODEL_FILE);
-    assert!(
-        p.is_file(),
-        "no model at {}; run `cargo run -- model pull`",
-        p.display()
-    );
-    p
 }
 
 fn read_rows(path: &Path) -> Vec<Row> {

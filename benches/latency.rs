@@ -13,16 +13,18 @@
 //! Prints a table and writes `benches/results/latency.json`.
 //! `CMDAI_BENCH_QUICK=1` runs 5 requests and 1 naive run.
 
+mod common;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::{backend, physical_cores, LlamaEngine};
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use common::{real_model, MODEL_FILE};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -49,27 +51,6 @@ const REQUESTS: &[&str] = &[
     "show my ip addresses",
     "sort names.txt alphabetically and remove duplicates",
 ];
-
-const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
-
-fn real_model() -> PathBuf {
-    if let Some(p) = std::env::var_os("CMDAI_TEST_MODEL") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("CMDAI_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
-        })
-        .expect("cache dir");
-    let p = cache.join("models").join(MODEL_FILE);
-    assert!(
-        p.is_file(),
-        "no model at {}; run `cargo run -- model pull`",
-        p.display()
-    );
-    p
-}
 
 fn median(v: &[f64]) -> f64 {
     if v.is_empty() {
