@@ -19,8 +19,11 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench accuracy -- [--dataset intercode|intercode-dev|nl2bash|ci]
-//!     [--limit N] [--label NAME] [--check] [--no-save]
+//!     [--limit N] [--label NAME] [--check] [--no-save] [--answers FILE]
 //! ```
+//! `--answers FILE` judges given commands (JSONL `{"id", "cmd"}`) instead of
+//! asking the model, to size an idea before changing the prompt; it never
+//! saves a report.
 //! Writes `benches/results/accuracy-<dataset>.json` (every row) and appends a
 //! line to `benches/results/accuracy.md`. `--check` (used by CI on the `ci`
 //! subset) fails when accuracy is more than 5 points below the recorded report.
@@ -132,6 +135,10 @@ struct Args {
     label: String,
     check: bool,
     save: bool,
+    /// `--answers FILE`: JSONL of `{"id", "cmd"}` judged instead of asking
+    /// the model, so an idea ("what if it never added -type f?") can be
+    /// measured on the real sandboxes before any prompt is changed.
+    answers: Option<PathBuf>,
 }
 
 fn parse_args() -> Args {
@@ -141,6 +148,7 @@ fn parse_args() -> Args {
         label: "run".into(),
         check: false,
         save: true,
+        answers: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -150,6 +158,10 @@ fn parse_args() -> Args {
             "--label" => a.label = it.next().expect("--label NAME"),
             "--check" => a.check = true,
             "--no-save" => a.save = false,
+            "--answers" => {
+                a.answers = Some(it.next().expect("--answers FILE").into());
+                a.save = false;
+            }
             _ => {} // `--bench` and friends from cargo
         }
     }
@@ -534,6 +546,20 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
+/// `--answers FILE`: row id → command to judge.
+fn load_answers(path: &Path) -> BTreeMap<String, String> {
+    let text = fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read answers {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("answers: JSON lines");
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            (field("id"), field("cmd"))
+        })
+        .collect()
+}
+
 /// What cmdai would print for a generation: the parsed command, or `# blocked`
 /// when the default safety policy blocks it; empty when nothing parsed.
 fn product_answer(query: &str, g: &Generation) -> (String, bool) {
@@ -586,7 +612,11 @@ fn main() {
         use_mmap: true,
         speculate: cmdai::engine::speculate_setting(),
     };
-    let mut engine = LlamaEngine::load(&opts, Os::Linux).expect("model loads");
+    let given = args.answers.as_deref().map(load_answers);
+    let mut engine = match given {
+        Some(_) => None,
+        None => Some(LlamaEngine::load(&opts, Os::Linux).expect("model loads")),
+    };
     let cancel = AtomicBool::new(false);
     let mut boxes = Sandboxes::new();
 
@@ -613,14 +643,26 @@ fn main() {
         // Every answer the model gave, so the first one can be judged too:
         // that is the accuracy the self-check's retry is measured against.
         let mut answers: Vec<Generation> = Vec::new();
-        let g = cmdai::selfcheck::generate(&req, |r: &GenerateRequest| {
-            let out = engine.generate(r, &cancel);
-            if let Ok(g) = &out {
-                answers.push(g.clone());
-            }
-            out
-        })
-        .expect("generation");
+        let g = match (&mut engine, &given) {
+            (Some(engine), _) => cmdai::selfcheck::generate(&req, |r: &GenerateRequest| {
+                let out = engine.generate(r, &cancel);
+                if let Ok(g) = &out {
+                    answers.push(g.clone());
+                }
+                out
+            })
+            .expect("generation"),
+            (None, Some(given)) => Generation {
+                text: serde_json::json!({ "cmd": given.get(&row.id).cloned().unwrap_or_default() })
+                    .to_string(),
+                prefilled: false,
+                prompt_tokens: 0,
+                generated_tokens: 0,
+                timings: Default::default(),
+                retried: false,
+            },
+            (None, None) => unreachable!("no engine and no answers"),
+        };
         let (generated, blocked) = product_answer(&query, &g);
 
         let want = boxes.run(fixture.as_deref(), shell, &row.cmd);
