@@ -152,6 +152,38 @@ pub fn programs(command: &str) -> Vec<String> {
         .collect()
 }
 
+/// One program a command line runs, with the options written for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Base name, lower-cased, wrappers seen through (as [`programs`]).
+    pub program: String,
+    /// Words that are options as written (`-la`, `--max-depth=1`), up to a
+    /// `--`. A quoted word is a pattern, not an option, unless it is a long
+    /// option whose value alone is quoted (`--include='*.py'`).
+    pub options: Vec<String>,
+}
+
+/// The programs a command line runs with their options; the self-check uses
+/// it to spot options a program does not have.
+pub fn invocations(command: &str) -> Vec<Invocation> {
+    let script = parse::parse(command, 0);
+    (0..script.commands.len())
+        .flat_map(|i| command::unwrap(&script, i).cmds)
+        .filter(|c| !c.name.is_empty() && !script.functions.contains(&c.name))
+        .map(|c| Invocation {
+            options: c
+                .args
+                .iter()
+                .take_while(|w| w.text != "--")
+                .filter(|w| w.text.len() > 1 && w.text.starts_with('-'))
+                .filter(|w| !w.quoted || (w.text.starts_with("--") && w.text.contains('=')))
+                .map(|w| w.text.clone())
+                .collect(),
+            program: c.name,
+        })
+        .collect()
+}
+
 /// Parses `src` (a command line or a nested script) and runs every rule.
 fn analyze(
     src: &str,

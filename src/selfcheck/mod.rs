@@ -1,9 +1,10 @@
 //! Self-check: catch a command that cannot work before the user sees it.
 //!
-//! A small model now and then writes a line bash cannot parse, or calls a
-//! program this machine does not have. Both are cheap to detect (`bash -n`,
-//! a `PATH` lookup), and one more request that names the problem usually
-//! fixes it. [`generate`] wraps any backend call with that single retry; the
+//! A small model now and then writes a line bash cannot parse, calls a
+//! program this machine does not have, or gives a GNU tool an option it does
+//! not have. All are cheap to detect (`bash -n`, a `PATH` lookup, the tool's
+//! own `--help`, see [`options`]), and one more request that names the
+//! problem usually fixes it. [`generate`] wraps any backend call with that single retry; the
 //! CLI and the accuracy benchmark both go through it, so what is measured is
 //! what ships.
 
@@ -11,6 +12,8 @@ use crate::engine::{GenerateRequest, Generation};
 use crate::parser;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+mod options;
 
 /// Words bash runs without looking in `PATH`.
 const BUILTINS: &[&str] = &[
@@ -97,7 +100,7 @@ const BUILTINS: &[&str] = &[
 ];
 
 /// What is wrong with `command`, in words the model can act on; `None` when
-/// it parses and every program it names exists.
+/// it parses, every program it names exists and every option checked is real.
 pub fn problem(command: &str) -> Option<String> {
     if let Some(err) = syntax_error(command) {
         return Some(format!("bash cannot parse it ({err})"));
@@ -107,10 +110,13 @@ pub fn problem(command: &str) -> Option<String> {
         .filter(|p| !is_available(p))
         .collect();
     match missing.as_slice() {
-        [] => None,
-        [one] => Some(format!("`{one}` is not installed here")),
-        many => Some(format!("{} are not installed here", many.join(", "))),
+        [] => {}
+        [one] => return Some(format!("`{one}` is not installed here")),
+        many => return Some(format!("{} are not installed here", many.join(", "))),
     }
+    crate::safety::invocations(command)
+        .iter()
+        .find_map(|i| options::unknown_option(&i.program, &i.options))
 }
 
 /// `bash -n`'s complaint, when it has one. No bash means no check.
