@@ -143,6 +143,30 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             "files in src changed in the last 2 days",
             "find src -type f -mtime -2",
         ),
+        (
+            "files under /srv/uploads modified in the last 45 minutes",
+            "find /srv/uploads -type f -mmin -45",
+        ),
+        (
+            "Count all the lines of all .js files in the web directory recursively",
+            "find web -type f -name '*.js' -exec cat {} + | wc -l",
+        ),
+        (
+            "remove the *.pyc and *.pyo files under build",
+            "find build -type f \\( -name '*.pyc' -o -name '*.pyo' \\) -delete",
+        ),
+        (
+            "delete the .bak files in /srv/old but not in its subfolders",
+            "find /srv/old -maxdepth 1 -type f -name '*.bak' -delete",
+        ),
+        (
+            "print the numbers 1 to 20 separated by commas",
+            "seq -s, 20",
+        ),
+        (
+            "extract backup.tar.gz into /restore",
+            "tar -xzf backup.tar.gz -C /restore",
+        ),
     ];
     match os {
         Os::Linux => v.extend([
@@ -164,6 +188,11 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             ),
             ("what is listening on port 5432", "ss -ltnp 'sport = :5432'"),
             ("restart the nginx service", "sudo systemctl restart nginx"),
+            ("size of /etc/hosts in bytes", "stat -c %s /etc/hosts"),
+            (
+                "one md5 for the whole assets tree: the md5 of the sorted md5 sums of its files",
+                "find assets -type f -exec md5sum {} + | awk '{print $1}' | sort | md5sum",
+            ),
         ]),
         Os::Macos => v.extend([
             (
@@ -184,6 +213,11 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
                 "lsof -nP -iTCP:5432 -sTCP:LISTEN",
             ),
             ("restart the nginx service", "brew services restart nginx"),
+            ("size of /etc/hosts in bytes", "stat -f %z /etc/hosts"),
+            (
+                "one md5 for the whole assets tree: the md5 of the sorted md5 sums of its files",
+                "find assets -type f -exec md5 -q {} + | sort | md5",
+            ),
         ]),
     }
     v
