@@ -128,6 +128,10 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
             "sort names.txt | uniq -d",
         ),
         (
+            "file names that occur more than once under /srv/media, ignoring case",
+            "find /srv/media -type f -exec basename {} \\; | sort -f | uniq -di",
+        ),
+        (
             "show the last 5 commits, one line each",
             "git log --oneline -n 5",
         ),

@@ -161,6 +161,12 @@ pub struct Invocation {
     /// `--`. A quoted word is a pattern, not an option, unless it is a long
     /// option whose value alone is quoted (`--include='*.py'`).
     pub options: Vec<String>,
+    /// Every argument word with quotes removed, in order (`find`'s
+    /// expression, for the self-check's grouping rule).
+    pub args: Vec<String>,
+    /// Where each of `args` is written in the command line (byte ranges),
+    /// so a rule can repair the line in place.
+    pub arg_spans: Vec<std::ops::Range<usize>>,
 }
 
 /// The programs a command line runs with their options; the self-check uses
@@ -179,6 +185,8 @@ pub fn invocations(command: &str) -> Vec<Invocation> {
                 .filter(|w| !w.quoted || (w.text.starts_with("--") && w.text.contains('=')))
                 .map(|w| w.text.clone())
                 .collect(),
+            args: c.args.iter().map(|w| w.text.clone()).collect(),
+            arg_spans: c.args.iter().map(|w| w.span.clone()).collect(),
             program: c.name,
         })
         .collect()

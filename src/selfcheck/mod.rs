@@ -1,10 +1,12 @@
 //! Self-check: catch a command that cannot work before the user sees it.
 //!
 //! A small model now and then writes a line bash cannot parse, calls a
-//! program this machine does not have, or gives a GNU tool an option it does
-//! not have. All are cheap to detect (`bash -n`, a `PATH` lookup, the tool's
-//! own `--help`, see [`options`]), and one more request that names the
-//! problem usually fixes it. [`generate`] wraps any backend call with that single retry; the
+//! program this machine does not have, gives a GNU tool an option it does
+//! not have, leaves `find`'s `-o` alternatives ungrouped, or cuts a path the
+//! user wrote out down to its file name. All are cheap to detect (`bash -n`,
+//! a `PATH` lookup, the tool's own `--help` in [`options`], [`find_groups`],
+//! [`request_paths`]), and one more request that names the problem usually
+//! fixes it. [`generate`] wraps any backend call with that single retry; the
 //! CLI and the accuracy benchmark both go through it, so what is measured is
 //! what ships.
 
@@ -13,7 +15,9 @@ use crate::parser;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+mod find_groups;
 mod options;
+mod request_paths;
 
 /// Words bash runs without looking in `PATH`.
 const BUILTINS: &[&str] = &[
@@ -114,9 +118,16 @@ pub fn problem(command: &str) -> Option<String> {
         [one] => return Some(format!("`{one}` is not installed here")),
         many => return Some(format!("{} are not installed here", many.join(", "))),
     }
-    crate::safety::invocations(command)
-        .iter()
-        .find_map(|i| options::unknown_option(&i.program, &i.options))
+    crate::safety::invocations(command).iter().find_map(|i| {
+        options::unknown_option(&i.program, &i.options)
+            .or_else(|| find_groups::ungrouped_or(&i.program, &i.args))
+    })
+}
+
+/// [`problem`], plus what only the request can tell: a path the user wrote
+/// out that the command uses without its directory.
+pub fn problem_for(request: &str, command: &str) -> Option<String> {
+    problem(command).or_else(|| request_paths::dropped_path(request, command))
 }
 
 /// `bash -n`'s complaint, when it has one. No bash means no check.
@@ -159,14 +170,27 @@ fn is_available(program: &str) -> bool {
 
 /// The problem with a generation's command; `None` when it is fine or when
 /// there is no command at all (the parser reports that itself).
-fn generation_problem(g: &Generation) -> Option<(String, String)> {
+fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)> {
     let parsed = if g.prefilled {
         parser::parse_prefilled(&g.text)
     } else {
         parser::parse_reply(&g.text)
     };
     let cmd = parsed.ok()?.command;
-    problem(&cmd).map(|p| (cmd, p))
+    problem_for(request, &cmd).map(|p| (cmd, p))
+}
+
+/// `g` answering `cmd` instead, in the form the parser reads back.
+fn with_command(mut g: Generation, cmd: &str) -> Generation {
+    let json = serde_json::json!({ "cmd": cmd }).to_string();
+    g.text = if g.prefilled {
+        // The text after `{"cmd": "`: the escaped command, `"` and `}`.
+        let value = serde_json::Value::String(cmd.to_string()).to_string();
+        format!("{}}}", &value[1..])
+    } else {
+        json
+    };
+    g
 }
 
 /// Runs `req` through `run`; when the answer fails the check, asks once more
@@ -177,15 +201,21 @@ pub fn generate<E>(
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
     let first = run(req)?;
-    let Some((cmd, why)) = generation_problem(&first) else {
+    let Some((cmd, why)) = generation_problem(&req.query, &first) else {
         return Ok(first);
     };
+    // A slip with one obvious repair is repaired, without asking again.
+    if let Some(fixed) = find_groups::regrouped(&cmd) {
+        if problem_for(&req.query, &fixed).is_none() {
+            return Ok(with_command(first, &fixed));
+        }
+    }
     let mut retry = req.clone();
     retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
     let Ok(mut second) = run(&retry) else {
         return Ok(first);
     };
-    if generation_problem(&second).is_some() {
+    if generation_problem(&req.query, &second).is_some() {
         return Ok(first);
     }
     second.timings.load += first.timings.load;
@@ -269,6 +299,19 @@ mod tests {
         assert_eq!(g.timings.total, 30);
         assert_eq!(seen.len(), 2);
         assert!(seen[1].as_deref().unwrap().contains("frobnicate-xyz"));
+    }
+
+    #[test]
+    fn ungrouped_find_alternatives_are_repaired_without_a_retry() {
+        let mut calls = 0;
+        let g = generate(&req(), |_: &GenerateRequest| {
+            calls += 1;
+            Ok::<_, ()>(gen("find . -name a -o -name \\\"b c\\\" -delete", 5))
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        let cmd = parser::parse_prefilled(&g.text).unwrap().command;
+        assert_eq!(cmd, "find . \\( -name a -o -name \"b c\" \\) -delete");
     }
 
     #[test]
