@@ -25,7 +25,7 @@
 //! asking the model, to size an idea before changing the prompt; it never
 //! saves a report.
 //! Writes `benches/results/accuracy-<dataset>.json` (every row) and appends a
-//! line to `benches/results/accuracy.md`. `--check` (used by CI on the `ci`
+//! line to `benches/results/accuracy-runs.md`. `--check` (used by CI on the `ci`
 //! subset) fails when accuracy is more than 5 points below the recorded report.
 
 mod common;
@@ -527,14 +527,32 @@ fn percentile(v: &[f64], q: f64) -> f64 {
     s[((s.len() - 1) as f64 * q).round() as usize]
 }
 
+/// The commit the run was built from; `-dirty` when the working tree
+/// (outside `benches/results/`) had changes, so a report never claims a
+/// commit it was not built from.
 fn git_commit() -> String {
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root())
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root())
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"]);
+    let dirty = git(&[
+        "status",
+        "--porcelain",
+        "--",
+        ".",
+        ":(exclude)benches/results",
+    ]);
+    if dirty.is_empty() {
+        head
+    } else {
+        format!("{head}-dirty")
+    }
 }
 
 fn today() -> String {
@@ -850,11 +868,13 @@ fn print_summary(r: &Report, secs: f64) {
     }
 }
 
-/// One line per run in `benches/results/accuracy.md`, so changes are compared.
+/// One line per saved run in `benches/results/accuracy-runs.md`, so changes
+/// are compared (`accuracy.md` next to it is the written account).
 fn append_history(r: &Report) {
-    let path = root().join("benches/results/accuracy.md");
+    let path = root().join("benches/results/accuracy-runs.md");
     let mut text = fs::read_to_string(&path).unwrap_or_else(|_| {
-        "# Accuracy history\n\nOne line per `cargo bench --bench accuracy` run that was saved.\n\n\
+        "# Accuracy runs\n\nOne line per `cargo bench --bench accuracy` run that was saved \
+(`-dirty`: built from uncommitted changes).\n\n\
 | date | commit | label | dataset | rows | accuracy | stable-only | no cmd | blocked | retries | median ms |\n\
 |---|---|---|---|---|---|---|---|---|---|---|\n"
             .to_string()
