@@ -89,6 +89,11 @@ struct RowReport {
     failure: String,
     /// Model time for this request (ms).
     ms: u64,
+    /// Of `ms`: reading the request in (prefill) and writing the answer.
+    #[serde(default)]
+    prompt_ms: u64,
+    #[serde(default)]
+    generate_ms: u64,
     generated_tokens: usize,
     /// The first answer failed the self-check and was asked for again.
     #[serde(default)]
@@ -124,6 +129,11 @@ struct Report {
     #[serde(default)]
     accuracy_without_selfcheck: f64,
     latency_ms_median: f64,
+    /// Medians of the two parts of a request's model time.
+    #[serde(default)]
+    prompt_ms_median: f64,
+    #[serde(default)]
+    generate_ms_median: f64,
     latency_ms_p90: f64,
     failure_kinds: BTreeMap<String, usize>,
     results: Vec<RowReport>,
@@ -742,6 +752,8 @@ fn main() {
             uninformative: !informative,
             failure,
             ms: g.timings.total,
+            prompt_ms: g.timings.prompt,
+            generate_ms: g.timings.generate,
             generated_tokens: g.generated_tokens,
             retried: g.retried,
             correct_without_selfcheck: correct_first,
@@ -829,6 +841,18 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
             n,
         ),
         latency_ms_median: median(&lat),
+        prompt_ms_median: median(
+            &results
+                .iter()
+                .map(|r| r.prompt_ms as f64)
+                .collect::<Vec<_>>(),
+        ),
+        generate_ms_median: median(
+            &results
+                .iter()
+                .map(|r| r.generate_ms as f64)
+                .collect::<Vec<_>>(),
+        ),
         latency_ms_p90: percentile(&lat, 0.9),
         failure_kinds: kinds,
         results,
@@ -859,6 +883,10 @@ fn print_summary(r: &Report, secs: f64) {
     println!(
         "model latency per request: median {:.0} ms, p90 {:.0} ms; whole run {secs:.0} s",
         r.latency_ms_median, r.latency_ms_p90
+    );
+    println!(
+        "  of which: reading the request median {:.0} ms, writing the answer median {:.0} ms",
+        r.prompt_ms_median, r.generate_ms_median
     );
     let mut kinds: Vec<_> = r.failure_kinds.iter().collect();
     kinds.sort_by(|a, b| b.1.cmp(a.1));
