@@ -798,7 +798,9 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
     let correct = results.iter().filter(|r| r.correct).count();
     let stable: Vec<&RowReport> = results.iter().filter(|r| !r.unstable).collect();
     let stable_correct = stable.iter().filter(|r| r.correct).count();
-    let lat: Vec<f64> = results.iter().map(|r| r.ms as f64).collect();
+    let times =
+        |ms: fn(&RowReport) -> u64| -> Vec<f64> { results.iter().map(|r| ms(r) as f64).collect() };
+    let lat = times(|r| r.ms);
     let mut kinds = BTreeMap::new();
     for r in results.iter().filter(|r| !r.correct) {
         *kinds.entry(r.failure.clone()).or_insert(0) += 1;
@@ -841,18 +843,8 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
             n,
         ),
         latency_ms_median: median(&lat),
-        prompt_ms_median: median(
-            &results
-                .iter()
-                .map(|r| r.prompt_ms as f64)
-                .collect::<Vec<_>>(),
-        ),
-        generate_ms_median: median(
-            &results
-                .iter()
-                .map(|r| r.generate_ms as f64)
-                .collect::<Vec<_>>(),
-        ),
+        prompt_ms_median: median(&times(|r| r.prompt_ms)),
+        generate_ms_median: median(&times(|r| r.generate_ms)),
         latency_ms_p90: percentile(&lat, 0.9),
         failure_kinds: kinds,
         results,

@@ -237,8 +237,9 @@ pub fn request_turn(shell: &str, cwd: &str, request: &str) -> String {
     format!("[{shell} {cwd}] {request}")
 }
 
-/// JSON answer for an example command, exactly as the model should write it.
-fn answer(cmd: &str) -> String {
+/// JSON answer for a command, exactly as the model should write it (the
+/// examples; the self-check's repaired answers).
+pub fn answer(cmd: &str) -> String {
     serde_json::json!({ "cmd": cmd })
         .to_string()
         .replacen("{\"cmd\":\"", ANSWER_PREFILL, 1)

@@ -182,13 +182,10 @@ fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)>
 
 /// `g` answering `cmd` instead, in the form the parser reads back.
 fn with_command(mut g: Generation, cmd: &str) -> Generation {
-    let json = serde_json::json!({ "cmd": cmd }).to_string();
-    g.text = if g.prefilled {
-        // The text after `{"cmd": "`: the escaped command, `"` and `}`.
-        let value = serde_json::Value::String(cmd.to_string()).to_string();
-        format!("{}}}", &value[1..])
-    } else {
-        json
+    let answer = crate::prompt::answer(cmd);
+    g.text = match answer.strip_prefix(crate::prompt::ANSWER_PREFILL) {
+        Some(rest) if g.prefilled => rest.to_string(),
+        _ => answer,
     };
     g
 }

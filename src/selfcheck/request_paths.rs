@@ -29,14 +29,15 @@ fn used_alone(command: &str, name: &str) -> bool {
 /// The problem when `command` uses the bare name of a path the request wrote
 /// in full; `None` otherwise.
 pub(super) fn dropped_path(request: &str, command: &str) -> Option<String> {
-    let programs = crate::safety::programs(command);
     request_paths(request).find_map(|path| {
         let (dir, name) = path.rsplit_once('/')?;
         if dir.is_empty() || name.is_empty() || command.contains(dir) {
             return None;
         }
         // `fancontrol` for `/etc/fancontrol`: the program, not the file.
-        if programs.iter().any(|p| p == name) || !used_alone(command, name) {
+        // (Parsed only here: most requests name no path the command drops.)
+        if !used_alone(command, name) || crate::safety::programs(command).iter().any(|p| p == name)
+        {
             return None;
         }
         Some(format!(
