@@ -2,11 +2,13 @@
 //!
 //! A small model now and then writes a line bash cannot parse, calls a
 //! program this machine does not have, gives a GNU tool an option it does
-//! not have, leaves `find`'s `-o` alternatives ungrouped, or cuts a path the
-//! user wrote out down to its file name. All are cheap to detect (`bash -n`,
-//! a `PATH` lookup, the tool's own `--help` in [`options`], [`find_groups`],
-//! [`request_paths`]), and one more request that names the problem usually
-//! fixes it. [`generate`] wraps any backend call with that single retry; the
+//! not have, leaves `find`'s `-o` alternatives ungrouped, runs `rmdir` from
+//! `find` without `-depth`, cuts a path the user wrote out down to its file
+//! name, or globs one level where the user asked for the whole tree. All are
+//! cheap to detect (`bash -n`, a `PATH` lookup, the tool's own `--help` in
+//! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
+//! [`request_depth`]); the two `find` slips are repaired in place, and for
+//! the rest one more request that names the problem usually fixes it. [`generate`] wraps any backend call with that single retry; the
 //! CLI and the accuracy benchmark both go through it, so what is measured is
 //! what ships.
 
@@ -15,8 +17,10 @@ use crate::parser;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+mod find_depth;
 mod find_groups;
 mod options;
+mod request_depth;
 mod request_paths;
 
 /// Words bash runs without looking in `PATH`.
@@ -121,13 +125,17 @@ pub fn problem(command: &str) -> Option<String> {
     crate::safety::invocations(command).iter().find_map(|i| {
         options::unknown_option(&i.program, &i.options)
             .or_else(|| find_groups::ungrouped_or(&i.program, &i.args))
+            .or_else(|| find_depth::rmdir_without_depth(&i.program, &i.args))
     })
 }
 
 /// [`problem`], plus what only the request can tell: a path the user wrote
-/// out that the command uses without its directory.
+/// out that the command uses without its directory, or a one-level glob
+/// where the request asked for the whole tree.
 pub fn problem_for(request: &str, command: &str) -> Option<String> {
-    problem(command).or_else(|| request_paths::dropped_path(request, command))
+    problem(command)
+        .or_else(|| request_paths::dropped_path(request, command))
+        .or_else(|| request_depth::one_level(request, &crate::safety::invocations(command)))
 }
 
 /// `bash -n`'s complaint, when it has one. No bash means no check.
@@ -180,6 +188,14 @@ fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)>
     problem_for(request, &cmd).map(|p| (cmd, p))
 }
 
+/// `cmd` with every slip that has one obvious repair repaired (`find`'s
+/// ungrouped `-o`, `rmdir` without `-depth`); `None` when none applied.
+fn repaired(cmd: &str) -> Option<String> {
+    let grouped = find_groups::regrouped(cmd);
+    let base = grouped.as_deref().unwrap_or(cmd);
+    find_depth::with_depth(base).or(grouped)
+}
+
 /// `g` answering `cmd` instead, in the form the parser reads back.
 fn with_command(mut g: Generation, cmd: &str) -> Generation {
     let answer = crate::prompt::answer(cmd);
@@ -202,7 +218,7 @@ pub fn generate<E>(
         return Ok(first);
     };
     // A slip with one obvious repair is repaired, without asking again.
-    if let Some(fixed) = find_groups::regrouped(&cmd) {
+    if let Some(fixed) = repaired(&cmd) {
         if problem_for(&req.query, &fixed).is_none() {
             return Ok(with_command(first, &fixed));
         }
