@@ -8,12 +8,14 @@
 //! cheap to detect (`bash -n`, a `PATH` lookup, the tool's own `--help` in
 //! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
 //! [`request_depth`]); the two `find` slips are repaired in place, and for
-//! the rest one more request that names the problem usually fixes it. [`generate`] wraps any backend call with that single retry; the
-//! CLI and the accuracy benchmark both go through it, so what is measured is
-//! what ships.
+//! the rest one more request that names the problem usually fixes it.
+//! [`generate`] wraps any backend call with that single retry; the CLI and
+//! the accuracy benchmark both go through it, so what is measured is what
+//! ships.
 
 use crate::engine::{GenerateRequest, Generation};
 use crate::parser;
+use crate::safety::Invocation;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -110,11 +112,28 @@ const BUILTINS: &[&str] = &[
 /// What is wrong with `command`, in words the model can act on; `None` when
 /// it parses, every program it names exists and every option checked is real.
 pub fn problem(command: &str) -> Option<String> {
+    command_problem(command, &crate::safety::invocations(command))
+}
+
+/// [`problem`], plus what only the request can tell: a path the user wrote
+/// out that the command uses without its directory, or a one-level glob
+/// where the request asked for the whole tree.
+pub fn problem_for(request: &str, command: &str) -> Option<String> {
+    let invocations = crate::safety::invocations(command);
+    command_problem(command, &invocations)
+        .or_else(|| request_paths::dropped_path(request, command))
+        .or_else(|| request_depth::one_level(request, &invocations))
+}
+
+/// [`problem`] for a command already split into the programs it runs (one
+/// parse serves every check).
+fn command_problem(command: &str, invocations: &[Invocation]) -> Option<String> {
     if let Some(err) = syntax_error(command) {
         return Some(format!("bash cannot parse it ({err})"));
     }
-    let missing: Vec<String> = crate::safety::programs(command)
-        .into_iter()
+    let missing: Vec<&str> = invocations
+        .iter()
+        .map(|i| i.program.as_str())
         .filter(|p| !is_available(p))
         .collect();
     match missing.as_slice() {
@@ -122,20 +141,11 @@ pub fn problem(command: &str) -> Option<String> {
         [one] => return Some(format!("`{one}` is not installed here")),
         many => return Some(format!("{} are not installed here", many.join(", "))),
     }
-    crate::safety::invocations(command).iter().find_map(|i| {
+    invocations.iter().find_map(|i| {
         options::unknown_option(&i.program, &i.options)
             .or_else(|| find_groups::ungrouped_or(&i.program, &i.args))
             .or_else(|| find_depth::rmdir_without_depth(&i.program, &i.args))
     })
-}
-
-/// [`problem`], plus what only the request can tell: a path the user wrote
-/// out that the command uses without its directory, or a one-level glob
-/// where the request asked for the whole tree.
-pub fn problem_for(request: &str, command: &str) -> Option<String> {
-    problem(command)
-        .or_else(|| request_paths::dropped_path(request, command))
-        .or_else(|| request_depth::one_level(request, &crate::safety::invocations(command)))
 }
 
 /// `bash -n`'s complaint, when it has one. No bash means no check.
