@@ -163,10 +163,31 @@ pub fn parse_prefilled(continuation: &str) -> Result<Parsed, ParseError> {
     };
     // No quote ends the body here: a raw `"` inside it is part of the command.
     let (body, _closed) = decode_string_body(body, '\0');
+    let body = without_stray_close_braces(&body);
     if body.trim().is_empty() {
         return Err(ParseError::Empty);
     }
-    finish(Ok(body), Strategy::Json, true)
+    finish(Ok(body.to_string()), Strategy::Json, true)
+}
+
+/// `body` without a `}` glued to its end that closes nothing.
+///
+/// The answer ends with `"}`, and the grammar lets `}` appear in a command
+/// (`${x}`, `{} +`, `awk '{…}'`), so a small model sometimes closes the JSON
+/// one brace early: `echo 'hello world'}` then `"}`. bash parses the result
+/// (`}` is an ordinary word there), so the self-check cannot catch it. A
+/// closing brace glued to the last word, with more `}` than `{` in the whole
+/// command, is that slip; a lone `}` word (`{ a; }`) is left alone.
+fn without_stray_close_braces(body: &str) -> &str {
+    let mut b = body.trim_end();
+    while let Some(rest) = b.strip_suffix('}') {
+        let glued = rest.ends_with(|c: char| !c.is_whitespace());
+        if !glued || b.matches('}').count() <= b.matches('{').count() {
+            break;
+        }
+        b = rest;
+    }
+    b
 }
 
 /// Where the JSON string of a pre-filled answer ends: the byte index of the
@@ -1528,6 +1549,31 @@ mod tests {
                 p.command
             }
             Err(e) => panic!("expected a command from {continuation:?}, got error: {e}"),
+        }
+    }
+
+    // --- The `}` leak ------------------------------------------------------
+
+    #[test]
+    fn a_brace_that_closes_nothing_is_not_part_of_the_command() {
+        // Seen: "print hello world" -> `echo 'hello world'}`.
+        assert_eq!(pre("echo 'hello world'}\"}"), "echo 'hello world'");
+        assert_eq!(pre("md5sum <(sort $FILES)}\"}"), "md5sum <(sort $FILES)");
+        assert_eq!(pre("ls -la}}\"}"), "ls -la");
+    }
+
+    #[test]
+    fn braces_that_belong_to_the_command_stay() {
+        for c in [
+            "echo ${HOME}",
+            "find . -name '*.tmp' -exec rm {} +",
+            "awk '{print $1}'",
+            "{ date; uptime; }",
+            "echo {a,b}",
+            "printf '%s\\n' x }",
+        ] {
+            let escaped = c.replace('\\', "\\\\");
+            assert_eq!(pre(&format!("{escaped}\"}}")), c, "{c}");
         }
     }
 
