@@ -31,7 +31,7 @@
 mod common;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::{physical_cores, LlamaEngine};
-use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions};
+use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
 use cmdai::safety::{self, SafetyLevel, Verdict};
 use common::real_model;
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,26 @@ struct RowReport {
     /// Whether the first answer (before any self-check retry) was correct.
     #[serde(default)]
     correct_without_selfcheck: bool,
+    /// Every answer the engine wrote for the first request, when it wrote
+    /// more than one (`--branches`, `--samples`), each judged on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    candidates: Vec<CandidateReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CandidateReport {
+    cmd: String,
+    logprob: f32,
+    tokens: usize,
+    origin: String,
+    runaway: bool,
+    #[serde(default)]
+    gap: f32,
+    #[serde(default)]
+    forked_at: usize,
+    /// What the self-check says is wrong with it ("" when nothing).
+    problem: String,
+    correct: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,6 +169,10 @@ struct Args {
     /// the model, so an idea ("what if it never added -type f?") can be
     /// measured on the real sandboxes before any prompt is changed.
     answers: Option<PathBuf>,
+    /// `--out FILE`: write the report there instead of the recorded one.
+    out: Option<PathBuf>,
+    /// How many answers the engine writes per request.
+    search: Search,
 }
 
 fn parse_args() -> Args {
@@ -159,6 +183,8 @@ fn parse_args() -> Args {
         check: false,
         save: true,
         answers: None,
+        out: None,
+        search: Search::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -168,6 +194,11 @@ fn parse_args() -> Args {
             "--label" => a.label = it.next().expect("--label NAME"),
             "--check" => a.check = true,
             "--no-save" => a.save = false,
+            "--out" => a.out = Some(it.next().expect("--out FILE").into()),
+            "--branches" => a.search.branches = num(it.next()),
+            "--samples" => a.search.samples = num(it.next()),
+            "--margin" => a.search.margin = num(it.next()),
+            "--temperature" => a.search.temperature = num(it.next()),
             "--answers" => {
                 a.answers = Some(it.next().expect("--answers FILE").into());
                 a.save = false;
@@ -176,6 +207,10 @@ fn parse_args() -> Args {
         }
     }
     a
+}
+
+fn num<T: std::str::FromStr>(v: Option<String>) -> T {
+    v.and_then(|v| v.parse().ok()).expect("a number")
 }
 
 fn root() -> PathBuf {
@@ -207,6 +242,12 @@ fn read_rows(path: &Path) -> Vec<Row> {
         .collect()
 }
 
+/// Every other row, starting at `first`: 0 gives the tuning half (even
+/// rows), 1 the held-out half (odd rows).
+fn halve(rows: Vec<Row>, first: usize) -> Vec<Row> {
+    rows.into_iter().skip(first).step_by(2).collect()
+}
+
 /// The rows of a dataset; `ci` is the fixed subset of intercode listed in
 /// `benches/accuracy_ci.txt`.
 fn load_dataset(name: &str) -> Vec<Row> {
@@ -214,11 +255,12 @@ fn load_dataset(name: &str) -> Vec<Row> {
         "intercode" => read_rows(&eval_file("intercode_bash.jsonl")),
         // The development half (even rows): prompt changes are tried here
         // first, the whole set is the final word.
-        "intercode-dev" => read_rows(&eval_file("intercode_bash.jsonl"))
-            .into_iter()
-            .step_by(2)
-            .collect(),
+        "intercode-dev" => halve(read_rows(&eval_file("intercode_bash.jsonl")), 0),
+        // The held-out half (odd rows): reported, never tuned on.
+        "intercode-held" => halve(read_rows(&eval_file("intercode_bash.jsonl")), 1),
         "nl2bash" => read_rows(&eval_file("nl2bash_sample.jsonl")),
+        "nl2bash-dev" => halve(read_rows(&eval_file("nl2bash_sample.jsonl")), 0),
+        "nl2bash-held" => halve(read_rows(&eval_file("nl2bash_sample.jsonl")), 1),
         "ci" => {
             let ids = fs::read_to_string(root().join("benches/accuracy_ci.txt")).unwrap();
             let wanted: Vec<&str> = ids
@@ -238,7 +280,7 @@ fn load_dataset(name: &str) -> Vec<Row> {
             );
             rows
         }
-        other => panic!("unknown dataset {other} (intercode, intercode-dev, nl2bash, ci)"),
+        other => panic!("unknown dataset {other} (intercode[-dev|-held], nl2bash[-dev|-held], ci)"),
     }
 }
 
@@ -638,7 +680,6 @@ fn main() {
         model_id: "accuracy".into(),
         state_dir: None,
         use_mmap: true,
-        speculate: cmdai::engine::speculate_setting(),
     };
     let given = args.answers.as_deref().map(load_answers);
     let mut engine = match given {
@@ -667,6 +708,8 @@ fn main() {
             },
             avoid: Vec::new(),
             feedback: None,
+            search: args.search,
+            examples: Vec::new(),
         };
         // Every answer the model gave, so the first one can be judged too:
         // that is the accuracy the self-check's retry is measured against.
@@ -687,6 +730,7 @@ fn main() {
                 prompt_tokens: 0,
                 generated_tokens: 0,
                 timings: Default::default(),
+                candidates: Vec::new(),
                 retried: false,
             },
             (None, None) => unreachable!("no engine and no answers"),
@@ -725,6 +769,31 @@ fn main() {
             }
             None => text_match || output_match,
         };
+        let mut candidates = Vec::new();
+        for c in answers
+            .first()
+            .map(|g| g.candidates.clone())
+            .unwrap_or_default()
+        {
+            let g = Generation {
+                text: c.text.clone(),
+                prefilled: true,
+                ..Default::default()
+            };
+            let (cmd, blocked) = product_answer(&query, &g);
+            let (t, o, _) = judge(&cmd, blocked);
+            candidates.push(CandidateReport {
+                problem: cmdai::selfcheck::problem_for(&query, &cmd).unwrap_or_default(),
+                cmd,
+                logprob: c.logprob,
+                tokens: c.tokens,
+                origin: c.origin,
+                runaway: c.runaway,
+                gap: c.gap,
+                forked_at: c.forked_at,
+                correct: t || o,
+            });
+        }
         let correct = text_match || output_match;
         let failure = if correct {
             String::new()
@@ -757,12 +826,16 @@ fn main() {
             generated_tokens: g.generated_tokens,
             retried: g.retried,
             correct_without_selfcheck: correct_first,
+            candidates,
         });
     }
 
     let report = summarise(&args, &model, threads, results);
     print_summary(&report, started.elapsed().as_secs_f64());
-    let path = root().join(format!("benches/results/accuracy-{}.json", args.dataset));
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root().join(format!("benches/results/accuracy-{}.json", args.dataset)));
     let recorded: Option<Report> = fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -788,7 +861,9 @@ fn main() {
     if args.save {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
-        append_history(&report);
+        if args.out.is_none() {
+            append_history(&report);
+        }
         eprintln!("wrote {}", path.display());
     }
 }

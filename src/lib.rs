@@ -5,6 +5,7 @@
 //! ([`engine`]), parses the answer ([`parser`]) and judges it ([`safety`])
 //! before [`output`] prints it.
 
+pub mod choice;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -14,11 +15,13 @@ pub mod engine;
 pub mod error;
 pub mod explain_prompt;
 pub mod hardware;
+pub mod knowledge;
 pub mod models;
 pub mod output;
 pub mod parser;
 pub mod paths;
 pub mod prompt;
+pub mod quality;
 pub mod response_cache;
 pub mod safety;
 pub mod selfcheck;

@@ -256,6 +256,20 @@ pub fn prefix_messages(os: Os) -> Vec<Message> {
     msgs
 }
 
+/// Example turns for one request (see [`crate::engine::Example`]), in the
+/// request's own context, as if asked earlier in the same session.
+pub fn example_messages(ctx: &RequestContext, examples: &[crate::engine::Example]) -> Vec<Message> {
+    examples
+        .iter()
+        .flat_map(|e| {
+            [
+                Message::new("user", user_turn(ctx, &e.request)),
+                Message::new("assistant", answer(&e.command)),
+            ]
+        })
+        .collect()
+}
+
 /// Cleans a request for the prompt: control characters become spaces, runs of
 /// white space collapse. Returns `None` for a request with nothing in it.
 pub fn clean_request(raw: &str) -> Option<String> {

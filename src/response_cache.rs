@@ -37,12 +37,14 @@ impl ResponseCache {
             .map(|m| format!("{}:{}\n", m.role, m.content))
             .collect();
         format!(
-            "cmdai {}\n{model_id}\n{}\n{}\n{}\n{:?}\n{}",
+            "cmdai {}\n{model_id}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{}",
             env!("CARGO_PKG_VERSION"),
             hex(&sha2::Sha256::digest(prompt.as_bytes())),
             req.context.shell,
             req.context.cwd,
             req.context.os,
+            req.search,
+            req.examples,
             req.query
         )
     }
@@ -129,6 +131,8 @@ mod tests {
             },
             avoid: vec![],
             feedback: None,
+            search: Default::default(),
+            examples: Vec::new(),
         }
     }
 

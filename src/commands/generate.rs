@@ -114,7 +114,6 @@ pub fn in_process_worker(
         verbose: margs.verbose,
         model_id: model.model_id(),
         state_dir: crate::paths::prefix_state_dir(),
-        speculate: crate::engine::speculate_setting(),
         use_mmap: true,
     };
     let n_ctx = context_size(margs);
@@ -275,6 +274,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         context: RequestContext::detect(),
         avoid: args.avoid.clone(),
         feedback: None,
+        search: Default::default(),
+        examples: Vec::new(),
     };
 
     let started = std::time::Instant::now();

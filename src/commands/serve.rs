@@ -36,7 +36,6 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         verbose: args.model.verbose,
         model_id: model.model_id(),
         state_dir: crate::paths::prefix_state_dir(),
-        speculate: crate::engine::speculate_setting(),
         use_mmap: false,
     };
     let n_ctx = context_size(&args.model);

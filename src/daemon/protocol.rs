@@ -115,6 +115,8 @@ mod tests {
             context: RequestContext::detect(),
             avoid: vec!["ls".into()],
             feedback: None,
+            search: Default::default(),
+            examples: Vec::new(),
         });
         let mut buf = Vec::new();
         write_msg(&mut buf, &req).unwrap();

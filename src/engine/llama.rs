@@ -8,7 +8,9 @@
 //! ([`crate::explain_prompt`]) live in sequence 1 the same way, so explaining
 //! a command never costs the command prompt its cache.
 
-use super::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
+use super::{
+    Backend, Candidate, EngineError, GenerateRequest, Generation, LoadOptions, Search, Timings,
+};
 use crate::context::Os;
 use crate::explain_prompt;
 use crate::prompt::{self, Message};
@@ -27,6 +29,9 @@ use std::time::Instant;
 
 /// Tokens reserved after the prefix for the request turn and the answer.
 const REQUEST_BUDGET: usize = 512 + prompt::MAX_COMMAND_TOKENS;
+/// Tokens reserved for the answers written beside the greedy one (each
+/// shares the prefix and the request's tokens, and writes its own).
+const EXTRA_ANSWERS_BUDGET: usize = (Search::MAX_ANSWERS - 1) * prompt::MAX_COMMAND_TOKENS;
 /// Tokens reserved in sequence 1 for an explanation: its system message, the
 /// command and the answer.
 const EXPLAIN_BUDGET: usize = 1024;
@@ -41,6 +46,8 @@ const UBATCH: u32 = 128;
 /// Stands in for the user's words while rendering the chat template, so the
 /// words can be tokenized without parsing special tokens inside them.
 const PLACEHOLDER: &str = "\u{E000}CMDAI_REQUEST\u{E000}";
+const EXAMPLE_PLACEHOLDER: &str = "\u{E000}CMDAI_EXAMPLE\u{E000}";
+const ANSWER_PLACEHOLDER: &str = "\u{E000}CMDAI_ANSWER\u{E000}";
 
 static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
 
@@ -82,6 +89,9 @@ struct PromptParts {
     turn_open: String,
     /// From the end of the user's words to the pre-filled answer.
     turn_close: String,
+    /// An example turn (user then assistant), split around the user's words
+    /// and the answer: open, middle and close.
+    example: [String; 3],
     /// Explanation prompt up to the command (static, cached in sequence 1).
     explain_open: String,
     /// From the end of the command to the start of the answer.
@@ -116,11 +126,18 @@ fn build_prompt(model: &LlamaModel, os: Os) -> Result<PromptParts, EngineError> 
     };
     let prefix_msgs = prompt::prefix_messages(os);
     let prefix = render(model, &template, &prefix_msgs, false)?;
+    // prefix, one example turn (user, assistant), then the request.
     let mut all = prefix_msgs;
-    all.push(Message {
-        role: "user",
-        content: PLACEHOLDER.to_string(),
-    });
+    for (role, content) in [
+        ("user", EXAMPLE_PLACEHOLDER),
+        ("assistant", ANSWER_PLACEHOLDER),
+        ("user", PLACEHOLDER),
+    ] {
+        all.push(Message {
+            role,
+            content: content.to_string(),
+        });
+    }
     let full = render(model, &template, &all, true)?;
     let explain = render(
         model,
@@ -136,11 +153,23 @@ fn build_prompt(model: &LlamaModel, os: Os) -> Result<PromptParts, EngineError> 
             "the chat template renders the examples differently when a request follows".into(),
         )
     })?;
-    let (open, close) = rest
-        .split_once(PLACEHOLDER)
-        .ok_or_else(|| EngineError::Template("the chat template dropped the request".into()))?;
+    let dropped = || EngineError::Template("the chat template dropped a turn".into());
+    let (ex_open, rest) = rest.split_once(EXAMPLE_PLACEHOLDER).ok_or_else(dropped)?;
+    let (ex_mid, rest) = rest.split_once(ANSWER_PLACEHOLDER).ok_or_else(dropped)?;
+    let (between, close) = rest.split_once(PLACEHOLDER).ok_or_else(dropped)?;
+    // The request turn opens like an example turn; what comes before that
+    // opening closes the example.
+    let ex_close = between.strip_suffix(ex_open).ok_or_else(|| {
+        EngineError::Template("the chat template renders turns differently".into())
+    })?;
+    let open = ex_open;
     Ok(PromptParts {
         prefix,
+        example: [
+            ex_open.to_string(),
+            ex_mid.to_string(),
+            ex_close.to_string(),
+        ],
         turn_open: open.to_string(),
         turn_close: format!("{close}{}", prompt::ANSWER_PREFILL),
         explain_open: explain_open.to_string(),
@@ -242,11 +271,6 @@ pub struct LlamaEngine {
     /// once, with the first request.
     pending_load_ms: u64,
     pub prefix_source: PrefixSource,
-    /// Draft tokens verified per step (0: no speculation).
-    speculate: usize,
-    /// Draft tokens proposed and accepted so far (for the bench).
-    pub drafted: usize,
-    pub accepted: usize,
     /// Tokens of the explanation prompt's static part, once in sequence 1.
     explain_prefix: Option<usize>,
 }
@@ -278,7 +302,8 @@ impl LlamaEngine {
         let model: &'static LlamaModel = Box::leak(Box::new(model));
         let parts = build_prompt(model, os)?;
         let prefix_tokens = model.vocab().tokenize(parts.prefix.as_bytes(), true, true);
-        let needed = (prefix_tokens.len() + REQUEST_BUDGET + EXPLAIN_BUDGET).next_multiple_of(256);
+        let needed = (prefix_tokens.len() + REQUEST_BUDGET + EXTRA_ANSWERS_BUDGET + EXPLAIN_BUDGET)
+            .next_multiple_of(256);
         let trained = (model.n_ctx_train() as usize).max(needed);
         let n_ctx = needed.max(min_n_ctx.next_multiple_of(256)).min(trained);
         let threads = opts.threads.max(1) as i32;
@@ -287,8 +312,8 @@ impl LlamaEngine {
             .with_n_ctx(NonZeroU32::new(n_ctx as u32))
             .with_n_batch(n_ctx as u32)
             .with_n_ubatch(UBATCH)
-            // Two sequences (commands, explanations) sharing one cache.
-            .with_n_seq_max(2)
+            // Commands, explanations and the extra answers, sharing one cache.
+            .with_n_seq_max(FIRST_EXTRA_SEQ as u32 + Search::MAX_ANSWERS as u32 - 1)
             .with_kv_unified(true)
             .with_flash_attention_policy(flash)
             .with_n_threads(threads)
@@ -304,9 +329,6 @@ impl LlamaEngine {
             n_ctx,
             pending_load_ms: 0,
             prefix_source: PrefixSource::Prefilled,
-            speculate: opts.speculate,
-            drafted: 0,
-            accepted: 0,
             explain_prefix: None,
         };
         let state_file = opts.state_dir.as_ref().map(|d| {
@@ -432,50 +454,42 @@ impl LlamaEngine {
         self.n_ctx
     }
 
-    /// The tokens a request adds after the prefix (its turn and the pre-fill).
+    /// The tokens a request adds after the prefix (its example turns, its
+    /// own turn and the pre-fill).
     pub fn request_tokens(&self, req: &GenerateRequest) -> Vec<LlamaToken> {
         let vocab = self.model.vocab();
         let text = super::request_text(req);
-        let mut toks = vocab.tokenize(self.parts.turn_open.as_bytes(), false, true);
+        let [ex_open, ex_mid, ex_close] = &self.parts.example;
+        let mut toks = Vec::new();
+        for e in &req.examples {
+            toks.extend(vocab.tokenize(ex_open.as_bytes(), false, true));
+            let user = prompt::user_turn(&req.context, &e.request);
+            toks.extend(vocab.tokenize(user.as_bytes(), false, false));
+            toks.extend(vocab.tokenize(ex_mid.as_bytes(), false, true));
+            toks.extend(vocab.tokenize(prompt::answer(&e.command).as_bytes(), false, false));
+            toks.extend(vocab.tokenize(ex_close.as_bytes(), false, true));
+        }
+        toks.extend(vocab.tokenize(self.parts.turn_open.as_bytes(), false, true));
         // The user's words never become special tokens.
         toks.extend(vocab.tokenize(text.as_bytes(), false, false));
         toks.extend(vocab.tokenize(self.parts.turn_close.as_bytes(), false, true));
         toks
     }
-
-    /// Samples one token: top-k, then the grammar over those candidates, then
-    /// the most likely survivor. The grammar accepts the token exactly once.
-    fn sample(
-        &self,
-        grammar: &mut LlamaSampler,
-        top_k: &mut LlamaSampler,
-        idx: i32,
-    ) -> Option<LlamaToken> {
-        let mut cands = self.ctx.token_data_array_ith(idx);
-        top_k.apply(&mut cands);
-        grammar.apply(&mut cands);
-        let best = cands
-            .data
-            .iter()
-            .filter(|d| d.logit().is_finite())
-            .max_by(|a, b| a.logit().total_cmp(&b.logit()))?
-            .id();
-        grammar.accept(best);
-        Some(best)
-    }
 }
 
 /// The answer being generated: its bytes, and whether it is complete.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Output {
     bytes: Vec<u8>,
     tokens: usize,
     done: bool,
+    /// Stopped because it was repeating itself.
+    runaway: bool,
 }
 
 impl Output {
     /// Adds a sampled token; true when generation should stop (end of
-    /// generation, closing quote, or the token cap).
+    /// generation, closing quote, a loop, or the token cap).
     fn push(&mut self, tok: LlamaToken, vocab: &llama_cpp_2::vocab::LlamaVocab<'_>) -> bool {
         self.tokens += 1;
         if vocab.is_eog(tok) {
@@ -483,42 +497,244 @@ impl Output {
             return true;
         }
         self.bytes.extend(vocab.token_to_piece(tok, false, None));
-        self.done = string_closed(&String::from_utf8_lossy(&self.bytes))
+        self.runaway = super::runaway::repeating(&self.bytes);
+        self.done = self.runaway
+            || string_closed(&String::from_utf8_lossy(&self.bytes))
             || self.tokens >= prompt::MAX_COMMAND_TOKENS;
         self.done
     }
 }
 
-/// Prompt-lookup drafting: finds the latest earlier occurrence of the last
-/// few tokens and proposes what followed it (commands copy names, flags and
-/// paths from the request and the examples). At most `k` tokens.
-fn draft(history: &[LlamaToken], k: usize) -> Vec<LlamaToken> {
-    if k == 0 {
-        return Vec::new();
-    }
-    let n = history.len();
-    for gram in (2..=3).rev() {
-        if n <= gram {
-            continue;
-        }
-        let tail = &history[n - gram..];
-        // Search backwards, excluding the tail itself.
-        for start in (0..n - gram).rev() {
-            if &history[start..start + gram] == tail {
-                let from = start + gram;
-                let to = (from + k).min(n - gram);
-                if from < to {
-                    return history[from..to].to_vec();
-                }
-            }
-        }
-    }
-    Vec::new()
-}
-
 /// True once `text` (a JSON string body) has its closing `"}`.
 fn string_closed(text: &str) -> bool {
     crate::parser::prefilled_end(text, true).is_some()
+}
+
+/// First KV-cache sequence of the extra answers ([`COMMAND_SEQ`] holds the
+/// greedy one, [`EXPLAIN_SEQ`] explanations).
+const FIRST_EXTRA_SEQ: i32 = 2;
+
+/// How an answer picks its tokens.
+#[derive(Clone, Copy, PartialEq)]
+enum Pick {
+    Greedy,
+    /// Drawn at this temperature, with this seed.
+    Sample(f32, u32),
+}
+
+/// One answer being written in its own KV-cache sequence.
+struct Beam {
+    seq: i32,
+    pick: Pick,
+    origin: &'static str,
+    grammar: LlamaSampler,
+    out: Output,
+    logprob: f32,
+    /// Position of the next token to decode.
+    pos: usize,
+    /// The token sampled last, to be decoded in the next batch.
+    next: Option<LlamaToken>,
+    /// Where this beam's logits are in the last batch.
+    idx: i32,
+    /// For a branch: its first token's logit gap to the greedy choice, and
+    /// the token index where it forked.
+    gap: f32,
+    forked_at: usize,
+}
+
+/// The log of the sum of `exp(logits)`: log-softmax's normaliser.
+fn log_sum_exp(logits: &[f32]) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    max + logits.iter().map(|l| (l - max).exp()).sum::<f32>().ln()
+}
+
+/// A seed for the sampled answers that depends only on the request, so the
+/// same request gets the same answers.
+fn request_seed(req: &GenerateRequest, i: usize) -> u32 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("{i}\n{}", super::request_text(req)).as_bytes());
+    u32::from_le_bytes([d[0], d[1], d[2], d[3]])
+}
+
+impl LlamaEngine {
+    /// Tokens the grammar allows next for the logits at `idx`, best first,
+    /// among the [`TOP_K`] most likely; with the log-softmax normaliser of
+    /// the whole distribution.
+    fn allowed(&self, grammar: &mut LlamaSampler, idx: i32) -> (Vec<(LlamaToken, f32)>, f32) {
+        let norm = log_sum_exp(self.ctx.get_logits_ith(idx));
+        let mut cands = self.ctx.token_data_array_ith(idx);
+        let mut top_k = LlamaSampler::top_k(TOP_K);
+        top_k.apply(&mut cands);
+        grammar.apply(&mut cands);
+        let mut v: Vec<(LlamaToken, f32)> = cands
+            .data
+            .iter()
+            .filter(|d| d.logit().is_finite())
+            .map(|d| (d.id(), d.logit()))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (v, norm)
+    }
+
+    /// Picks a token among `allowed` (best first).
+    fn pick(allowed: &[(LlamaToken, f32)], pick: Pick) -> Option<(LlamaToken, f32)> {
+        match pick {
+            Pick::Greedy => allowed.first().copied(),
+            Pick::Sample(temp, seed) => {
+                let data = allowed
+                    .iter()
+                    .map(|&(t, l)| llama_cpp_2::token::data::LlamaTokenData::new(t, l, 0.0));
+                let mut arr =
+                    llama_cpp_2::token::data_array::LlamaTokenDataArray::from_iter(data, true);
+                let mut chain = LlamaSampler::chain_simple([
+                    LlamaSampler::temp(temp.max(0.01)),
+                    LlamaSampler::dist(seed),
+                ]);
+                arr.apply_sampler(&mut chain);
+                let tok = arr.selected_token()?;
+                allowed.iter().find(|(t, _)| *t == tok).copied()
+            }
+        }
+    }
+
+    /// Writes the answers `search` asks for after the request's tokens
+    /// (already decoded into [`COMMAND_SEQ`] up to `start`, logits of its
+    /// last token at batch index `last_idx`). The greedy answer comes first.
+    fn write_answers(
+        &mut self,
+        req: &GenerateRequest,
+        start: usize,
+        last_idx: i32,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Candidate>, EngineError> {
+        let search = req.search;
+        let max_beams = search.answers();
+        let grammar = LlamaSampler::grammar(self.model, prompt::COMMAND_GRAMMAR, "root")
+            .map_err(|e| EngineError::Inference(format!("grammar: {e}")))?;
+        let vocab = self.model.vocab();
+        let mut beams: Vec<Beam> = Vec::with_capacity(max_beams);
+        let new_beam = |seq, pick, origin, grammar: &LlamaSampler| Beam {
+            seq,
+            pick,
+            origin,
+            grammar: grammar.clone(),
+            out: Output::default(),
+            logprob: 0.0,
+            pos: start,
+            next: None,
+            idx: last_idx,
+            gap: 0.0,
+            forked_at: 0,
+        };
+        beams.push(new_beam(COMMAND_SEQ, Pick::Greedy, "greedy", &grammar));
+        for i in 0..search.samples.min(max_beams - 1) {
+            let seq = FIRST_EXTRA_SEQ + beams.len() as i32 - 1;
+            self.ctx
+                .kv_cache_seq_cp(COMMAND_SEQ, seq, None, None)
+                .map_err(|e| EngineError::Inference(e.to_string()))?;
+            let pick = Pick::Sample(search.temperature, request_seed(req, i));
+            beams.push(new_beam(seq, pick, "sample", &grammar));
+        }
+        let mut branches_left = search.branches;
+        let mut batch = LlamaBatch::new(max_beams, max_beams as i32);
+        let result = loop {
+            if cancel.load(Ordering::Relaxed) {
+                break Err(EngineError::Cancelled);
+            }
+            // Sample the next token of every beam still writing.
+            let mut forks = Vec::new();
+            for b in beams.iter_mut().filter(|b| !b.out.done) {
+                let (allowed, norm) = self.allowed(&mut b.grammar, b.idx);
+                let Some((tok, logit)) = Self::pick(&allowed, b.pick) else {
+                    b.out.done = true;
+                    continue;
+                };
+                // An unsure greedy step: the runner-up becomes an answer of its own.
+                if b.pick == Pick::Greedy && branches_left > 0 {
+                    if let Some(&(alt, alt_logit)) = allowed.get(1) {
+                        if logit - alt_logit < search.margin {
+                            branches_left -= 1;
+                            let mut g = b.grammar.clone();
+                            g.accept(alt);
+                            forks.push((
+                                b.seq,
+                                b.pos,
+                                g,
+                                b.out.clone(),
+                                b.logprob,
+                                alt,
+                                alt_logit - norm,
+                                logit - alt_logit,
+                            ));
+                        }
+                    }
+                }
+                b.grammar.accept(tok);
+                b.logprob += logit - norm;
+                b.next = (!b.out.push(tok, &vocab)).then_some(tok);
+            }
+            for (from, pos, grammar, mut out, logprob, alt, lp, gap) in forks {
+                if beams.len() >= max_beams {
+                    break;
+                }
+                let seq = FIRST_EXTRA_SEQ + beams.len() as i32 - 1;
+                let _ = self.ctx.kv_cache_seq_rm(seq, None, None);
+                self.ctx
+                    .kv_cache_seq_cp(from, seq, None, Some(pos as u32))
+                    .map_err(|e| EngineError::Inference(e.to_string()))?;
+                let forked_at = out.tokens;
+                let done = out.push(alt, &vocab);
+                beams.push(Beam {
+                    seq,
+                    pick: Pick::Greedy,
+                    origin: "branch",
+                    grammar,
+                    out,
+                    logprob: logprob + lp,
+                    pos,
+                    next: (!done).then_some(alt),
+                    idx: 0,
+                    gap,
+                    forked_at,
+                });
+            }
+            // Decode every beam's new token in one batch.
+            batch.clear();
+            for b in beams.iter_mut() {
+                if let Some(tok) = b.next.take() {
+                    b.idx = batch.n_tokens();
+                    batch
+                        .add(tok, b.pos as i32, &[b.seq], true)
+                        .map_err(|e| EngineError::Inference(e.to_string()))?;
+                    b.pos += 1;
+                }
+            }
+            if batch.n_tokens() == 0 {
+                break Ok(());
+            }
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|e| EngineError::Inference(format!("decode failed: {e}")))?;
+        };
+        for b in &beams {
+            if b.seq != COMMAND_SEQ {
+                let _ = self.ctx.kv_cache_seq_rm(b.seq, None, None);
+            }
+        }
+        result?;
+        Ok(beams
+            .into_iter()
+            .map(|b| Candidate {
+                text: String::from_utf8_lossy(&b.out.bytes).into_owned(),
+                logprob: b.logprob,
+                tokens: b.out.tokens,
+                runaway: b.out.runaway,
+                origin: b.origin.to_string(),
+                gap: b.gap,
+                forked_at: b.forked_at,
+            })
+            .collect())
+    }
 }
 
 impl Backend for LlamaEngine {
@@ -531,7 +747,9 @@ impl Backend for LlamaEngine {
         let load = std::mem::take(&mut self.pending_load_ms);
         let p = self.prefix_tokens.len();
         let suffix = self.request_tokens(req);
-        let budget = self.n_ctx.saturating_sub(p + prompt::MAX_COMMAND_TOKENS);
+        let budget = self
+            .n_ctx
+            .saturating_sub(p + prompt::MAX_COMMAND_TOKENS + EXTRA_ANSWERS_BUDGET);
         if suffix.len() > budget {
             return Err(EngineError::TooLong {
                 tokens: suffix.len(),
@@ -550,75 +768,12 @@ impl Backend for LlamaEngine {
         let prompt_ms = start.elapsed().as_millis() as u64;
 
         let gen_start = Instant::now();
-        let mut grammar = LlamaSampler::grammar(self.model, prompt::COMMAND_GRAMMAR, "root")
-            .map_err(|e| EngineError::Inference(format!("grammar: {e}")))?;
-        let mut top_k = LlamaSampler::top_k(TOP_K);
-        let vocab = self.model.vocab();
-        let mut out = Output::default();
-        // Token history drafts are looked up in: the examples (in the prefix),
-        // the request, and what has been generated so far.
-        let mut history: Vec<LlamaToken> =
-            self.prefix_tokens.iter().chain(&suffix).copied().collect();
-        let mut pos = p + suffix.len();
-        let mut batch = LlamaBatch::new(1 + self.speculate, 1);
-        let mut next = self.sample(&mut grammar, &mut top_k, suffix.len() as i32 - 1);
-        let mut steps = 0;
-        while let Some(tok) = next {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EngineError::Cancelled);
-            }
-            if out.push(tok, &vocab) {
-                break;
-            }
-            history.push(tok);
-            let drafts = draft(&history, self.speculate);
-            batch.clear();
-            for (i, t) in std::iter::once(tok)
-                .chain(drafts.iter().copied())
-                .enumerate()
-            {
-                batch
-                    .add(t, (pos + i) as i32, &[COMMAND_SEQ], true)
-                    .map_err(|e| EngineError::Inference(e.to_string()))?;
-            }
-            self.ctx
-                .decode(&mut batch)
-                .map_err(|e| EngineError::Inference(format!("decode failed: {e}")))?;
-            steps += 1;
-            pos += 1;
-            next = self.sample(&mut grammar, &mut top_k, 0);
-            let mut accepted = 0;
-            for (j, d) in drafts.iter().enumerate() {
-                if next != Some(*d) {
-                    break;
-                }
-                // The model agrees with the draft, which is already decoded.
-                accepted += 1;
-                pos += 1;
-                if out.push(*d, &vocab) {
-                    break;
-                }
-                history.push(*d);
-                next = self.sample(&mut grammar, &mut top_k, j as i32 + 1);
-            }
-            self.drafted += drafts.len();
-            self.accepted += accepted;
-            if out.done {
-                break;
-            }
-            if accepted < drafts.len() {
-                // Forget the rejected drafts' cache entries.
-                let _ = self
-                    .ctx
-                    .kv_cache_seq_rm(COMMAND_SEQ, Some(pos as u32), None);
-            }
-        }
-        let _ = steps;
-        let generated = out.tokens;
-        let bytes = out.bytes;
+        let last_idx = ((suffix.len() - 1) % self.ctx.n_batch().max(1) as usize) as i32;
+        let candidates = self.write_answers(req, p + suffix.len(), last_idx, cancel)?;
         let generate_ms = gen_start.elapsed().as_millis() as u64;
+        let generated = candidates.iter().map(|c| c.tokens).sum();
         Ok(Generation {
-            text: String::from_utf8_lossy(&bytes).into_owned(),
+            text: candidates[0].text.clone(),
             prefilled: true,
             retried: false,
             prompt_tokens: suffix.len(),
@@ -628,6 +783,11 @@ impl Backend for LlamaEngine {
                 prompt: prompt_ms,
                 generate: generate_ms,
                 total: load + start.elapsed().as_millis() as u64,
+            },
+            candidates: if candidates.len() > 1 {
+                candidates
+            } else {
+                Vec::new()
             },
         })
     }
@@ -725,6 +885,7 @@ impl Backend for LlamaEngine {
                 generate: gen_start.elapsed().as_millis() as u64,
                 total: load + start.elapsed().as_millis() as u64,
             },
+            candidates: Vec::new(),
         })
     }
 }
@@ -743,21 +904,6 @@ mod tests {
         assert!(!string_closed("echo \\\\\""));
         assert!(string_closed("echo \\\\\"}"));
         assert!(!string_closed("echo \"a\" b"));
-    }
-
-    #[test]
-    fn drafts_copy_what_followed_the_last_ngram() {
-        let t = |v: &[i32]| v.iter().map(|&i| LlamaToken(i)).collect::<Vec<_>>();
-        // ... 5 6 7 8 9 ... 5 6 -> propose 7 8 9
-        let h = t(&[1, 5, 6, 7, 8, 9, 2, 3, 5, 6]);
-        assert_eq!(draft(&h, 3), t(&[7, 8, 9]));
-        assert_eq!(draft(&h, 1), t(&[7]));
-        assert_eq!(draft(&h, 0), t(&[]));
-        // No repeat of the last two tokens: nothing to propose.
-        assert!(draft(&t(&[1, 2, 3, 4]), 3).is_empty());
-        // The most recent occurrence wins.
-        let h = t(&[5, 6, 1, 5, 6, 2, 5, 6]);
-        assert_eq!(draft(&h, 1), t(&[2]));
     }
 
     #[test]

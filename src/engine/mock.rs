@@ -65,5 +65,6 @@ fn mock_generation(text: String, start: Instant) -> Generation {
             generate: ms,
             total: ms,
         },
+        candidates: Vec::new(),
     }
 }

@@ -10,6 +10,7 @@
 pub mod llama;
 pub mod mock;
 pub mod openai;
+pub mod runaway;
 pub mod worker;
 
 use crate::context::RequestContext;
@@ -30,6 +31,83 @@ pub struct GenerateRequest {
     /// [`crate::selfcheck`]); the model is asked for a corrected command.
     #[serde(default)]
     pub feedback: Option<String>,
+    /// How many answers to write for this request (see [`Search`]).
+    #[serde(default)]
+    pub search: Search,
+    /// Example turns shown just before the request: close tasks from the
+    /// knowledge base ([`crate::knowledge`]), most relevant last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+}
+
+/// A request and its command, shown to the model as an earlier turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub request: String,
+    pub command: String,
+}
+
+/// How the engine searches for answers to one request: always the greedy
+/// answer, plus up to `branches` alternatives forked where the greedy path
+/// was unsure (its best two tokens within `margin` nats of each other), and
+/// `samples` answers drawn at `temperature`. All of them share the cached
+/// prompt prefix and the request's own tokens, and are decoded together, one
+/// batch per step. The default writes the greedy answer alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    pub branches: usize,
+    #[serde(default)]
+    pub margin: f32,
+    #[serde(default)]
+    pub samples: usize,
+    #[serde(default)]
+    pub temperature: f32,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search::GREEDY
+    }
+}
+
+impl Search {
+    /// The greedy answer alone.
+    pub const GREEDY: Search = Search {
+        branches: 0,
+        margin: 0.0,
+        samples: 0,
+        temperature: 0.0,
+    };
+    /// Answers written at most, the greedy one included.
+    pub const MAX_ANSWERS: usize = 6;
+
+    /// How many sequences this search may use, the greedy one included.
+    pub fn answers(&self) -> usize {
+        (1 + self.branches + self.samples).min(Self::MAX_ANSWERS)
+    }
+}
+
+/// One answer the model wrote for a request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Raw text, like [`Generation::text`].
+    pub text: String,
+    /// The model's own log-likelihood of the answer's tokens (natural log,
+    /// unconstrained distribution).
+    pub logprob: f32,
+    pub tokens: usize,
+    /// Stopped because it started repeating itself ([`runaway`]).
+    #[serde(default)]
+    pub runaway: bool,
+    /// How it was written: "greedy", "branch" or "sample".
+    pub origin: String,
+    /// For a branch: how far (in nats) its first own token was behind the
+    /// greedy choice, and at which token it forked.
+    #[serde(default)]
+    pub gap: f32,
+    #[serde(default)]
+    pub forked_at: usize,
 }
 
 /// The request turn's text: the user's words in their context, and the
@@ -56,7 +134,7 @@ pub struct Timings {
 }
 
 /// What the model produced for a request, before parsing.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Generation {
     /// Raw text. When `prefilled` is true this is the continuation after
     /// [`crate::prompt::ANSWER_PREFILL`]; otherwise a whole free-form reply.
@@ -68,6 +146,11 @@ pub struct Generation {
     /// The first answer failed the self-check and this is the second one.
     #[serde(default)]
     pub retried: bool,
+    /// Every answer written when the request searched for more than one
+    /// ([`Search`]); the first is the greedy one, whose text is `text`.
+    /// Empty for backends that write one answer.
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
 }
 
 /// How to load a model.
@@ -86,21 +169,7 @@ pub struct LoadOptions {
     /// (for the daemon: llama.cpp repacks most tensors, and with a mapping the
     /// original pages stay resident beside the repacked copy, ~0.6 GB more RSS).
     pub use_mmap: bool,
-    /// Prompt-lookup speculative decoding: draft tokens verified per step
-    /// (0 turns it off).
-    pub speculate: usize,
 }
-
-/// Draft tokens per step for prompt-lookup speculation: `CMDAI_SPECULATE`,
-/// else [`DEFAULT_SPECULATE`] (chosen by `cargo bench --bench latency`).
-pub fn speculate_setting() -> usize {
-    std::env::var("CMDAI_SPECULATE")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .map_or(DEFAULT_SPECULATE, |n: usize| n.min(8))
-}
-
-pub const DEFAULT_SPECULATE: usize = 0;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {

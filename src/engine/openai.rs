@@ -340,6 +340,7 @@ impl Backend for OpenAiBackend {
 /// request turn (with the commands to avoid, worded as the local engine does).
 pub fn command_messages(req: &GenerateRequest) -> Vec<Message> {
     let mut messages = prompt::prefix_messages(req.context.os);
+    messages.extend(prompt::example_messages(&req.context, &req.examples));
     messages.push(Message {
         role: "user",
         content: super::request_text(req),
@@ -393,6 +394,7 @@ impl Reply {
                 generate,
                 total,
             },
+            candidates: Vec::new(),
         }
     }
 }

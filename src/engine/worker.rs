@@ -194,6 +194,7 @@ mod tests {
                 prompt_tokens: 0,
                 generated_tokens: 0,
                 timings: Timings::default(),
+                candidates: Vec::new(),
             })
         }
     }
@@ -204,6 +205,8 @@ mod tests {
             context: RequestContext::detect(),
             avoid: vec![],
             feedback: None,
+            search: Default::default(),
+            examples: Vec::new(),
         }
     }
 
@@ -250,6 +253,7 @@ mod tests {
                     prompt_tokens: 0,
                     generated_tokens: 0,
                     timings: Timings::default(),
+                    candidates: Vec::new(),
                 })
             }
         }

@@ -128,6 +128,9 @@ pub fn problem_for(request: &str, command: &str) -> Option<String> {
 /// [`problem`] for a command already split into the programs it runs (one
 /// parse serves every check).
 fn command_problem(command: &str, invocations: &[Invocation]) -> Option<String> {
+    if crate::engine::runaway::contains_loop(command.as_bytes()) {
+        return Some("it repeats the same part over and over; write it once, shorter".into());
+    }
     if let Some(err) = syntax_error(command) {
         return Some(format!("bash cannot parse it ({err})"));
     }
@@ -216,14 +219,15 @@ fn with_command(mut g: Generation, cmd: &str) -> Generation {
     g
 }
 
-/// Runs `req` through `run`; when the answer fails the check, asks once more
+/// Runs `req` through `run` and, when it wrote several answers, keeps the
+/// one [`crate::choice`] picks; when that answer fails the check, asks once more
 /// with the problem named and keeps the second answer if it passes. The
 /// returned timings cover both requests.
 pub fn generate<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
-    let first = run(req)?;
+    let first = crate::choice::apply(&req.query, run(req)?);
     let Some((cmd, why)) = generation_problem(&req.query, &first) else {
         return Ok(first);
     };
@@ -235,7 +239,7 @@ pub fn generate<E>(
     }
     let mut retry = req.clone();
     retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
-    let Ok(mut second) = run(&retry) else {
+    let Ok(mut second) = run(&retry).map(|g| crate::choice::apply(&req.query, g)) else {
         return Ok(first);
     };
     if generation_problem(&req.query, &second).is_some() {
@@ -269,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn a_runaway_answer_is_named() {
+        let fields: Vec<String> = (1..=20).map(|i| format!("${i}")).collect();
+        let cmd = format!("df -h | awk '{{print {}}}'", fields.join(", "));
+        let p = problem(&cmd).unwrap();
+        assert!(p.contains("repeats"), "{p}");
+    }
+
+    #[test]
     fn syntax_errors_and_missing_programs_are_named() {
         let p = problem("find . -name '*.rs' | ").unwrap();
         assert!(p.contains("bash cannot parse"), "{p}");
@@ -288,6 +300,7 @@ mod tests {
                 total: ms,
                 ..Timings::default()
             },
+            candidates: Vec::new(),
             retried: false,
         }
     }
@@ -302,6 +315,8 @@ mod tests {
             },
             avoid: vec![],
             feedback: None,
+            search: Default::default(),
+            examples: Vec::new(),
         }
     }
 

@@ -79,7 +79,6 @@ fn real_model_answers_common_requests() {
         model_id: "test".into(),
         state_dir: None,
         use_mmap: true,
-        speculate: cmdai::engine::speculate_setting(),
     };
     let mut engine = LlamaEngine::load(&engine_opts, Os::Linux).expect("loading the real model");
     let cancel = AtomicBool::new(false);
@@ -96,6 +95,8 @@ fn real_model_answers_common_requests() {
             context: ctx.clone(),
             avoid: vec![],
             feedback: None,
+            search: Default::default(),
+            examples: Vec::new(),
         };
         let g = engine.generate(&req, &cancel).expect("generation");
         let cmd = match parse_generation(&g) {

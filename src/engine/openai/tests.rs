@@ -22,6 +22,8 @@ fn request(query: &str, avoid: &[&str]) -> GenerateRequest {
         context: ctx(),
         avoid: avoid.iter().map(|s| s.to_string()).collect(),
         feedback: None,
+        search: Default::default(),
+        examples: Vec::new(),
     }
 }
 
