@@ -98,6 +98,12 @@ struct RowReport {
     /// The first answer failed the self-check and was asked for again.
     #[serde(default)]
     retried: bool,
+    /// Knowledge-base examples shown with the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    examples: Vec<String>,
+    /// Tokens read for the request (its turn and any examples).
+    #[serde(default)]
+    prompt_tokens: usize,
     /// Whether the first answer (before any self-check retry) was correct.
     #[serde(default)]
     correct_without_selfcheck: bool,
@@ -155,6 +161,14 @@ struct Report {
     #[serde(default)]
     generate_ms_median: f64,
     latency_ms_p90: f64,
+    #[serde(default)]
+    latency_ms_p99: f64,
+    /// Medians of the tokens read (request turn and examples) and written
+    /// (every answer) per request.
+    #[serde(default)]
+    prompt_tokens_median: f64,
+    #[serde(default)]
+    generated_tokens_median: f64,
     failure_kinds: BTreeMap<String, usize>,
     results: Vec<RowReport>,
 }
@@ -173,6 +187,19 @@ struct Args {
     out: Option<PathBuf>,
     /// How many answers the engine writes per request.
     search: Search,
+    /// Knowledge-base examples per request, and the similarity they need.
+    kb_k: usize,
+    kb_min: f32,
+    /// `--kb-probe`: print each row's closest knowledge-base entries and
+    /// their scores, without the model (to size a threshold).
+    kb_probe: bool,
+    /// `--only-kb`: run only the rows that get knowledge-base examples (the
+    /// others get the very same prompt as without them).
+    only_kb: bool,
+    /// `--kb-tldr`: measure the tldr-pages rows of ../shared/eval as the
+    /// knowledge base instead of cmdai's own (measurement only: shared data
+    /// never goes into the product).
+    kb_tldr: bool,
 }
 
 fn parse_args() -> Args {
@@ -185,6 +212,11 @@ fn parse_args() -> Args {
         answers: None,
         out: None,
         search: Search::default(),
+        kb_k: 0,
+        kb_min: 1.0,
+        kb_probe: false,
+        only_kb: false,
+        kb_tldr: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -195,10 +227,24 @@ fn parse_args() -> Args {
             "--check" => a.check = true,
             "--no-save" => a.save = false,
             "--out" => a.out = Some(it.next().expect("--out FILE").into()),
+            "--quality" => {
+                let q: cmdai::quality::Quality = it
+                    .next()
+                    .expect("--quality fast|balanced|best")
+                    .parse()
+                    .unwrap();
+                a.search = q.search();
+                (a.kb_k, a.kb_min) = q.knowledge();
+            }
             "--branches" => a.search.branches = num(it.next()),
             "--samples" => a.search.samples = num(it.next()),
             "--margin" => a.search.margin = num(it.next()),
             "--temperature" => a.search.temperature = num(it.next()),
+            "--kb-k" => a.kb_k = num(it.next()),
+            "--kb-min" => a.kb_min = num(it.next()),
+            "--kb-probe" => a.kb_probe = true,
+            "--only-kb" => a.only_kb = true,
+            "--kb-tldr" => a.kb_tldr = true,
             "--answers" => {
                 a.answers = Some(it.next().expect("--answers FILE").into());
                 a.save = false;
@@ -282,6 +328,29 @@ fn load_dataset(name: &str) -> Vec<Row> {
         }
         other => panic!("unknown dataset {other} (intercode[-dev|-held], nl2bash[-dev|-held], ci)"),
     }
+}
+
+/// The tldr-pages rows (plain shell commands only) as a knowledge base, with
+/// `path/to/` dropped from placeholders so they read as plausible names.
+fn tldr_index() -> cmdai::knowledge::Index {
+    let text = fs::read_to_string(eval_file("tldr_common_linux.jsonl")).expect("tldr rows");
+    let entries = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            ["interactive", "keystroke", "tldr_meta"]
+                .iter()
+                .all(|k| !v[k].as_bool().unwrap_or(false))
+        })
+        .map(|v| cmdai::knowledge::Entry {
+            request: v["nl"].as_str().unwrap_or_default().replace('`', ""),
+            command: v["cmd"]
+                .as_str()
+                .unwrap_or_default()
+                .replace("path/to/", ""),
+        })
+        .collect();
+    cmdai::knowledge::Index::new(entries)
 }
 
 /// Fixture tree for a row's `fs` value (see ../shared/eval/README.md).
@@ -661,6 +730,28 @@ fn main() {
     if let Some(n) = args.limit {
         rows.truncate(n);
     }
+    let kb: &cmdai::knowledge::Index = if args.kb_tldr {
+        Box::leak(Box::new(tldr_index()))
+    } else {
+        cmdai::knowledge::Index::for_os(Os::Linux)
+    };
+    let examples_for = |q: &str| cmdai::knowledge::examples_from(kb, q, args.kb_k, args.kb_min);
+    if args.only_kb {
+        rows.retain(|r| {
+            let q = cmdai::prompt::clean_request(&r.nl).unwrap_or_default();
+            !examples_for(&q).is_empty()
+        });
+    }
+    if args.kb_probe {
+        let idx = kb;
+        for row in &rows {
+            let query = cmdai::prompt::clean_request(&row.nl).unwrap_or_default();
+            for (e, score) in idx.nearest(&query, 1, 0.0) {
+                println!("{score:.3}\t{}\t{}\t=> {}", row.nl, e.request, e.command);
+            }
+        }
+        return;
+    }
     let model = real_model();
     // CMDAI_BENCH_THREADS: two runs side by side on one thread each.
     let threads = std::env::var("CMDAI_BENCH_THREADS")
@@ -709,7 +800,7 @@ fn main() {
             avoid: Vec::new(),
             feedback: None,
             search: args.search,
-            examples: Vec::new(),
+            examples: examples_for(&query),
         };
         // Every answer the model gave, so the first one can be judged too:
         // that is the accuracy the self-check's retry is measured against.
@@ -825,6 +916,12 @@ fn main() {
             generate_ms: g.timings.generate,
             generated_tokens: g.generated_tokens,
             retried: g.retried,
+            examples: req
+                .examples
+                .iter()
+                .map(|e| format!("{} => {}", e.request, e.command))
+                .collect(),
+            prompt_tokens: g.prompt_tokens,
             correct_without_selfcheck: correct_first,
             candidates,
         });
@@ -921,6 +1018,9 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
         prompt_ms_median: median(&times(|r| r.prompt_ms)),
         generate_ms_median: median(&times(|r| r.generate_ms)),
         latency_ms_p90: percentile(&lat, 0.9),
+        latency_ms_p99: percentile(&lat, 0.99),
+        prompt_tokens_median: median(&times(|r| r.prompt_tokens as u64)),
+        generated_tokens_median: median(&times(|r| r.generated_tokens as u64)),
         failure_kinds: kinds,
         results,
     }
@@ -948,8 +1048,12 @@ fn print_summary(r: &Report, secs: f64) {
         r.unstable, r.uninformative, r.no_command, r.multi_line, r.blocked, r.retried
     );
     println!(
-        "model latency per request: median {:.0} ms, p90 {:.0} ms; whole run {secs:.0} s",
-        r.latency_ms_median, r.latency_ms_p90
+        "model latency per request: median {:.0} ms, p90 {:.0} ms, p99 {:.0} ms; whole run {secs:.0} s",
+        r.latency_ms_median, r.latency_ms_p90, r.latency_ms_p99
+    );
+    println!(
+        "tokens per request: read median {:.0}, written median {:.0}",
+        r.prompt_tokens_median, r.generated_tokens_median
     );
     println!(
         "  of which: reading the request median {:.0} ms, writing the answer median {:.0} ms",

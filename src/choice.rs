@@ -3,8 +3,10 @@
 //! At `balanced` and `best` quality ([`crate::quality`]) the engine writes
 //! the greedy answer plus alternatives forked where the model was unsure, in
 //! parallel sequences. This module picks one: answers that loop
-//! ([`crate::engine::runaway`]), do not parse, or fail the self-check
-//! ([`crate::selfcheck::problem_for`]) drop out while any other remains, and
+//! ([`crate::engine::runaway`]) or do not parse drop out, then answers the
+//! safety validator rates High or worse, then answers that fail the
+//! self-check ([`crate::selfcheck::problem_for`]), each while any other
+//! remains; and
 //! among the rest the one the model itself finds most likely wins (its whole
 //! log-likelihood, so the grammar forcing an unlikely token counts against
 //! an answer). Measured on the tuning half of the dev sets against voting by
@@ -22,34 +24,43 @@ fn command_of(c: &Candidate) -> Option<String> {
         .filter(|cmd| !cmd.trim().is_empty())
 }
 
+/// `pool` narrowed to the entries `keep` accepts, unless it accepts none.
+fn prefer<T>(pool: Vec<T>, keep: impl Fn(&T) -> bool) -> Vec<T> {
+    if pool.iter().any(&keep) {
+        pool.into_iter().filter(|x| keep(x)).collect()
+    } else {
+        pool
+    }
+}
+
 /// Index of the answer to keep among `candidates` for `request`; `None` when
 /// there are none.
 pub fn choose(request: &str, candidates: &[Candidate]) -> Option<usize> {
-    let parsed: Vec<(usize, String)> = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.runaway)
-        .filter_map(|(i, c)| command_of(c).map(|cmd| (i, cmd)))
-        .collect();
-    let mut checked: Vec<(usize, bool)> = Vec::with_capacity(parsed.len());
-    for (i, cmd) in &parsed {
-        // The same command twice is checked once.
-        let ok = match parsed.iter().position(|(_, c)| c == cmd) {
-            Some(first) if first < checked.len() => checked[first].1,
-            _ => crate::selfcheck::problem_for(request, cmd).is_none(),
-        };
-        checked.push((*i, ok));
+    if candidates.len() < 2 {
+        return (!candidates.is_empty()).then_some(0);
     }
-    let pool: Vec<usize> = if checked.iter().any(|&(_, ok)| ok) {
-        checked
-            .iter()
-            .filter(|(_, ok)| *ok)
-            .map(|&(i, _)| i)
-            .collect()
-    } else if !checked.is_empty() {
-        checked.iter().map(|&(i, _)| i).collect()
-    } else {
+    let ctx = crate::safety::Context::for_user();
+    // (index, command, rated High or worse, passes the self-check)
+    let mut judged: Vec<(usize, String, bool, bool)> = Vec::with_capacity(candidates.len());
+    for (i, c) in candidates.iter().enumerate().filter(|(_, c)| !c.runaway) {
+        let Some(cmd) = command_of(c) else { continue };
+        // The same command twice is judged once.
+        let (risky, ok) = match judged.iter().find(|j| j.1 == cmd) {
+            Some(j) => (j.2, j.3),
+            None => (
+                crate::safety::assess_request(request, &cmd, &ctx).risk
+                    >= crate::safety::Risk::High,
+                crate::selfcheck::problem_for(request, &cmd).is_none(),
+            ),
+        };
+        judged.push((i, cmd, risky, ok));
+    }
+    let judged = prefer(judged, |j| !j.2);
+    let judged = prefer(judged, |j| j.3);
+    let pool: Vec<usize> = if judged.is_empty() {
         (0..candidates.len()).collect()
+    } else {
+        judged.iter().map(|j| j.0).collect()
     };
     pool.into_iter().max_by(|&a, &b| {
         candidates[a]
@@ -100,6 +111,12 @@ mod tests {
             cand("ls -la", -4.0),
         ];
         assert_eq!(choose("list files", &c), Some(3));
+    }
+
+    #[test]
+    fn a_dangerous_answer_gives_way_to_a_safe_one() {
+        let c = [cand("rm -rf /", -0.5), cand("ls -la /tmp", -3.0)];
+        assert_eq!(choose("show temporary files", &c), Some(1));
     }
 
     #[test]

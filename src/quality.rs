@@ -1,23 +1,34 @@
 //! The quality setting: how much work the model does for one request.
 //!
-//! `fast` writes the greedy answer alone (the first design). `balanced` and
-//! `best` also write alternatives in parallel sequences that share the cached
-//! prompt, and [`crate::choice`] picks one; what each spends was chosen by
-//! measuring accuracy against latency (`benches/results/accuracy.md`).
+//! `fast` writes the greedy answer alone (the first design). `balanced`
+//! also shows the model the knowledge base's closest everyday task when one
+//! is very close ([`crate::knowledge`]); `best` also writes alternatives in
+//! parallel sequences that share the cached prompt, and [`crate::choice`]
+//! picks one. What each spends was chosen by measuring accuracy against
+//! latency on the tuning half of the dev sets
+//! (`benches/results/accuracy.md`): alternatives cost time and, at this
+//! model size, did not raise accuracy there, so the default does without.
 //! Set with `--quality`, `CMDAI_QUALITY` or `quality` in config.toml.
 
 use crate::engine::Search;
 use serde::{Deserialize, Serialize};
+
+/// How close a knowledge-base entry must be to be shown: on the tuning half
+/// of nl2bash, entries at 0.6-0.75 changed answers both ways, those at 0.75
+/// or more only for the better.
+pub const KNOWLEDGE_MIN_SCORE: f32 = 0.75;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// The greedy answer alone: the quickest.
     Fast,
-    /// The default: a few alternatives where the model is unsure.
+    /// The default: the greedy answer, with a knowledge-base example when
+    /// one is very close to the request.
     #[default]
     Balanced,
-    /// More alternatives, for machines with cores to spare.
+    /// Also alternatives where the model is unsure, the best one kept: for
+    /// machines with cores to spare.
     Best,
 }
 
@@ -27,19 +38,28 @@ impl Quality {
     /// What the engine writes for a request at this quality.
     pub fn search(self) -> Search {
         match self {
-            Quality::Fast => Search::GREEDY,
-            Quality::Balanced => Search {
+            Quality::Fast | Quality::Balanced => Search::GREEDY,
+            Quality::Best => Search {
                 branches: 2,
-                margin: 1.5,
+                margin: 1.0,
                 ..Search::GREEDY
             },
-            Quality::Best => Search {
-                branches: 3,
-                margin: 2.5,
-                samples: 2,
-                temperature: 0.7,
-            },
         }
+    }
+
+    /// How many knowledge-base examples a request may get, and how close
+    /// (cosine, 0..=1) each must be ([`crate::knowledge::Index::nearest`]).
+    pub fn knowledge(self) -> (usize, f32) {
+        match self {
+            Quality::Fast => (0, 1.0),
+            Quality::Balanced | Quality::Best => (1, KNOWLEDGE_MIN_SCORE),
+        }
+    }
+
+    /// The knowledge-base examples for `request` at this quality.
+    pub fn examples(self, os: crate::context::Os, request: &str) -> Vec<crate::engine::Example> {
+        let (k, min) = self.knowledge();
+        crate::knowledge::examples(os, request, k, min)
     }
 
     pub fn name(self) -> &'static str {
@@ -81,9 +101,25 @@ mod tests {
     }
 
     #[test]
-    fn fast_is_greedy_and_the_others_write_more() {
+    fn fast_is_todays_path_and_the_others_do_more() {
         assert_eq!(Quality::Fast.search().answers(), 1);
-        assert!(Quality::Balanced.search().answers() > 1);
+        assert_eq!(Quality::Fast.knowledge().0, 0);
+        assert!(Quality::Balanced.knowledge().0 > 0);
         assert!(Quality::Best.search().answers() > Quality::Balanced.search().answers());
+    }
+
+    #[test]
+    fn balanced_shows_a_close_everyday_task_and_fast_does_not() {
+        use crate::context::Os;
+        let ex = Quality::Balanced.examples(Os::Linux, "list existing screen sessions");
+        assert_eq!(ex.len(), 1);
+        assert!(ex[0].command.starts_with("screen"), "{ex:?}");
+        assert!(Quality::Fast
+            .examples(Os::Linux, "list existing screen sessions")
+            .is_empty());
+        // Nothing close: nothing shown.
+        assert!(Quality::Balanced
+            .examples(Os::Linux, "md5 of every .java file under /testbed, sorted")
+            .is_empty());
     }
 }

@@ -26,8 +26,8 @@ const IDIOMS: &str = include_str!("idioms.txt");
 /// One task and its command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub request: &'static str,
-    pub command: &'static str,
+    pub request: String,
+    pub command: String,
 }
 
 /// Parses [`IDIOMS`] for one OS: `any` lines and that OS's own.
@@ -44,8 +44,8 @@ fn entries(os: Os) -> Vec<Entry> {
             let mut parts = l.splitn(3, " | ");
             let (os, request, command) = (parts.next()?, parts.next()?, parts.next()?);
             (os == "any" || os == want).then(|| Entry {
-                request: request.trim(),
-                command: command.trim(),
+                request: request.trim().to_string(),
+                command: command.trim().to_string(),
             })
         })
         .collect()
@@ -115,9 +115,13 @@ fn unit_vector(terms: &[String], idf: &HashMap<String, f32>, unknown: f32) -> Ha
 }
 
 impl Index {
-    fn build(entries: Vec<Entry>) -> Index {
+    /// An index over `entries` (the built-in ones: [`Index::for_os`]).
+    pub fn new(entries: Vec<Entry>) -> Index {
         let stemmer = Stemmer::create(Algorithm::English);
-        let docs: Vec<Vec<String>> = entries.iter().map(|e| terms(e.request, &stemmer)).collect();
+        let docs: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| terms(&e.request, &stemmer))
+            .collect();
         let mut df: HashMap<&str, usize> = HashMap::new();
         for d in &docs {
             let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
@@ -149,7 +153,7 @@ impl Index {
             Os::Linux => &LINUX,
             Os::Macos => &MACOS,
         };
-        cell.get_or_init(|| Index::build(entries(os)))
+        cell.get_or_init(|| Index::new(entries(os)))
     }
 
     pub fn len(&self) -> usize {
@@ -192,6 +196,31 @@ impl Index {
     }
 }
 
+/// Example turns for a request: up to `k` knowledge-base entries at least
+/// `min_score` close to it, the closest last (nearest the request).
+pub fn examples(os: Os, request: &str, k: usize, min_score: f32) -> Vec<crate::engine::Example> {
+    examples_from(Index::for_os(os), request, k, min_score)
+}
+
+/// [`examples`] from a given index.
+pub fn examples_from(
+    index: &Index,
+    request: &str,
+    k: usize,
+    min_score: f32,
+) -> Vec<crate::engine::Example> {
+    let mut v: Vec<crate::engine::Example> = index
+        .nearest(request, k, min_score)
+        .into_iter()
+        .map(|(e, _)| crate::engine::Example {
+            request: e.request.to_string(),
+            command: e.command.to_string(),
+        })
+        .collect();
+    v.reverse();
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +257,11 @@ mod tests {
             ("print hello world", "echo 'hello world'"),
         ] {
             let got = idx.nearest(request, 1, 0.5);
-            assert_eq!(got.first().map(|(e, _)| e.command), Some(want), "{request}");
+            assert_eq!(
+                got.first().map(|(e, _)| e.command.as_str()),
+                Some(want),
+                "{request}"
+            );
         }
     }
 
