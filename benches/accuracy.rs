@@ -326,7 +326,11 @@ fn load_dataset(name: &str) -> Vec<Row> {
             );
             rows
         }
-        other => panic!("unknown dataset {other} (intercode[-dev|-held], nl2bash[-dev|-held], ci)"),
+        // Any JSONL file of rows (`file:PATH`), for trying requests by hand.
+        other if other.starts_with("file:") => read_rows(Path::new(&other[5..])),
+        other => panic!(
+            "unknown dataset {other} (intercode[-dev|-held], nl2bash[-dev|-held], ci, file:PATH)"
+        ),
     }
 }
 
@@ -801,6 +805,7 @@ fn main() {
             feedback: None,
             search: args.search,
             examples: examples_for(&query),
+            deadline_ms: None,
         };
         // Every answer the model gave, so the first one can be judged too:
         // that is the accuracy the self-check's retry is measured against.
@@ -911,7 +916,8 @@ fn main() {
             unstable,
             uninformative: !informative,
             failure,
-            ms: g.timings.total,
+            // Warm latency: the model load (first row only) is not a request's.
+            ms: g.timings.total - g.timings.load,
             prompt_ms: g.timings.prompt,
             generate_ms: g.timings.generate,
             generated_tokens: g.generated_tokens,

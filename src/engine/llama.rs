@@ -225,27 +225,37 @@ pub fn system_info() -> String {
         .into_owned()
 }
 
+/// ggml's version and commit: the KV layout a saved state was written with.
+fn ggml_build() -> String {
+    // SAFETY: both return pointers to static, NUL-terminated strings.
+    let (version, commit) = unsafe {
+        (
+            std::ffi::CStr::from_ptr(llama_cpp_sys_2::ggml_version()),
+            std::ffi::CStr::from_ptr(llama_cpp_sys_2::ggml_commit()),
+        )
+    };
+    format!("{} {}", version.to_string_lossy(), commit.to_string_lossy())
+}
+
 /// Key of a saved prefix state: anything that changes the KV values or their
-/// layout (flash attention stores V untransposed) changes it.
+/// layout changes it: the model, the prompt, the context size, flash
+/// attention (it stores V untransposed), the CPU kernels in use and ggml's
+/// own build. Not the binary itself: a rebuilt or reinstalled cmdai with the
+/// same prompt and llama.cpp restores the state its predecessor saved, so
+/// the first request after an upgrade does not wait for a prefill.
 fn state_key(
     opts: &LoadOptions,
     prefix: &str,
     n_ctx: usize,
     flash: llama_cpp_sys_2::llama_flash_attn_type,
 ) -> String {
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
-        .unwrap_or_default();
-    let sysinfo = system_info();
     let material = format!(
-        "cmdai {}\n{}\n{}\nflash {}\n{}\n{}\n{}",
-        env!("CARGO_PKG_VERSION"),
+        "{}\n{}\nflash {}\n{}\n{}\n{}",
         opts.model_id,
         n_ctx,
         flash,
-        sysinfo,
-        exe,
+        system_info(),
+        ggml_build(),
         prefix
     );
     sha256_hex(material.as_bytes())[..32].to_string()
@@ -606,6 +616,7 @@ impl LlamaEngine {
         start: usize,
         last_idx: i32,
         cancel: &AtomicBool,
+        began: Instant,
     ) -> Result<Vec<Candidate>, EngineError> {
         let search = req.search;
         let max_beams = search.answers();
@@ -640,6 +651,12 @@ impl LlamaEngine {
         let result = loop {
             if cancel.load(Ordering::Relaxed) {
                 break Err(EngineError::Cancelled);
+            }
+            if req
+                .deadline_ms
+                .is_some_and(|ms| began.elapsed().as_millis() as u64 > ms)
+            {
+                break Err(EngineError::OutOfTime);
             }
             // Sample the next token of every beam still writing.
             let mut forks = Vec::new();
@@ -769,7 +786,7 @@ impl Backend for LlamaEngine {
 
         let gen_start = Instant::now();
         let last_idx = ((suffix.len() - 1) % self.ctx.n_batch().max(1) as usize) as i32;
-        let candidates = self.write_answers(req, p + suffix.len(), last_idx, cancel)?;
+        let candidates = self.write_answers(req, p + suffix.len(), last_idx, cancel, start)?;
         let generate_ms = gen_start.elapsed().as_millis() as u64;
         let generated = candidates.iter().map(|c| c.tokens).sum();
         Ok(Generation {

@@ -38,6 +38,11 @@ pub struct GenerateRequest {
     /// knowledge base ([`crate::knowledge`]), most relevant last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<Example>,
+    /// Milliseconds this request may take; past them the engine gives up
+    /// with [`EngineError::OutOfTime`] (the self-check's retry has what is
+    /// left of a request's time budget, see [`crate::selfcheck`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// A request and its command, shown to the model as an earlier turn.
@@ -186,6 +191,8 @@ pub enum EngineError {
     Server(String),
     #[error("the request was cancelled")]
     Cancelled,
+    #[error("the answer took longer than the time it had")]
+    OutOfTime,
     #[error("the inference thread stopped unexpectedly")]
     WorkerGone,
 }

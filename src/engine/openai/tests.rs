@@ -24,6 +24,7 @@ fn request(query: &str, avoid: &[&str]) -> GenerateRequest {
         feedback: None,
         search: Default::default(),
         examples: Vec::new(),
+        deadline_ms: None,
     }
 }
 
