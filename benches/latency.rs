@@ -207,6 +207,7 @@ fn main() {
             feedback: None,
             search: Default::default(),
             examples: Vec::new(),
+            deadline_ms: None,
         })
         .collect();
 

@@ -133,6 +133,7 @@ mod tests {
             feedback: None,
             search: Default::default(),
             examples: Vec::new(),
+            deadline_ms: None,
         }
     }
 

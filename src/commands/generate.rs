@@ -276,6 +276,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         feedback: None,
         search: Default::default(),
         examples: Vec::new(),
+        deadline_ms: None,
     };
 
     let started = std::time::Instant::now();

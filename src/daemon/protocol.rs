@@ -117,6 +117,7 @@ mod tests {
             feedback: None,
             search: Default::default(),
             examples: Vec::new(),
+            deadline_ms: None,
         });
         let mut buf = Vec::new();
         write_msg(&mut buf, &req).unwrap();

@@ -97,6 +97,7 @@ fn real_model_answers_common_requests() {
             feedback: None,
             search: Default::default(),
             examples: Vec::new(),
+            deadline_ms: None,
         };
         let g = engine.generate(&req, &cancel).expect("generation");
         let cmd = match parse_generation(&g) {
