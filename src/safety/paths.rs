@@ -274,6 +274,7 @@ mod tests {
         Context {
             os: Os::Linux,
             home: Some("/home/me".into()),
+            cwd: None,
         }
     }
 
