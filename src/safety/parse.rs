@@ -564,6 +564,8 @@ impl<'s> Parser<'s> {
             }
             self.i += 1;
         }
+        // A trailing `\` or an unclosed quote may have stepped past the end.
+        self.i = self.i.min(self.b.len());
     }
 
     /// Parses a nested command list (after `$(`, `<(`, `>(` or a backtick).
