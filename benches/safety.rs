@@ -1,29 +1,63 @@
-//! Criterion bench: assessments per second over the tldr corpus.
+//! Criterion bench of the safety validator: what `cmdai check` costs.
 //!
-//! Reads `../shared/eval/tldr_common_linux.jsonl` (relative to the crate's
-//! parent directory, or /work/shared/eval/...), assesses every command once
-//! to report throughput and the median time per command, then lets criterion
-//! time a full pass.
+//! 1. `check_safe`: the work `cmdai check --format json` does for one safe
+//!    command (assess, then the JSON line), for a dozen everyday commands;
+//!    the target is a median under 50 µs. Besides criterion's own
+//!    estimates, the median and p99 of 20,000 single calls are printed.
+//! 2. `assess_tldr_corpus`: a full pass over the ordinary tldr commands in
+//!    the eval data (`$CMDAI_EVAL_DIR`, else `../shared/eval` next to the
+//!    crate), with the median time per command; skipped with a note when the
+//!    data is not there.
+//!
+//! Run: `cargo bench --profile dev --bench safety` (the dev profile builds
+//! dependencies optimised; `--release` would rebuild llama.cpp with LTO).
 
-use cmdai::safety::{assess, Context};
-use criterion::{criterion_group, criterion_main, Criterion};
+use cmdai::safety::{assess, check_json_line, Context, Risk};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-fn corpus() -> Option<Vec<String>> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let parent = manifest
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
-    let candidates = [
-        parent.join("shared/eval/tldr_common_linux.jsonl"),
-        manifest.join("../../shared/eval/tldr_common_linux.jsonl"),
-        PathBuf::from("/work/shared/eval/tldr_common_linux.jsonl"),
-    ];
-    let path = candidates.iter().find(|p| p.is_file())?;
-    let text = std::fs::read_to_string(path).ok()?;
+/// Everyday commands the validator rates Safe.
+const SAFE: &[&str] = &[
+    "ls -la",
+    "git status",
+    "find . -name '*.rs' -type f",
+    "grep -rn TODO src/",
+    "du -sh * | sort -h | tail -n 5",
+    "tar -czf backup.tar.gz ./docs",
+    "ps aux | grep python",
+    "docker ps -a --format '{{.Names}}'",
+    "curl -s https://api.example.com/status | jq .",
+    "for f in *.txt; do wc -l \"$f\"; done",
+    "awk '{print $1}' access.log | sort | uniq -c | sort -rn | head",
+    "python3 -c 'print(1+1)'",
+];
+
+fn context() -> Context {
+    Context {
+        home: Some("/home/me".into()),
+        cwd: Some("/home/me/project".into()),
+        ..Context::default()
+    }
+}
+
+/// What `cmdai check --format json` computes for one command.
+fn check(cmd: &str, ctx: &Context) -> String {
+    let a = assess(cmd, ctx);
+    check_json_line(cmd, &a)
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn tldr_commands() -> Option<Vec<String>> {
+    let dir = std::env::var_os("CMDAI_EVAL_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/eval"));
+    let text = std::fs::read_to_string(dir.join("tldr_common_linux.jsonl")).ok()?;
     let mut cmds = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -40,13 +74,52 @@ fn corpus() -> Option<Vec<String>> {
     Some(cmds)
 }
 
-fn bench(c: &mut Criterion) {
-    let Some(cmds) = corpus() else {
-        eprintln!("tldr corpus not found (../shared/eval/tldr_common_linux.jsonl); skipping bench");
+fn bench_check_safe(c: &mut Criterion) {
+    let ctx = context();
+    for cmd in SAFE {
+        let risk = assess(cmd, &ctx).risk;
+        assert_eq!(risk, Risk::Safe, "{cmd:?} is not rated safe");
+    }
+    // Single calls, round-robin over the list, after a warm-up.
+    for _ in 0..200 {
+        for cmd in SAFE {
+            black_box(check(cmd, &ctx));
+        }
+    }
+    let mut times = Vec::with_capacity(20_000);
+    for i in 0..20_000 {
+        let cmd = SAFE[i % SAFE.len()];
+        let t = Instant::now();
+        black_box(check(black_box(cmd), &ctx));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "cmdai check, safe commands: median {:.2} µs, p99 {:.2} µs over {} calls (target: median < 50 µs)",
+        percentile(&times, 50).as_secs_f64() * 1e6,
+        percentile(&times, 99).as_secs_f64() * 1e6,
+        times.len()
+    );
+    let mut group = c.benchmark_group("check_safe");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(2));
+    group.warm_up_time(Duration::from_millis(500));
+    for cmd in SAFE {
+        group.bench_with_input(BenchmarkId::from_parameter(cmd), cmd, |b, cmd| {
+            b.iter(|| check(black_box(cmd), &ctx))
+        });
+    }
+    group.finish();
+}
+
+fn bench_tldr(c: &mut Criterion) {
+    let Some(cmds) = tldr_commands() else {
+        eprintln!(
+            "SKIPPED assess_tldr_corpus: no tldr_common_linux.jsonl in $CMDAI_EVAL_DIR or ../shared/eval"
+        );
         return;
     };
-    let ctx = Context::default();
-    // Warm up, then time each command individually for the median.
+    let ctx = context();
     for cmd in &cmds {
         black_box(assess(cmd, &ctx));
     }
@@ -59,19 +132,17 @@ fn bench(c: &mut Criterion) {
     }
     let total = start.elapsed();
     times.sort();
-    let median = times[times.len() / 2];
-    let p99 = times[times.len() * 99 / 100];
     println!(
         "tldr corpus: {} commands in {:?}: {:.0} assessments/s, median {:.2} µs, p99 {:.2} µs, max {:.2} µs",
         cmds.len(),
         total,
         cmds.len() as f64 / total.as_secs_f64(),
-        median.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
+        percentile(&times, 50).as_secs_f64() * 1e6,
+        percentile(&times, 99).as_secs_f64() * 1e6,
         times[times.len() - 1].as_secs_f64() * 1e6,
     );
     let mut group = c.benchmark_group("safety");
-    group.sample_size(20);
+    group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.throughput(criterion::Throughput::Elements(cmds.len() as u64));
     group.bench_function("assess_tldr_corpus", |b| {
@@ -84,5 +155,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench_check_safe, bench_tldr);
 criterion_main!(benches);

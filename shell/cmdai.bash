@@ -5,6 +5,8 @@
 # and the words are replaced by one shell command, ready to read, edit and run
 # with Enter. Nothing runs by itself; on failure your words stay as they were.
 # Pressing the key again on an unchanged result asks for a different command.
+# A command the safety policy blocks is printed above the prompt with the
+# reason and never put on the line: your request stays there instead.
 #
 # Load it from ~/.bashrc:
 #
@@ -40,6 +42,8 @@ else
   __cmdai_last_request=''
   __cmdai_last_result=''
   __cmdai_avoid=()
+  # What the binary writes on stderr before a command it blocked (exit 5).
+  __cmdai_blocked_prefix='cmdai: blocked, not put on your command line: '
 
   # Clears the progress line. bash has already cleared the prompt line before
   # running the widget and draws prompt and buffer again after it, below
@@ -116,6 +120,25 @@ else
       __cmdai_last_result=$out
       READLINE_LINE=$out
       READLINE_POINT=${#out}
+    elif ((rc == 5)); then
+      # Blocked: shown above the prompt, never on the line; the request goes
+      # back on the line.
+      local blocked='' note
+      for note in "${notes[@]}"; do
+        [[ $note == "$__cmdai_blocked_prefix"* ]] && blocked=${note#"$__cmdai_blocked_prefix"}
+      done
+      printf '%s\n' "${notes[@]}" "cmdai: your request is back on the line; press the key again for a different command" >&2
+      if ((alternative)); then
+        [[ -n $blocked ]] && __cmdai_avoid+=("$blocked")
+      else
+        history -s -- "$req"
+        __cmdai_avoid=()
+        [[ -n $blocked ]] && __cmdai_avoid=("$blocked")
+      fi
+      __cmdai_last_request=$req
+      __cmdai_last_result=$req
+      READLINE_LINE=$req
+      READLINE_POINT=${#req}
     elif ((${#notes[@]})); then
       printf '%s\n' "${notes[${#notes[@]} - 1]}" >&2
     elif ((rc == 0)); then

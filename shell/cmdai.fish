@@ -4,6 +4,8 @@
 # and the words are replaced by one shell command, ready to read, edit and run
 # with Enter. Nothing runs by itself; on failure your words stay as they were.
 # Pressing the key again on an unchanged result asks for a different command.
+# A command the safety policy blocks is printed above the prompt with the
+# reason and never put on the line: your request stays there instead.
 #
 # Load it from ~/.config/fish/config.fish:
 #
@@ -29,6 +31,8 @@ set -g __cmdai_bin __CMDAI_BIN__
 set -g __cmdai_last_request
 set -g __cmdai_last_result
 set -g __cmdai_avoid
+# What the binary writes on stderr before a command it blocked (exit 5).
+set -g __cmdai_blocked_prefix 'cmdai: blocked, not put on your command line: '
 
 # Prints lines above the prompt: from the start of the row the cursor is on
 # (fish notices the output and draws the prompt again below it).
@@ -127,6 +131,27 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
         set __cmdai_last_result $out
         commandline -r -- $out
         commandline -C (string length -- $out)
+    else if test $rc -eq 5
+        # Blocked: shown above the prompt, never on the line; the request
+        # goes back on the line.
+        set -l blocked
+        for note in $notes
+            if string match -q -- "$__cmdai_blocked_prefix*" $note
+                set blocked (string sub -s (math (string length -- $__cmdai_blocked_prefix) + 1) -- $note)
+            end
+        end
+        __cmdai_say $notes "cmdai: your request is back on the line; press the key again for a different command"
+        if test $alternative = 1
+            test -n "$blocked"; and set -a __cmdai_avoid $blocked
+        else
+            __cmdai_history_add $req
+            set __cmdai_avoid
+            test -n "$blocked"; and set __cmdai_avoid $blocked
+        end
+        set __cmdai_last_request $req
+        set __cmdai_last_result $req
+        commandline -r -- $req
+        commandline -C (string length -- $req)
     else if test (count $notes) -gt 0
         __cmdai_say $notes[-1]
     else if test $rc -eq 0

@@ -6,6 +6,8 @@
 # and the words are replaced by one shell command, ready to read, edit and run
 # with Enter. Nothing runs by itself; on failure your words stay as they were.
 # Pressing the key again on an unchanged result asks for a different command.
+# A command the safety policy blocks is printed above the prompt with the
+# reason and never put on the line: your request stays there instead.
 #
 # Load it from ~/.zshrc (after any `bindkey -v`/`bindkey -e`):
 #
@@ -20,11 +22,14 @@
 typeset -g __cmdai_bin=__CMDAI_BIN__
 # The last request and the command it gave, to offer an alternative when the
 # key is pressed again on an unchanged result; every command offered so far
-# for that request goes to the binary with --avoid.
+# for that request goes to the binary with --avoid. After a blocked command
+# the "result" is the request itself, back on the line.
 typeset -g __cmdai_last_request=''
 typeset -g __cmdai_last_result=''
 typeset -ga __cmdai_avoid
 __cmdai_avoid=()
+# What the binary writes on stderr before a command it blocked (exit 5).
+typeset -g __cmdai_blocked_prefix='cmdai: blocked, not put on your command line: '
 
 # Prints lines above the prompt (zle keeps the line being edited below them).
 __cmdai_say() {
@@ -95,6 +100,26 @@ __cmdai_widget() {
     __cmdai_last_request=$req
     __cmdai_last_result=$out
     BUFFER=$out
+    # shellcheck disable=SC2034 # zle reads CURSOR
+    CURSOR=${#BUFFER}
+  elif ((rc == 5)); then
+    # Blocked: shown above the prompt, never on the line (Enter must not run
+    # it, whatever the options); the request goes back on the line.
+    local blocked='' note
+    for note in "${notes[@]}"; do
+      [[ $note == "$__cmdai_blocked_prefix"* ]] && blocked=${note#"$__cmdai_blocked_prefix"}
+    done
+    __cmdai_say "${notes[@]}" "cmdai: your request is back on the line; press the key again for a different command"
+    if ((alternative)); then
+      [[ -n $blocked ]] && __cmdai_avoid+=("$blocked")
+    else
+      print -rs -- "$req"
+      __cmdai_avoid=()
+      [[ -n $blocked ]] && __cmdai_avoid=("$blocked")
+    fi
+    __cmdai_last_request=$req
+    __cmdai_last_result=$req
+    BUFFER=$req
     # shellcheck disable=SC2034 # zle reads CURSOR
     CURSOR=${#BUFFER}
   elif ((${#notes[@]})); then

@@ -228,6 +228,10 @@ pub struct CheckArgs {
     pub command: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Judge the command as if it ran in DIR (relative paths and globs such as
+    /// `rm -rf *`); default: the current directory. Put it before the command.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

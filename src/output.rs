@@ -44,13 +44,29 @@ pub fn worst_reason(a: &Assessment) -> String {
         .unwrap_or_else(|| "judged dangerous".into())
 }
 
-/// A command that must not be runnable, as a shell comment.
+/// A command that must not be runnable, as a line no shell runs: a comment
+/// whose text is one single-quoted word. zsh without `interactivecomments`
+/// reads `#` as a command name; then the quotes keep `;`, `|`, `&&` and
+/// newlines in the reason or the command from starting anything, and the
+/// missing `#` command fails.
 pub fn commented_out(command: &str, a: &Assessment) -> String {
-    format!(
-        "# blocked: {}: {}",
-        worst_reason(a),
-        command.replace('\n', " ")
-    )
+    let text = format!("{}: {}", worst_reason(a), command).replace(['\n', '\r'], " ");
+    format!("# blocked: '{}'", visible(&text).replace('\'', "'\\''"))
+}
+
+/// Text safe to print on a terminal: control characters (but tab) and
+/// text-direction overrides are shown as `\u{..}` escapes, so what is printed
+/// is what it says.
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if crate::parser::is_hidden_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prints a note for the user on stderr, with the risk coloured when allowed.

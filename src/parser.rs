@@ -54,7 +54,11 @@
 //! taken from JSON, control characters a naive model produced by writing
 //! `\b`, `\f` or `\r` inside a JSON string are turned back into those
 //! two-character escapes, and a newline inside shell quotes back into `\n`.
-//! The result is trimmed, one line and never empty.
+//! The result is trimmed, one line and never empty. A command that still
+//! holds a control character (other than tab) or a text-direction override
+//! after all that is refused with [`ParseError::HiddenCharacters`]: the grammar
+//! allows `\uXXXX`, and an ESC or U+202E would make the terminal show
+//! something other than what runs.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -125,6 +129,33 @@ pub enum ParseError {
     /// An unclosed `<think>` block: the reply was cut off while reasoning.
     #[error("the model's reply was cut off while it was still thinking, before it gave a command")]
     Unfinished,
+    /// Control characters (an ESC starts a terminal escape sequence) or
+    /// text-direction overrides in the command: what the terminal shows could
+    /// differ from what runs, so the answer is refused.
+    #[error("the model's command holds control or text-direction characters, so what you would see could differ from what runs")]
+    HiddenCharacters,
+}
+
+/// Characters a terminal does not show as themselves: control characters
+/// other than tab (ESC starts escape sequences, CR and BS overwrite what was
+/// shown) and the Unicode marks, embeddings, overrides and isolates that
+/// reorder text on screen (as in "Trojan Source").
+pub fn is_hidden_char(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Refuses a command that holds [`is_hidden_char`] characters (after JSON
+/// decoding and the clean-up, so a `\u001b` escape is caught too).
+fn visible_only(p: Parsed) -> Result<Parsed, ParseError> {
+    if p.command.chars().any(is_hidden_char) {
+        Err(ParseError::HiddenCharacters)
+    } else {
+        Ok(p)
+    }
 }
 
 type Found = Result<String, ParseError>;
@@ -132,6 +163,10 @@ type Found = Result<String, ParseError>;
 /// Parses any reply text into one command; see the module docs for the order
 /// in which strategies are tried.
 pub fn parse_reply(reply: &str) -> Result<Parsed, ParseError> {
+    parse_reply_text(reply).and_then(visible_only)
+}
+
+fn parse_reply_text(reply: &str) -> Result<Parsed, ParseError> {
     let text = normalize(reply);
     let (answer, unfinished_thought) = strip_think(&text);
     let answer = answer.trim();
@@ -167,7 +202,7 @@ pub fn parse_prefilled(continuation: &str) -> Result<Parsed, ParseError> {
     if body.trim().is_empty() {
         return Err(ParseError::Empty);
     }
-    finish(Ok(body.to_string()), Strategy::Json, true)
+    finish(Ok(body.to_string()), Strategy::Json, true).and_then(visible_only)
 }
 
 /// `body` without a `}` glued to its end that closes nothing.
@@ -1580,6 +1615,39 @@ mod tests {
     // --- JSON -------------------------------------------------------------
 
     #[test]
+    fn control_and_bidi_characters_are_refused() {
+        // An ESC from a \u escape would reach the terminal raw.
+        for reply in [
+            "{\"cmd\": \"echo \\u001b[2Jhi\"}",
+            "{\"cmd\": \"ls \\u202e txt.exe\"}",
+            "{\"cmd\": \"rm -rf ./tmp \\u2066x\\u2069\"}",
+            "{\"cmd\": \"echo \\u0007\"}",
+            "{\"cmd\": \"echo \\u009b31m\"}",
+            "```sh\nls \u{202E}gnp.exe\n```",
+        ] {
+            assert_eq!(err(reply), ParseError::HiddenCharacters, "{reply:?}");
+        }
+        assert_eq!(
+            parse_prefilled("echo \\u001b]0;title\\u0007\"}"),
+            Err(ParseError::HiddenCharacters)
+        );
+        assert_eq!(
+            parse_prefilled("ls \\u2067x\"}"),
+            Err(ParseError::HiddenCharacters)
+        );
+        // Tab stays, and so do the escapes the parser writes back.
+        assert_eq!(cmd("{\"cmd\": \"printf 'a\\tb'\"}"), "printf 'a\tb'");
+        assert_eq!(
+            cmd("{\"cmd\": \"grep '\\bword\\b' f\"}"),
+            "grep '\\bword\\b' f"
+        );
+        assert_eq!(cmd("{\"cmd\": \"ls caf\\u00e9\"}"), "ls café");
+        assert!(ParseError::HiddenCharacters
+            .to_string()
+            .contains("differ from what runs"));
+    }
+
+    #[test]
     fn plain_json() {
         let p = ok(r#"{"cmd": "ls -la"}"#);
         assert_eq!(p.command, "ls -la");
@@ -2059,6 +2127,7 @@ mod tests {
             ParseError::NoCommand,
             ParseError::Ambiguous,
             ParseError::Unfinished,
+            ParseError::HiddenCharacters,
         ] {
             let msg = e.to_string();
             assert!(

@@ -1,15 +1,31 @@
 //! `cmdai check <COMMAND>`: judge a command with the safety rules alone, no model.
 //!
 //! `cmdai check -` reads one command per line from stdin and prints one JSON
-//! line per command, for scripts that vet commands in bulk.
+//! line per command, for scripts that vet commands in bulk. `--cwd DIR`
+//! judges relative paths and globs (`rm -rf *`) as they would be in DIR.
 
 use crate::cli::{CheckArgs, Format};
-use crate::error::{exit, Result};
+use crate::error::{exit, CliError, Result};
 use crate::safety::{self, Context, Risk};
 use std::io::BufRead;
 
 pub fn run(args: &CheckArgs) -> Result<i32> {
-    let ctx = Context::for_user();
+    let ctx = match &args.cwd {
+        None => Context::for_user(),
+        Some(dir) => {
+            let Some(text) = dir.to_str().filter(|t| !t.is_empty()) else {
+                return Err(CliError::usage(
+                    "--cwd needs a directory written in UTF-8, e.g. --cwd /srv/app",
+                ));
+            };
+            // A directory that exists is judged by what it really is (a
+            // symlink to `/` is `/`); one that does not is taken as written.
+            let real = std::fs::canonicalize(dir)
+                .ok()
+                .and_then(|p| p.to_str().map(str::to_string));
+            Context::for_user().in_dir(real.as_deref().unwrap_or(text))
+        }
+    };
     if args.command.len() == 1 && args.command[0] == "-" {
         let stdin = std::io::stdin();
         let mut worst = Risk::Safe;

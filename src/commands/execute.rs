@@ -1,7 +1,9 @@
 //! `cmdai -x "<request>"`: offer to run the command, and run it only after the
-//! person says so. Run / Edit / Explain / Cancel; a High-risk command needs
-//! `yes` typed out, a Critical one is refused unless `--allow-dangerous`.
-//! Without a terminal on stdin nothing is asked and nothing runs.
+//! person says so. Run / Edit / Explain / Cancel, with Cancel chosen until
+//! the person moves to another choice (one Enter never runs anything); a
+//! High-risk command needs `yes` typed out, a Critical one is refused unless
+//! `--allow-dangerous`. Without a terminal on stdin nothing is asked and
+//! nothing runs.
 
 use crate::cli::GenerateArgs;
 use crate::commands::explain;
@@ -28,6 +30,16 @@ const CHOICES: [(Choice, &str); 4] = [
     (Choice::Cancel, "Cancel"),
 ];
 
+/// The choice Enter picks before the person moves: one that runs nothing.
+const DEFAULT_CHOICE: Choice = Choice::Cancel;
+
+fn default_index() -> usize {
+    CHOICES
+        .iter()
+        .position(|(c, _)| *c == DEFAULT_CHOICE)
+        .unwrap_or(CHOICES.len() - 1)
+}
+
 /// Asks what to do with `command` (already printed on stdout) and does it.
 /// Returns the exit code of the command when it ran.
 pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i32> {
@@ -48,9 +60,9 @@ pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i
         }
         let labels: Vec<&str> = CHOICES.iter().map(|(_, l)| *l).collect();
         let picked = Select::new()
-            .with_prompt(format!("{command}\nRun this command?"))
+            .with_prompt(format!("{}\nRun this command?", output::visible(&command)))
             .items(&labels)
-            .default(0)
+            .default(default_index())
             .interact_opt()
             .map_err(|_| CliError::interrupted())?;
         match picked.map_or(Choice::Cancel, |i| CHOICES[i].0) {
@@ -147,8 +159,9 @@ mod tests {
     }
 
     #[test]
-    fn cancel_is_the_last_choice_and_run_the_first() {
+    fn enter_alone_picks_a_choice_that_runs_nothing() {
+        assert_eq!(CHOICES[default_index()].0, Choice::Cancel);
+        assert_ne!(CHOICES[default_index()].0, Choice::Run);
         assert_eq!(CHOICES[0].0, Choice::Run);
-        assert_eq!(CHOICES[3].0, Choice::Cancel);
     }
 }

@@ -316,7 +316,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             (cmd, g.timings, model.name.clone(), backend)
         }
     };
-    let assessment = safety::assess_request(&query, &command, &safety::Context::for_user());
+    // Relative paths and globs are judged in the directory the request came
+    // from (`rm -rf *` in `/` is the whole system).
+    let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
+    let assessment = safety::assess_request(&query, &command, &ctx);
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
 
@@ -366,18 +369,27 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// The line the widget scripts look for to learn which command was blocked
+/// (so pressing the key again asks for a different one).
+pub const WIDGET_BLOCKED_PREFIX: &str = "cmdai: blocked, not put on your command line: ";
+
 /// The shell widget's contract: stdout is what goes into the command line,
 /// stderr holds notes to print above the prompt; exit 0 means replace the
-/// buffer. A blocked command goes in as a comment so Enter runs nothing.
+/// buffer. A blocked command never reaches stdout: the widget gets exit 5
+/// ([`exit::BLOCKED`]), stdout empty, and on stderr the findings and, last,
+/// [`WIDGET_BLOCKED_PREFIX`] with the command, so it can show it above the
+/// prompt and leave the request on the line. (A widget that only knows
+/// "non-zero means failure" keeps the request and shows that last line.)
 fn widget_output(command: &str, a: &safety::Assessment, blocked: bool) -> i32 {
-    if blocked {
-        println!("{}", output::commented_out(command, a));
-    } else {
-        println!("{command}");
-    }
     for w in output::warnings(a) {
-        eprintln!("cmdai: {w}");
+        eprintln!("cmdai: {}", output::visible(&w));
     }
+    if blocked {
+        let shown = output::visible(&command.replace(['\n', '\r'], " "));
+        eprintln!("{WIDGET_BLOCKED_PREFIX}{shown}");
+        return exit::BLOCKED;
+    }
+    println!("{command}");
     exit::OK
 }
 
@@ -421,6 +433,24 @@ mod tests {
         let e = join_query(&[bad]).unwrap_err();
         assert_eq!(e.exit_code(), exit::USAGE);
         assert!(e.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn commented_out_line_is_one_quoted_word_after_the_hash() {
+        // The reason and the command hold `;`, `|`, `'` and a newline; the
+        // whole text is one quoted word after `#`.
+        let a = safety::assess("rm -rf /", &safety::Context::default());
+        let line = output::commented_out("rm -rf /; reboot | x 'y'\nz", &a);
+        assert!(line.starts_with("# blocked: '"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        // After the `#` (a command name where comments are off): one word
+        // `blocked:` and one quoted word holding everything else.
+        let words = shell_words::split(&line[2..]).unwrap();
+        assert_eq!(words.len(), 2, "{line} -> {words:?}");
+        assert!(
+            words[1].ends_with("rm -rf /; reboot | x 'y' z"),
+            "{words:?}"
+        );
     }
 
     #[test]

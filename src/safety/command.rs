@@ -27,6 +27,8 @@ pub(crate) enum Input {
 pub(crate) struct Cmd {
     /// Program base name, lower-cased (`/bin/RM` -> `rm`).
     pub name: String,
+    /// The word naming the program, as written.
+    pub prog: Word,
     /// Arguments after the program.
     pub args: Vec<Word>,
     /// Span of the whole simple command (local coordinates).
@@ -63,6 +65,9 @@ pub(crate) struct Body {
     pub span: Range<usize>,
     /// Whether the text appears verbatim in the source at `span`.
     pub verbatim: bool,
+    /// Positional parameters (`$0`, `$1`, ...) the script runs with
+    /// (`sh -c 'rm -rf $1' _ /`).
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +149,7 @@ fn body_from(words: &[Word], src_hint: Option<&Word>) -> Body {
         verbatim: words.len() == 1,
         text,
         span,
+        params: Vec::new(),
     }
 }
 
@@ -185,14 +191,29 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     let sc = &script.commands[idx];
     let mut out = Unwrapped::default();
     unwrap_words(sc, idx, &sc.words, false, Input::None, &mut out, 0);
-    // `echo 'cmd' | sh`: the echoed text is the script.
+    // `python3 -c 'os.system(..)'`: what the code amounts to in shell terms.
+    for c in &out.cmds {
+        if crate::safety::rules::interp::lang_of(&c.name).is_some() {
+            out.bodies
+                .extend(crate::safety::rules::interp::bodies(c, script));
+        }
+    }
+    // `echo 'cmd' | sh`, `printf '\x72\x6d ..' | sh`, `echo .. | rev | sh`:
+    // the text the pipeline feeds the shell is the script.
     if out.bodies.is_empty()
-        && out
-            .cmds
-            .iter()
-            .any(crate::safety::rules::reads_program_from_stdin)
+        && out.cmds.iter().any(|c| {
+            crate::safety::rules::is_shell(&c.name)
+                && crate::safety::rules::reads_program_from_stdin(c)
+        })
     {
-        if let Some(prev) = script.pipe_prev(idx) {
+        if let Some((text, span)) = fed_text(script, idx) {
+            out.bodies.push(Body {
+                text,
+                span,
+                verbatim: false,
+                params: Vec::new(),
+            });
+        } else if let Some(prev) = script.pipe_prev(idx) {
             let pw = &script.commands[prev].words;
             if let Some(first) = pw.first() {
                 let name = prog_name(&first.text);
@@ -210,7 +231,95 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
             }
         }
     }
+    // `... | xargs -I{} sh -c '{}'`: each input line becomes the script.
+    if let Some(repl) = xargs_replace(sc) {
+        let input = sc
+            .redirects
+            .iter()
+            .find(|r| matches!(r.op, RedirOp::HereDoc | RedirOp::HereString))
+            .map(|r| (r.target.text.clone(), r.span.clone()))
+            .or_else(|| fed_text(script, idx));
+        if let Some((text, span)) = input {
+            let templates: Vec<String> = out
+                .bodies
+                .iter()
+                .filter(|b| b.text.contains(&repl))
+                .map(|b| b.text.clone())
+                .collect();
+            for t in templates {
+                for line in text.lines().filter(|l| !l.trim().is_empty()).take(16) {
+                    out.bodies.push(Body {
+                        text: t.replace(&repl, line),
+                        span: span.clone(),
+                        verbatim: false,
+                        params: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
     out
+}
+
+/// The replace string of `xargs -I R` / `-i` / `--replace[=R]`.
+fn xargs_replace(sc: &SimpleCommand) -> Option<String> {
+    let w = &sc.words;
+    let at = w.iter().position(|x| prog_name(&x.text) == "xargs")?;
+    let mut i = at + 1;
+    while let Some(x) = w.get(i) {
+        let t = x.text.as_str();
+        if t == "-I" {
+            return w.get(i + 1).map(|v| v.text.clone());
+        }
+        if let Some(v) = t.strip_prefix("-I").filter(|v| !v.is_empty()) {
+            return Some(v.to_string());
+        }
+        if t == "-i" || t == "--replace" {
+            return Some("{}".to_string());
+        }
+        if let Some(v) = t.strip_prefix("--replace=") {
+            return Some(v.to_string());
+        }
+        if !t.starts_with('-') {
+            return None;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The text the commands before `idx` in its pipeline print, when they only
+/// print fixed text (`echo`, `printf`, through `rev`, `tr`, `base64 -d`,
+/// `xxd -r -p`), and where they are written.
+fn fed_text(script: &Script, idx: usize) -> Option<(String, Range<usize>)> {
+    let p = script.pipelines.get(script.commands[idx].pipeline)?;
+    let pos = p.iter().position(|&c| c == idx)?;
+    if pos == 0 {
+        return None;
+    }
+    let ctx = crate::safety::Context::default();
+    let mut text: Option<String> = None;
+    for &i in &p[..pos] {
+        let sc = &script.commands[i];
+        if sc.words.iter().any(|w| w.dynamic) {
+            return None;
+        }
+        let words: Vec<String> = sc.words.iter().map(|w| w.text.clone()).collect();
+        let here = sc
+            .redirects
+            .iter()
+            .find(|r| r.op == RedirOp::HereString)
+            .map(|r| r.target.text.clone() + "\n");
+        let stdin = here.or(text.take());
+        text = Some(crate::safety::expand::run_fixed(
+            &words,
+            stdin.as_deref(),
+            &ctx,
+        )?);
+    }
+    let first = &script.commands[p[0]].span;
+    let last = &script.commands[p[pos - 1]].span;
+    Some((text?, first.start..last.end))
 }
 
 fn unwrap_words(
@@ -425,6 +534,7 @@ fn unwrap_words(
                 // `bash -c 'body' name args`, `bash -lc body`, `bash <<EOF`.
                 let mut i = 0;
                 let mut body: Option<&Word> = None;
+                let mut params: Vec<String> = Vec::new();
                 while i < rest.len() {
                     let t = rest[i].text.as_str();
                     if t.starts_with('-') && !t.starts_with("--") && t.len() > 1 {
@@ -438,6 +548,7 @@ fn unwrap_words(
                                 j += 1;
                             }
                             body = rest.get(j);
+                            params = rest.iter().skip(j + 1).map(|w| w.text.clone()).collect();
                             break;
                         }
                         i += 1;
@@ -448,7 +559,9 @@ fn unwrap_words(
                     }
                 }
                 if let Some(b) = body {
-                    out.bodies.push(body_from(std::slice::from_ref(b), None));
+                    let mut body = body_from(std::slice::from_ref(b), None);
+                    body.params = params;
+                    out.bodies.push(body);
                 } else {
                     for r in &sc.redirects {
                         if matches!(r.op, RedirOp::HereDoc | RedirOp::HereString)
@@ -458,6 +571,7 @@ fn unwrap_words(
                                 text: r.target.text.clone(),
                                 span: r.span.clone(),
                                 verbatim: false,
+                                params: Vec::new(),
                             });
                         }
                     }
@@ -472,6 +586,7 @@ fn unwrap_words(
     }
     out.cmds.push(Cmd {
         name: prog_name(&w[0].text),
+        prog: w[0].clone(),
         args: w[1..].to_vec(),
         span: sc.span.clone(),
         privileged,
@@ -508,6 +623,7 @@ fn expand_find(
     let filtered = args.iter().any(|a| FIND_FILTERS.contains(&a.text.as_str()));
     out.cmds.push(Cmd {
         name: "find".into(),
+        prog: w[0].clone(),
         args: args.to_vec(),
         span: sc.span.clone(),
         privileged,

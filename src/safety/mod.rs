@@ -13,6 +13,7 @@
 //! [`SafetyLevel`], and [`check_json_line`] formats results for `cmdai check`.
 
 mod command;
+mod expand;
 mod parse;
 mod paths;
 mod policy;
@@ -91,15 +92,43 @@ pub struct Context {
     pub os: Os,
     /// The user's home directory, so `/home/me` is recognised like `~`.
     pub home: Option<String>,
+    /// The directory the command will run in (absolute). Relative paths and
+    /// globs are judged as what they name there: `rm -rf *` in `/` is the
+    /// whole system, in a project folder it is that folder's files.
+    pub cwd: Option<String>,
 }
 
 impl Context {
-    /// The machine cmdai runs on, and the user's `$HOME`.
+    /// The machine cmdai runs on, the user's `$HOME` and this process's
+    /// working directory.
     pub fn for_user() -> Context {
         Context {
             os: Os::default(),
             home: std::env::var("HOME").ok().filter(|h| h.len() > 1),
+            cwd: std::env::current_dir()
+                .ok()
+                .and_then(|p| p.to_str().map(str::to_string)),
         }
+    }
+
+    /// The same machine, with the command running in `dir`: absolute, under
+    /// `~`, or relative to this process's working directory.
+    pub fn in_dir(mut self, dir: &str) -> Context {
+        let path = std::path::Path::new(dir);
+        let home_rest = dir
+            .strip_prefix('~')
+            .filter(|r| r.is_empty() || r.starts_with('/'));
+        self.cwd = if let (Some(rest), Some(home)) = (home_rest, self.home.as_deref()) {
+            Some(format!("{}{rest}", home.trim_end_matches('/')))
+        } else if path.is_absolute() {
+            Some(dir.to_string())
+        } else {
+            std::env::current_dir()
+                .ok()
+                .map(|c| c.join(path))
+                .and_then(|p| p.to_str().map(str::to_string))
+        };
+        self
     }
 }
 
@@ -121,20 +150,23 @@ pub fn rules() -> &'static [Rule] {
 
 /// Assesses a shell command. Never panics; linear in the input size.
 pub fn assess(command: &str, ctx: &Context) -> Assessment {
-    let mut findings = Vec::new();
-    let mut seen = HashSet::new();
-    // Nested scripts (`sh -c`, `eval`, ...) may re-parse at most a few times
-    // the input's size in total, which keeps pathological inputs linear.
-    let mut budget = command.len().saturating_mul(4).saturating_add(1 << 16);
-    analyze(
+    let mut walk = Walk {
+        ctx,
+        findings: Vec::new(),
+        seen: HashSet::new(),
+        // Nested scripts (`sh -c`, `eval`, ...) and expanded versions of the
+        // line may re-parse at most a few times the input's size in total,
+        // which keeps pathological inputs linear.
+        budget: command.len().saturating_mul(4).saturating_add(1 << 16),
+    };
+    walk.analyze(
         command,
         0,
         rules::SpanMap::Offset(0),
-        ctx,
-        &mut findings,
-        &mut seen,
-        &mut budget,
+        &Scope::default(),
+        true,
     );
+    let mut findings = walk.findings;
     findings.sort_by(|a, b| b.risk.cmp(&a.risk).then(a.span.start.cmp(&b.span.start)));
     let risk = findings.iter().map(|f| f.risk).max().unwrap_or(Risk::Safe);
     Assessment { risk, findings }
@@ -192,53 +224,111 @@ pub fn invocations(command: &str) -> Vec<Invocation> {
         .collect()
 }
 
-/// Parses `src` (a command line or a nested script) and runs every rule.
-fn analyze(
-    src: &str,
-    depth: usize,
-    map: rules::SpanMap,
-    ctx: &Context,
-    findings: &mut Vec<Finding>,
-    seen: &mut HashSet<(&'static str, usize, usize)>,
-    budget: &mut usize,
-) {
-    let script = parse::parse(src, depth);
-    let unwrapped: Vec<command::Unwrapped> = (0..script.commands.len())
-        .map(|i| command::unwrap(&script, i))
-        .collect();
-    let cwd = rules::cwd_table(&script, &unwrapped);
-    let cx = rules::Cx {
-        script: &script,
-        ctx,
-        unwrapped: &unwrapped,
-        cwd: &cwd,
-    };
-    {
-        let mut out = rules::Out {
-            findings,
-            seen,
-            map: map.clone(),
-        };
-        rules::check_all(&cx, &mut out);
-    }
-    if depth + 1 >= parse::MAX_DEPTH {
-        return;
-    }
-    for u in &unwrapped {
-        for body in &u.bodies {
-            if body.text.len() > *budget {
+/// What a (nested) script runs with: positional parameters and the
+/// variables of the line that runs it.
+#[derive(Default)]
+struct Scope {
+    params: Vec<String>,
+    inherited: expand::Inherited,
+    /// The line is also judged in its expanded versions: rules that depend
+    /// on the value of an expansion (a computed path) are left to those.
+    suppress_values: bool,
+}
+
+/// The state of one assessment while it walks a line and its nested scripts.
+struct Walk<'a> {
+    ctx: &'a Context,
+    findings: Vec<Finding>,
+    seen: HashSet<(&'static str, usize, usize)>,
+    budget: usize,
+}
+
+impl Walk<'_> {
+    /// Parses `src` (a command line or a nested script), expands it as the
+    /// shell would (when `expand`), and runs every rule on what would run.
+    fn analyze(
+        &mut self,
+        src: &str,
+        depth: usize,
+        map: rules::SpanMap,
+        scope: &Scope,
+        expand: bool,
+    ) {
+        let ctx = self.ctx;
+        let script = parse::parse(src, depth);
+        let inherited = if expand {
+            let (variants, exported) =
+                expand::expand(src, &script, depth, ctx, &scope.params, &scope.inherited);
+            let total: usize = variants.iter().map(|v| v.text.len()).sum();
+            if !variants.is_empty() && total <= self.budget {
+                self.budget -= total;
+                let inner = Scope {
+                    params: scope.params.clone(),
+                    inherited: exported.clone(),
+                    suppress_values: scope.suppress_values,
+                };
+                for v in variants {
+                    let m = rules::SpanMap::Edited(std::sync::Arc::new((v.maps, map.clone())));
+                    self.analyze(&v.text, depth, m, &inner, false);
+                }
+                // The line as written still shows how it is built (a decoded
+                // or downloaded payload run as code), which the expanded
+                // versions no longer do.
+                let written = Scope {
+                    params: scope.params.clone(),
+                    inherited: exported,
+                    suppress_values: true,
+                };
+                self.analyze(src, depth, map, &written, false);
                 return;
             }
-            *budget -= body.text.len();
-            let child = match (&map, body.verbatim) {
-                (rules::SpanMap::Offset(o), true) => src
-                    .get(body.span.clone())
-                    .and_then(|seg| seg.find(body.text.as_str()))
-                    .map(|p| rules::SpanMap::Offset(o + body.span.start + p))
-                    .unwrap_or_else(|| rules::SpanMap::Fixed(map.map(body.span.clone()))),
-                _ => rules::SpanMap::Fixed(map.map(body.span.clone())),
+            exported
+        } else {
+            scope.inherited.clone()
+        };
+        let unwrapped: Vec<command::Unwrapped> = (0..script.commands.len())
+            .map(|i| command::unwrap(&script, i))
+            .collect();
+        let cwd = rules::cwd_table(&script, &unwrapped, ctx);
+        let cx = rules::Cx {
+            script: &script,
+            ctx,
+            unwrapped: &unwrapped,
+            cwd: &cwd,
+        };
+        {
+            let mut out = rules::Out {
+                findings: &mut self.findings,
+                seen: &mut self.seen,
+                map: map.clone(),
+                suppress_values: scope.suppress_values,
             };
-            analyze(&body.text, depth + 1, child, ctx, findings, seen, budget);
+            rules::check_all(&cx, &mut out);
+        }
+        if depth + 1 >= parse::MAX_DEPTH {
+            return;
+        }
+        for u in &unwrapped {
+            for body in &u.bodies {
+                if body.text.len() > self.budget {
+                    return;
+                }
+                self.budget -= body.text.len();
+                let child = match (&map, body.verbatim) {
+                    (rules::SpanMap::Offset(o), true) => src
+                        .get(body.span.clone())
+                        .and_then(|seg| seg.find(body.text.as_str()))
+                        .map(|p| rules::SpanMap::Offset(o + body.span.start + p))
+                        .unwrap_or_else(|| rules::SpanMap::Fixed(map.map(body.span.clone()))),
+                    _ => rules::SpanMap::Fixed(map.map(body.span.clone())),
+                };
+                let inner = Scope {
+                    params: body.params.clone(),
+                    inherited: inherited.clone(),
+                    suppress_values: scope.suppress_values,
+                };
+                self.analyze(&body.text, depth + 1, child, &inner, true);
+            }
         }
     }
 }

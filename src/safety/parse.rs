@@ -34,6 +34,9 @@ pub(crate) struct Word {
     pub quoted: bool,
     /// Command / process substitutions inside the word.
     pub subs: Vec<Sub>,
+    /// Whether the word holds an expansion the shell works out when the line
+    /// runs (`$x`, `${x}`, `$( )`, backticks, `$(( ))`), outside single quotes.
+    pub dynamic: bool,
 }
 
 impl Word {
@@ -44,8 +47,34 @@ impl Word {
             span,
             quoted: false,
             subs: Vec::new(),
+            dynamic: false,
         }
     }
+}
+
+/// What an expansion (`$x`, `${x:-y}`, `$( )`) is, for the expansion pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExpKind {
+    /// `$name`, `${name}`, `$1`, `$@`, `${name[@]}`: the name (subscript kept).
+    Param(String),
+    /// `${name:-word}` / `${name-word}` / `${name:=word}`: the name and the
+    /// byte range of `word` in the source.
+    Default(String, Range<usize>),
+    /// `$( )` or backticks: indices into [`Script::commands`].
+    Command(Range<usize>),
+    /// Anything else (`${#x}`, `${x/a/b}`, `$(( ))`): not worked out.
+    Other,
+}
+
+/// One expansion in the source, outside single quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expansion {
+    pub span: Range<usize>,
+    pub kind: ExpKind,
+    /// Inside double quotes (no field splitting).
+    pub quoted: bool,
+    /// Inside a function body (positional parameters are the call's).
+    pub in_function: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +149,10 @@ pub(crate) struct Script {
     pub pipelines: Vec<Vec<usize>>,
     /// Names of functions defined in the text.
     pub functions: Vec<String>,
+    /// Every `$` expansion and substitution, in the order they end.
+    pub expansions: Vec<Expansion>,
+    /// Spans of words holding an unquoted brace expansion (`{a,b}`, `{1..3}`).
+    pub braces: Vec<Range<usize>>,
 }
 
 impl Script {
@@ -531,6 +564,8 @@ impl<'s> Parser<'s> {
             }
             self.i += 1;
         }
+        // A trailing `\` or an unclosed quote may have stepped past the end.
+        self.i = self.i.min(self.b.len());
     }
 
     /// Parses a nested command list (after `$(`, `<(`, `>(` or a backtick).
@@ -563,7 +598,12 @@ impl<'s> Parser<'s> {
         let start = self.i;
         let mut buf: Vec<u8> = Vec::new();
         let mut quoted = false;
+        let mut dynamic = false;
         let mut subs = Vec::new();
+        // Unquoted `{`, then `,` or `..`, then `}`: a brace expansion.
+        let mut brace_open = false;
+        let mut brace_list = false;
+        let mut brace = false;
         while self.i < self.b.len() {
             let c = self.b[self.i];
             match c {
@@ -589,6 +629,7 @@ impl<'s> Parser<'s> {
                         self.i += 2;
                         self.nested(b')', kind, &mut subs);
                         buf.extend_from_slice(&self.b[s..self.i]);
+                        dynamic = true;
                     } else {
                         break;
                     }
@@ -597,10 +638,8 @@ impl<'s> Parser<'s> {
                     if closer == Some(b'`') {
                         break;
                     }
-                    let s = self.i;
-                    self.i += 1;
-                    self.nested(b'`', SubKind::Command, &mut subs);
-                    buf.extend_from_slice(&self.b[s..self.i]);
+                    self.backtick(&mut buf, &mut subs, false);
+                    dynamic = true;
                 }
                 b'\\' => {
                     quoted = true;
@@ -626,36 +665,68 @@ impl<'s> Parser<'s> {
                 b'"' => {
                     quoted = true;
                     self.i += 1;
-                    self.lex_dquote(&mut buf, &mut subs);
+                    dynamic |= self.lex_dquote(&mut buf, &mut subs);
                 }
                 b'$' => {
                     if self.peek(1) == Some(b'\'') {
                         quoted = true;
                     }
-                    self.lex_dollar(&mut buf, &mut subs);
+                    dynamic |= self.lex_dollar(&mut buf, &mut subs, false);
                 }
                 _ => {
+                    match c {
+                        b'{' => brace_open = true,
+                        b',' if brace_open => brace_list = true,
+                        b'.' if brace_open && self.peek(1) == Some(b'.') => brace_list = true,
+                        b'}' if brace_list => brace = true,
+                        _ => {}
+                    }
                     buf.push(c);
                     self.i += 1;
                 }
             }
+        }
+        if brace {
+            self.script.braces.push(start..self.i);
         }
         Word {
             text: String::from_utf8_lossy(&buf).into_owned(),
             span: start..self.i,
             quoted,
             subs,
+            dynamic,
         }
     }
 
+    /// A backtick substitution starting at the current backtick.
+    fn backtick(&mut self, buf: &mut Vec<u8>, subs: &mut Vec<Sub>, quoted: bool) {
+        let s = self.i;
+        self.i += 1;
+        self.nested(b'`', SubKind::Command, subs);
+        buf.extend_from_slice(&self.b[s..self.i]);
+        let cmds = subs.last().map(|x| x.cmds.clone()).unwrap_or(0..0);
+        self.record(s, ExpKind::Command(cmds), quoted);
+    }
+
+    fn record(&mut self, start: usize, kind: ExpKind, quoted: bool) {
+        self.script.expansions.push(Expansion {
+            span: start..self.i,
+            kind,
+            quoted,
+            in_function: !self.fn_stack.is_empty(),
+        });
+    }
+
     /// Reads a double-quoted string; the opening quote is already consumed.
-    fn lex_dquote(&mut self, buf: &mut Vec<u8>, subs: &mut Vec<Sub>) {
+    /// Returns whether it held an expansion.
+    fn lex_dquote(&mut self, buf: &mut Vec<u8>, subs: &mut Vec<Sub>) -> bool {
+        let mut dynamic = false;
         while self.i < self.b.len() {
             let c = self.b[self.i];
             match c {
                 b'"' => {
                     self.i += 1;
-                    return;
+                    return dynamic;
                 }
                 b'\\' => match self.peek(1) {
                     Some(b'\n') => self.i += 2,
@@ -668,12 +739,10 @@ impl<'s> Parser<'s> {
                         self.i += 1;
                     }
                 },
-                b'$' => self.lex_dollar(buf, subs),
+                b'$' => dynamic |= self.lex_dollar(buf, subs, true),
                 b'`' => {
-                    let s = self.i;
-                    self.i += 1;
-                    self.nested(b'`', SubKind::Command, subs);
-                    buf.extend_from_slice(&self.b[s..self.i]);
+                    self.backtick(buf, subs, true);
+                    dynamic = true;
                 }
                 _ => {
                     buf.push(c);
@@ -681,10 +750,12 @@ impl<'s> Parser<'s> {
                 }
             }
         }
+        dynamic
     }
 
-    /// Reads an expansion starting at `$`.
-    fn lex_dollar(&mut self, buf: &mut Vec<u8>, subs: &mut Vec<Sub>) {
+    /// Reads an expansion starting at `$`; returns whether the shell works it
+    /// out at run time (everything but `$'..'`, `$".."` and a lone `$`).
+    fn lex_dollar(&mut self, buf: &mut Vec<u8>, subs: &mut Vec<Sub>, quoted: bool) -> bool {
         let s = self.i;
         match self.peek(1) {
             Some(b'(') if self.peek(2) == Some(b'(') => {
@@ -692,11 +763,16 @@ impl<'s> Parser<'s> {
                 self.i += 1;
                 self.skip_balanced();
                 buf.extend_from_slice(&self.b[s..self.i]);
+                self.record(s, ExpKind::Other, quoted);
+                true
             }
             Some(b'(') => {
                 self.i += 2;
                 self.nested(b')', SubKind::Command, subs);
                 buf.extend_from_slice(&self.b[s..self.i]);
+                let cmds = subs.last().map(|x| x.cmds.clone()).unwrap_or(0..0);
+                self.record(s, ExpKind::Command(cmds), quoted);
+                true
             }
             Some(b'{') => {
                 self.i += 2;
@@ -710,18 +786,40 @@ impl<'s> Parser<'s> {
                     self.i += 1;
                 }
                 buf.extend_from_slice(&self.b[s..self.i]);
+                let kind = braced_param(self.b, s + 2, self.i.saturating_sub(1).max(s + 2));
+                self.record(s, kind, quoted);
+                true
             }
             Some(b'\'') => {
                 self.i += 2;
                 self.lex_ansi_c(buf);
+                false
             }
             Some(b'"') => {
                 self.i += 2;
-                self.lex_dquote(buf, subs);
+                self.lex_dquote(buf, subs)
+            }
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let mut j = self.i + 1;
+                while j < self.b.len() && (self.b[j].is_ascii_alphanumeric() || self.b[j] == b'_') {
+                    j += 1;
+                }
+                let name = String::from_utf8_lossy(&self.b[s + 1..j]).into_owned();
+                buf.extend_from_slice(&self.b[s..j]);
+                self.i = j;
+                self.record(s, ExpKind::Param(name), quoted);
+                true
+            }
+            Some(c) if c.is_ascii_digit() || b"@*#?$!-".contains(&c) => {
+                self.i += 2;
+                buf.extend_from_slice(&self.b[s..self.i]);
+                self.record(s, ExpKind::Param((c as char).to_string()), quoted);
+                true
             }
             _ => {
                 buf.push(b'$');
                 self.i += 1;
+                false
             }
         }
     }
@@ -776,6 +874,43 @@ impl<'s> Parser<'s> {
             Some((v & 0xff) as u8)
         }
     }
+}
+
+/// What `${...}` holds, given the bytes between `${` and `}` (`a..z`).
+fn braced_param(b: &[u8], a: usize, z: usize) -> ExpKind {
+    let inner = &b[a.min(z)..z];
+    let mut j = 0;
+    match inner.first() {
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            while j < inner.len() && (inner[j].is_ascii_alphanumeric() || inner[j] == b'_') {
+                j += 1;
+            }
+        }
+        Some(c) if c.is_ascii_digit() => {
+            while j < inner.len() && inner[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        Some(c) if b"@*?$!-".contains(c) || (*c == b'#' && inner.len() == 1) => j = 1,
+        _ => return ExpKind::Other,
+    }
+    if inner.get(j) == Some(&b'[') {
+        match inner[j..].iter().position(|&c| c == b']') {
+            Some(p) => j += p + 1,
+            None => return ExpKind::Other,
+        }
+    }
+    let name = String::from_utf8_lossy(&inner[..j]).into_owned();
+    let rest = &inner[j..];
+    if rest.is_empty() {
+        return ExpKind::Param(name);
+    }
+    for op in [&b":-"[..], b":=", b"-", b"="] {
+        if rest.starts_with(op) {
+            return ExpKind::Default(name, a + j + op.len()..z);
+        }
+    }
+    ExpKind::Other
 }
 
 #[cfg(test)]

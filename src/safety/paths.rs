@@ -183,10 +183,16 @@ pub(crate) fn classify(arg: &str, ctx: &Context) -> PathClass {
             }
         }
     }
-    if SYSTEM_DIRS.iter().any(|d| d.eq_ignore_ascii_case(&n)) {
+    // macOS file systems ignore case (`/system` is `/System` there); Linux
+    // ones do not (`/system` is an ordinary folder).
+    let same = |d: &&str| match ctx.os {
+        Os::Macos => d.eq_ignore_ascii_case(&n),
+        Os::Linux => **d == n,
+    };
+    if SYSTEM_DIRS.iter().any(same) {
         return PathClass::System;
     }
-    if SHARED_DIRS.iter().any(|d| d.eq_ignore_ascii_case(&n)) {
+    if SHARED_DIRS.iter().any(same) {
         return PathClass::Shared;
     }
     PathClass::Other
@@ -274,6 +280,7 @@ mod tests {
         Context {
             os: Os::Linux,
             home: Some("/home/me".into()),
+            cwd: None,
         }
     }
 
@@ -310,9 +317,17 @@ mod tests {
             "/etc/nginx/sites-enabled/x",
             "*",
             ".",
+            "/system",
+            "/ETC",
         ] {
             assert_eq!(classify(p, &c), PathClass::Other, "{p}");
         }
+        let mac = Context {
+            os: Os::Macos,
+            home: Some("/Users/me".into()),
+            cwd: None,
+        };
+        assert_eq!(classify("/system", &mac), PathClass::System);
     }
 
     #[test]

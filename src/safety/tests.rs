@@ -1,6 +1,8 @@
 //! Cross-cutting tests of the validator: the obfuscation table, data that must
-//! stay data, the rule catalogue, JSON output, a fuzz/property test and the
-//! tldr corpus false-alarm measurement. Per-rule tests live next to each rule.
+//! stay data, the rule catalogue (every rule has a positive test that really
+//! flags), JSON output, a fuzz/property test, the adversarial corpus
+//! (`tests/safety_corpus.txt`) and the tldr corpus false-alarm measurement.
+//! Per-rule tests live next to each rule.
 
 use crate::safety::{assess, assess_request, check_json_line, rules, Context, Os, Risk};
 use std::collections::HashSet;
@@ -9,6 +11,7 @@ pub(crate) fn ctx() -> Context {
     Context {
         os: Os::Linux,
         home: Some("/home/me".into()),
+        cwd: None,
     }
 }
 
@@ -34,6 +37,16 @@ pub(crate) fn assert_flags(cmd: &str, rule: &str) {
             f.span
         );
     }
+}
+
+/// A positive test of a rule that needs the user's request (`req.*`).
+pub(crate) fn assert_request_flags(request: &str, cmd: &str, rule: &str) {
+    let a = assess_request(request, cmd, &ctx());
+    assert!(
+        a.findings.iter().any(|f| f.rule_id == rule),
+        "expected {rule} for {request:?} -> {cmd:?}, got {:?}",
+        a.findings.iter().map(|f| f.rule_id).collect::<Vec<_>>()
+    );
 }
 
 pub(crate) fn assert_not_flags(cmd: &str, rule: &str) {
@@ -329,35 +342,145 @@ fn catalogue_is_complete_and_consistent() {
     }
 }
 
-#[test]
-fn every_rule_has_a_test() {
-    // Each rule id appears in some test in the source tree.
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/safety");
-    let mut text = String::new();
-    let mut stack = vec![std::path::PathBuf::from(dir)];
+/// Reads a Rust string literal (`"..."` with escapes, or `r"..."`/`r#"..."#`)
+/// at the start of `s`; returns its value and the rest of `s`.
+fn string_literal(s: &str) -> Option<(String, &str)> {
+    let s = s.trim_start();
+    if let Some(raw) = s.strip_prefix('r') {
+        let hashes = raw.len() - raw.trim_start_matches('#').len();
+        let body = raw[hashes..].strip_prefix('"')?;
+        let close = format!("\"{}", "#".repeat(hashes));
+        let end = body.find(&close)?;
+        return Some((body[..end].to_string(), &body[end + close.len()..]));
+    }
+    let body = s.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &body[i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                '0' => out.push('\0'),
+                '\n' => {
+                    // A line continuation: the next line's indentation goes.
+                    let rest = chars.as_str();
+                    let skip = rest.len() - rest.trim_start().len();
+                    for _ in 0..rest[..skip].chars().count() {
+                        chars.next();
+                    }
+                }
+                'u' => {
+                    let rest = chars.as_str();
+                    let end = rest.find('}')?;
+                    let code = u32::from_str_radix(rest.get(1..end)?, 16).ok()?;
+                    out.push(char::from_u32(code)?);
+                    for _ in 0..=end {
+                        chars.next();
+                    }
+                }
+                other => out.push(other),
+            },
+            _ => out.push(c),
+        }
+    }
+    None
+}
+
+/// Every positive test written in the test modules under `src/safety`:
+/// `assert_flags(CMD, RULE)` and `assert_request_flags(REQ, CMD, RULE)`, as
+/// (rule, request, command).
+fn positive_tests() -> Vec<(String, Option<String>, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/safety");
+    let mut found = Vec::new();
+    let mut stack = vec![dir.clone()];
     while let Some(p) = stack.pop() {
-        if let Ok(rd) = std::fs::read_dir(&p) {
-            for e in rd.flatten() {
-                let path = e.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(s) = std::fs::read_to_string(&path) {
-                    if let Some(pos) = s.find("#[cfg(test)]\nmod tests") {
-                        text.push_str(&s[pos..]);
+        let Ok(rd) = std::fs::read_dir(&p) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(src) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Some(pos) = src.find("#[cfg(test)]\nmod tests") else {
+                continue;
+            };
+            let text = &src[pos..];
+            for (call, with_request) in [("assert_request_flags(", true), ("assert_flags(", false)]
+            {
+                for (at, _) in text.match_indices(call) {
+                    if !with_request && text[..at].ends_with("request_") {
+                        continue;
+                    }
+                    let rest = &text[at + call.len()..];
+                    let parsed = (|| {
+                        let (first, rest) = string_literal(rest)?;
+                        let rest = rest.trim_start().strip_prefix(',')?;
+                        let (second, rest) = string_literal(rest)?;
+                        if with_request {
+                            let rest = rest.trim_start().strip_prefix(',')?;
+                            let (rule, _) = string_literal(rest)?;
+                            Some((rule, Some(first), second))
+                        } else {
+                            Some((second, None, first))
+                        }
+                    })();
+                    if let Some(t) = parsed {
+                        found.push(t);
                     }
                 }
             }
         }
     }
-    if text.is_empty() {
-        eprintln!("source not found; skipping");
-        return;
-    }
+    assert!(
+        !found.is_empty(),
+        "no positive tests found under {}",
+        dir.display()
+    );
+    found
+}
+
+/// Each rule has at least one positive test, written in the source, and
+/// each such test really produces the rule (a mention of the id, or a test
+/// that only says what must not be flagged, does not count).
+#[test]
+fn every_rule_has_a_test() {
+    let tests = positive_tests();
+    let mut missing = Vec::new();
     for r in rules() {
+        let mine: Vec<_> = tests.iter().filter(|(id, _, _)| id == r.id).collect();
+        if mine.is_empty() {
+            missing.push(r.id);
+            continue;
+        }
+        for (_, request, cmd) in mine {
+            let a = match request {
+                Some(req) => assess_request(req, cmd, &ctx()),
+                None => assess(cmd, &ctx()),
+            };
+            assert!(
+                a.findings.iter().any(|f| f.rule_id == r.id),
+                "the positive test of {} does not flag it: {request:?} {cmd:?}",
+                r.id
+            );
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without a positive test (assert_flags(CMD, RULE)): {missing:?}"
+    );
+    // Positive tests name only rules that exist.
+    for (id, _, cmd) in &tests {
         assert!(
-            text.contains(&format!("\"{}\"", r.id)),
-            "rule {} has no test",
-            r.id
+            rules().iter().any(|r| r.id == id),
+            "assert_flags({cmd:?}, {id:?}) names no rule"
         );
     }
 }
@@ -400,6 +523,7 @@ fn macos_context() {
     let mac = Context {
         os: Os::Macos,
         home: Some("/Users/me".into()),
+        cwd: None,
     };
     assert_eq!(assess("rm -rf /Users/me", &mac).risk, Risk::Critical);
     assert_eq!(assess("sudo rm -rf /System", &mac).risk, Risk::Critical);
@@ -478,6 +602,29 @@ fn fuzz_never_panics() {
         "<<<",
         "bash -i",
         "/dev/tcp/",
+        "x=rm; $x",
+        "${x:-",
+        "${a[@]}",
+        "IFS=,;",
+        "for d in / ~; do ",
+        "{a,b}",
+        "{1..9}",
+        "set -- ",
+        "\"$@\"",
+        "$(echo ",
+        "| base64 -d",
+        "| rev",
+        "python3 -c '",
+        "os.system(",
+        "shutil.rmtree(",
+        "perl -e '",
+        "node -e \"",
+        "require('fs').rmSync(",
+        "awk 'BEGIN{system(",
+        "ENVIRON[\"HOME\"]",
+        "xargs -I{} sh -c '{}'",
+        "<<< ",
+        "printf '\\x72'",
     ];
     let c = ctx();
     for round in 0..4000 {
@@ -553,20 +700,46 @@ fn large_inputs_finish_fast() {
     }
 }
 
-fn corpus_path() -> Option<std::path::PathBuf> {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../../shared/eval/tldr_common_linux.jsonl"),
-        manifest.join("../shared/eval/tldr_common_linux.jsonl"),
-        std::path::PathBuf::from("/work/shared/eval/tldr_common_linux.jsonl"),
-    ];
-    candidates.into_iter().find(|p| p.is_file())
+/// The evaluation data: `$CMDAI_EVAL_DIR`, else `../shared/eval` next to
+/// the crate.
+pub(crate) fn eval_dir() -> std::path::PathBuf {
+    match std::env::var_os("CMDAI_EVAL_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval"),
+    }
 }
+
+/// A data file the test needs; when it is missing the test fails under
+/// `CI=true`, and elsewhere says it is skipped where it can be seen (straight
+/// to stderr, which `cargo test` does not capture).
+pub(crate) fn eval_file_or_skip(name: &str, test: &str) -> Option<std::path::PathBuf> {
+    let path = eval_dir().join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        !ci,
+        "{test}: {} is missing; CI needs ../shared/eval next to the crate (or CMDAI_EVAL_DIR)",
+        path.display()
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {} not found (set CMDAI_EVAL_DIR to the eval data)",
+        path.display()
+    );
+    None
+}
+
+/// At most this share of the ordinary tldr commands may be rated High or
+/// Critical.
+const TLDR_FALSE_ALARM_LIMIT_PCT: f64 = 0.7;
 
 #[test]
 fn tldr_corpus_false_alarms() {
-    let Some(path) = corpus_path() else {
-        eprintln!("tldr corpus not found (../shared/eval/tldr_common_linux.jsonl); skipping");
+    let Some(path) = eval_file_or_skip("tldr_common_linux.jsonl", "tldr_corpus_false_alarms")
+    else {
         return;
     };
     let text = std::fs::read_to_string(&path).expect("read corpus");
@@ -610,5 +783,149 @@ fn tldr_corpus_false_alarms() {
         flagged.len(),
         total
     );
-    assert!(pct < 1.0, "too many false alarms: {pct:.2}%");
+    assert!(
+        pct <= TLDR_FALSE_ALARM_LIMIT_PCT,
+        "too many false alarms: {pct:.2}% (limit {TLDR_FALSE_ALARM_LIMIT_PCT}%)"
+    );
+}
+
+/// One case of the adversarial corpus.
+struct CorpusCase {
+    category: String,
+    dangerous: bool,
+    /// The least (dangerous) or the most (benign) risk allowed.
+    risk: Risk,
+    cwd: String,
+    command: String,
+    line: usize,
+}
+
+fn corpus_cases() -> Vec<CorpusCase> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/safety_corpus.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut cases = Vec::new();
+    let mut section: Option<(bool, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(head) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let (kind, name) = head
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("line {line_no}: bad section {line:?}"));
+            assert!(
+                kind == "dangerous" || kind == "benign",
+                "line {line_no}: {kind}"
+            );
+            section = Some((kind == "dangerous", name.to_string()));
+            continue;
+        }
+        let (dangerous, category) = section
+            .clone()
+            .unwrap_or_else(|| panic!("line {line_no}: case before any section"));
+        let (head, command) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("line {line_no}: no tab in {line:?}"));
+        let (risk, cwd) = match head.split_once('@') {
+            Some((r, d)) => (r, d.to_string()),
+            None => (head, "/home/me/project".to_string()),
+        };
+        let risk: Risk = serde_json::from_str(&format!("\"{risk}\""))
+            .unwrap_or_else(|_| panic!("line {line_no}: bad risk {risk:?}"));
+        assert!(
+            dangerous || risk <= Risk::Moderate,
+            "line {line_no}: a benign case may allow at most moderate"
+        );
+        cases.push(CorpusCase {
+            category,
+            dangerous,
+            risk,
+            cwd,
+            command: command.replace('⏎', "\n"),
+            line: line_no,
+        });
+    }
+    cases
+}
+
+/// The adversarial corpus (`tests/safety_corpus.txt`): every dangerous form
+/// gets at least its stated risk and every look-alike at most its own; the
+/// table of caught/total per category is printed (`--nocapture`).
+#[test]
+fn adversarial_corpus() {
+    let cases = corpus_cases();
+    let dangerous = cases.iter().filter(|c| c.dangerous).count();
+    let benign = cases.len() - dangerous;
+    let categories: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for c in cases.iter().filter(|c| c.dangerous) {
+            if !v.contains(&c.category.as_str()) {
+                v.push(&c.category);
+            }
+        }
+        v
+    };
+    assert!(dangerous >= 400, "only {dangerous} dangerous forms");
+    assert!(
+        categories.len() >= 15,
+        "only {} categories",
+        categories.len()
+    );
+    assert!(benign >= 200, "only {benign} benign look-alikes");
+    let mut table: Vec<(String, bool, usize, usize)> = Vec::new();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let ctx = Context {
+            os: Os::Linux,
+            home: Some("/home/me".into()),
+            cwd: Some(c.cwd.clone()),
+        };
+        let a = assess(&c.command, &ctx);
+        let ok = if c.dangerous {
+            a.risk >= c.risk
+        } else {
+            a.risk <= c.risk
+        };
+        if !ok {
+            failures.push(format!(
+                "line {} [{}] {:?} in {}: got {} {:?}, want {} {}",
+                c.line,
+                c.category,
+                c.command,
+                c.cwd,
+                a.risk,
+                a.findings.iter().map(|f| f.rule_id).collect::<Vec<_>>(),
+                if c.dangerous { "at least" } else { "at most" },
+                c.risk
+            ));
+        }
+        match table
+            .iter_mut()
+            .find(|(cat, d, _, _)| *cat == c.category && *d == c.dangerous)
+        {
+            Some(row) => {
+                row.2 += ok as usize;
+                row.3 += 1;
+            }
+            None => table.push((c.category.clone(), c.dangerous, ok as usize, 1)),
+        }
+    }
+    println!("| kind | category | caught (or kept quiet) | of |");
+    println!("|---|---|---|---|");
+    for (cat, d, ok, n) in &table {
+        let kind = if *d { "dangerous" } else { "benign" };
+        println!("| {kind} | {cat} | {ok} | {n} |");
+    }
+    println!(
+        "corpus: {dangerous} dangerous forms in {} categories, {benign} benign look-alikes, {} wrong",
+        categories.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} corpus cases judged wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

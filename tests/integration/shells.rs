@@ -721,27 +721,181 @@ fn widget_puts_the_command_on_the_line_without_running_it() {
     }
 }
 
-/// Needs the safety validator: `rm -rf /` is Critical and must come back as
-/// a comment, so Enter runs nothing.
+/// A harmless command the validator rates Critical: a base64 payload run by
+/// `sh` (it decodes to `true`). A `touch` of `marker` comes first, after a
+/// `;`: in zsh without `interactivecomments`, the old `# blocked: ...` line
+/// ran everything after the `;` when Enter was pressed.
+fn blocked_reply(marker: &Path) -> String {
+    format!(
+        r#"{{"cmd": "true; touch {}; echo dHJ1ZQ== | base64 -d | sh"}}"#,
+        marker.display()
+    )
+}
+
+const BLOCKED_PREFIX: &str = "cmdai: blocked, not put on your command line: ";
+
+/// Needs the safety validator: a blocked command is printed above the prompt
+/// with its reason and never put on the line; the request stays there, and
+/// Enter runs nothing of the command (zsh with and without
+/// `interactivecomments`, bash, fish; emacs, vi-insert and vi-command).
+/// Pressing the key again asks for another command, avoiding the blocked one.
 #[test]
-fn widget_comments_out_a_critical_command() {
-    for shell in shells("widget_comments_out_a_critical_command") {
-        for keymap in ALL_KEYMAPS {
-            let t = TestDir::new();
-            let s = Session::start(&t, shell, keymap, &mock(r#"{"cmd": "rm -rf /"}"#), "");
-            s.ask("wipe the disk");
-            let sc = s.wait_for("the blocked command", MOCK_TIMEOUT, |sc| {
-                sc.buffer()
-                    .is_some_and(|b| b != "wipe the disk" && !b.contains('⏳'))
-            });
-            let line = sc.buffer().unwrap();
-            assert!(
-                line.starts_with("# blocked: ") && line.ends_with("rm -rf /"),
-                "{}: not commented out: {line:?}\n{}",
-                s.label(),
-                sc.0
-            );
+fn widget_blocked_command_never_runs_on_enter() {
+    for shell in shells("widget_blocked_command_never_runs_on_enter") {
+        let options: &[&str] = if shell == Sh::Zsh {
+            &["", "setopt interactivecomments\n"]
+        } else {
+            &[""]
+        };
+        for extra in options {
+            for keymap in ALL_KEYMAPS {
+                let t = TestDir::new();
+                let marker = t.path("work").join("marker");
+                let (wrapper, log) = wrapper(&t, None);
+                let rc = format!(
+                    "{extra}{}",
+                    shell.set_global("__cmdai_bin", wrapper.to_str().unwrap())
+                );
+                let s = Session::start(&t, shell, keymap, &mock(&blocked_reply(&marker)), &rc);
+                let label = format!("{} {extra:?}", s.label());
+                let request = "please create the marker file";
+                s.ask(request);
+                let sc = s.wait_for("the blocked command above the prompt", MOCK_TIMEOUT, |sc| {
+                    sc.has_line_starting(BLOCKED_PREFIX) && sc.buffer() == Some(request)
+                });
+                let shown =
+                    sc.0.lines()
+                        .find(|l| l.starts_with(BLOCKED_PREFIX))
+                        .unwrap();
+                assert!(
+                    shown.contains("touch") && shown.contains("base64 -d | sh"),
+                    "{label}: {shown}"
+                );
+                assert!(
+                    sc.0.contains("obf.decoded_exec"),
+                    "{label}: the reason is shown:\n{}",
+                    sc.0
+                );
+                assert!(
+                    !sc.prompt_line().unwrap().contains("touch"),
+                    "{label}: the command is on the line:\n{}",
+                    sc.0
+                );
+                if keymap == Keymap::Emacs {
+                    // The key again on the unchanged request: another command,
+                    // avoiding the blocked one.
+                    s.send_keys(&["C-g"]);
+                    let deadline = Instant::now() + MOCK_TIMEOUT;
+                    while calls(&log).len() < 2 {
+                        assert!(Instant::now() < deadline, "{label}: no second call");
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    let c = calls(&log);
+                    assert!(
+                        c[1].starts_with("call <--widget> <--avoid> <true; touch ")
+                            && c[1].ends_with("<--> <please create the marker file>"),
+                        "{label}: {}",
+                        c[1]
+                    );
+                    s.wait_for("the request back again", MOCK_TIMEOUT, |sc| {
+                        sc.buffer() == Some(request)
+                            && sc
+                                .0
+                                .lines()
+                                .filter(|l| l.starts_with(BLOCKED_PREFIX))
+                                .count()
+                                >= 2
+                    });
+                }
+                let prompts = s.screen().prompt_count();
+                s.send_keys(&["Enter"]);
+                let sc = s.wait_for("a new prompt after Enter", MOCK_TIMEOUT, |sc| {
+                    sc.prompt_count() > prompts && sc.buffer() == Some("")
+                });
+                // Give anything that was started a moment to finish.
+                std::thread::sleep(Duration::from_millis(300));
+                assert!(
+                    !marker.exists(),
+                    "{label}: Enter ran the blocked command:\n{}",
+                    sc.0
+                );
+                no_temp_files_left(&t, &label);
+            }
         }
+    }
+}
+
+/// The text a blocked command is printed as (`cmdai <request>`, exit 5) is a
+/// line no interactive shell runs, whatever it holds: zsh with and without
+/// `interactivecomments`, bash and fish read it from stdin, and the marker the
+/// command would create stays absent. The line the old format gave does run
+/// in zsh, which shows this check can fail.
+#[test]
+fn blocked_text_line_runs_nothing_in_interactive_shells() {
+    let t = TestDir::new();
+    let marker = t.path("work").join("marker");
+    let mut c = t.cmd();
+    c.env("CMDAI_BACKEND", "mock")
+        .env("CMDAI_MOCK_REPLY", blocked_reply(&marker))
+        .arg("please create the marker file");
+    let r = run(c);
+    assert_eq!(r.code, 5, "{} {}", r.stdout, r.stderr);
+    let line = r.stdout.trim_end().to_string();
+    assert!(line.starts_with("# blocked: "), "{line}");
+    assert!(!marker.exists());
+
+    let feed = |argv: &[&str], text: &str| {
+        let mut child = Command::new(argv[0])
+            .args(&argv[1..])
+            .env("HOME", t.path("home"))
+            .env("TERM", "dumb")
+            .current_dir(t.path("work"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let mut cases: Vec<(Vec<&str>, String)> = vec![(
+        vec!["bash", "--norc", "--noprofile", "-i"],
+        format!("{line}\nexit\n"),
+    )];
+    if installed("zsh") {
+        cases.push((vec!["zsh", "-f", "-i"], format!("{line}\nexit\n")));
+        cases.push((
+            vec!["zsh", "-f", "-i"],
+            format!("setopt interactivecomments\n{line}\nexit\n"),
+        ));
+    }
+    if installed("fish") {
+        cases.push((vec!["fish", "--no-config", "-i"], format!("{line}\nexit\n")));
+    }
+    for (argv, text) in &cases {
+        let err = feed(argv, text);
+        assert!(
+            !marker.exists(),
+            "{argv:?} ran the blocked line {line:?}: {err}"
+        );
+    }
+    if installed("zsh") {
+        let old = format!(
+            "# blocked: judged dangerous: true; touch {}\nexit\n",
+            marker.display()
+        );
+        feed(&["zsh", "-f", "-i"], &old);
+        assert!(
+            marker.exists(),
+            "the old line should have run in zsh without interactivecomments"
+        );
     }
 }
 

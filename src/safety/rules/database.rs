@@ -56,21 +56,69 @@ pub(crate) const RULES: &[Rule] = &[
 struct Sql {
     drop_db: Regex,
     drop_table: Regex,
-    delete_all: Regex,
+    /// `DELETE FROM t` / `UPDATE t SET ..` (one statement).
+    delete_or_update: Regex,
+    /// A WHERE that keeps every row (`WHERE 1=1`, `WHERE true`).
+    where_all: Regex,
     mongo: Regex,
+    mongo_delete_all: Regex,
 }
 
 fn sql() -> &'static Sql {
     static R: OnceLock<Sql> = OnceLock::new();
     R.get_or_init(|| Sql {
         drop_db: Regex::new(r"(?i)\bdrop\s+(database|schema)\b").unwrap(),
-        drop_table: Regex::new(r"(?i)\bdrop\s+table\b|\btruncate\s+(table\s+)?[\w.`]").unwrap(),
-        delete_all: Regex::new(
-            r#"(?i)\bdelete\s+from\s+[\w.`"]+\s*(;|$)|\bupdate\s+[\w.`"]+\s+set\s+[^;]*?(;|$)"#,
+        drop_table: Regex::new(r"(?i)\bdrop\s+table\b|\btruncate\s+(table\s+)?[\w.`\x22\[]").unwrap(),
+        delete_or_update: Regex::new(
+            r#"(?i)^\s*(delete\s+(from\s+)?[\w.`"\[\]]+|update\s+[\w.`"\[\]]+\s+set\b)"#,
+        )
+        .unwrap(),
+        where_all: Regex::new(
+            r#"(?i)\bwhere\s+\(?\s*(?:1\s*=\s*1|true|1|0\s*=\s*0|1\s*<>\s*0|\w+\s+is\s+not\s+null|(?P<a>'?\w+'?)\s*=\s*(?P<b>'?\w+'?))\s*\)?\s*(;|$)"#,
         )
         .unwrap(),
         mongo: Regex::new(r"(?i)dropDatabase\s*\(|\.drop\s*\(\s*\)").unwrap(),
+        mongo_delete_all: Regex::new(r"(?i)\.(deleteMany|remove)\s*\(\s*(\{\s*\})?\s*\)").unwrap(),
     })
+}
+
+/// Whether SQL text deletes or rewrites every row of a table: a DELETE or
+/// UPDATE statement without WHERE, or with a WHERE that is always true.
+fn deletes_all_rows(text: &str) -> bool {
+    let r = sql();
+    text.split(';').any(|stmt| {
+        if !r.delete_or_update.is_match(stmt) {
+            return false;
+        }
+        let lower = stmt.to_ascii_lowercase();
+        let Some(w) = lower.find("where") else {
+            return true;
+        };
+        let cond = &stmt[w..];
+        r.where_all
+            .captures(cond)
+            .is_some_and(|c| match (c.name("a"), c.name("b")) {
+                // `WHERE a = b` keeps every row only when both sides are the same.
+                (Some(a), Some(b)) => a.as_str().eq_ignore_ascii_case(b.as_str()),
+                _ => true,
+            })
+    })
+}
+
+/// SQL keywords that start a destructive statement typed as a shell line.
+fn starts_sql(c: &Cmd) -> bool {
+    let first = c.prog.text.as_str();
+    let second = c.args.first().map(|w| w.text.to_ascii_lowercase());
+    let keyword = matches!(
+        first.to_ascii_lowercase().as_str(),
+        "drop" | "delete" | "truncate" | "update"
+    );
+    keyword
+        && (first.chars().all(|ch| ch.is_ascii_uppercase())
+            || matches!(
+                second.as_deref(),
+                Some("database" | "schema" | "table" | "from")
+            ))
 }
 
 fn is_sql_client(name: &str) -> bool {
@@ -119,21 +167,55 @@ fn executed_texts<'a>(c: &'a Cmd, cx: &'a Cx) -> Vec<&'a str> {
     v
 }
 
+/// SQL with its string literals emptied (`'drop table'` is data).
+fn without_strings(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut in_str = false;
+    for ch in t.chars() {
+        if ch == '\'' {
+            in_str = !in_str;
+            out.push(ch);
+        } else if !in_str {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn check_sql(t: &str, c: &Cmd, out: &mut Out) {
+    let stripped = without_strings(t);
+    let r = sql();
+    if r.drop_db.is_match(&stripped) {
+        out.add(&DROP_DATABASE, c.span.clone());
+    }
+    if r.drop_table.is_match(&stripped) {
+        out.add(&DROP_TABLE, c.span.clone());
+    }
+    if deletes_all_rows(t) {
+        out.add(&DELETE_ALL_ROWS, c.span.clone());
+    }
+}
+
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     let name = c.name.as_str();
     if is_sql_client(name) {
-        let r = sql();
         for t in executed_texts(c, cx) {
-            if r.drop_db.is_match(t) {
-                out.add(&DROP_DATABASE, c.span.clone());
-            }
-            if r.drop_table.is_match(t) {
-                out.add(&DROP_TABLE, c.span.clone());
-            }
-            if r.delete_all.is_match(t) && !t.to_ascii_lowercase().contains(" where ") {
-                out.add(&DELETE_ALL_ROWS, c.span.clone());
-            }
+            // `--command=DROP ...`, `--execute=...`: the SQL after the `=`.
+            let t = match t.split_once('=') {
+                Some((k, v)) if k.starts_with("--") => v,
+                _ => t,
+            };
+            check_sql(t, c, out);
         }
+        return;
+    }
+    // SQL typed at the shell (`DROP TABLE users;`): the statement is the line.
+    if starts_sql(c) {
+        let text = std::iter::once(c.prog.text.as_str())
+            .chain(c.arg_texts())
+            .collect::<Vec<_>>()
+            .join(" ");
+        check_sql(&text, c, out);
         return;
     }
     match name {
@@ -157,7 +239,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         "mongo" | "mongosh"
             if executed_texts(c, cx)
                 .iter()
-                .any(|t| sql().mongo.is_match(t)) =>
+                .any(|t| sql().mongo.is_match(t) || sql().mongo_delete_all.is_match(t)) =>
         {
             out.add(&MONGO_DROP, c.span.clone());
         }
@@ -183,16 +265,57 @@ mod tests {
     fn drop_table() {
         assert_flags("psql -c 'DROP TABLE users'", "db.drop_table");
         assert_flags("mysql -e 'TRUNCATE TABLE logs'", "db.drop_table");
+        assert_flags("psql -c 'TRUNCATE users'", "db.drop_table");
+        assert_flags("DROP TABLE users;", "db.drop_table");
+        assert_flags("truncate table sessions", "db.drop_table");
         assert_not_flags("echo 'DROP TABLE users'", "db.drop_table");
+        assert_not_flags(
+            "mysql -e \"SELECT * FROM t WHERE note = 'drop table x'\"",
+            "db.drop_table",
+        );
+        assert_not_flags("truncate -s 0 table.log", "db.drop_table");
     }
 
     #[test]
     fn delete_all_rows() {
         assert_flags("sqlite3 app.db 'DELETE FROM users;'", "db.delete_all_rows");
+        assert_flags("sqlite3 app.db \"DELETE FROM users\"", "db.delete_all_rows");
+        assert_flags(
+            "mysql -e 'delete from logs where 1=1'",
+            "db.delete_all_rows",
+        );
+        assert_flags(
+            "psql -c 'DELETE FROM a; SELECT * FROM b WHERE id = 1'",
+            "db.delete_all_rows",
+        );
+        assert_flags(
+            "psql -c \"UPDATE users SET admin = true\"",
+            "db.delete_all_rows",
+        );
+        assert_flags("psql --command='DELETE FROM users'", "db.delete_all_rows");
+        assert_flags("DELETE FROM users;", "db.delete_all_rows");
+        assert_flags(
+            "mysql -e 'DELETE FROM users WHERE id = id'",
+            "db.delete_all_rows",
+        );
+        assert_flags(
+            "psql -c \"DELETE FROM t WHERE 'a' = 'a'\"",
+            "db.delete_all_rows",
+        );
         assert_not_flags(
             "sqlite3 app.db 'DELETE FROM users WHERE id = 3;'",
             "db.delete_all_rows",
         );
+        assert_not_flags(
+            "psql -c \"UPDATE users SET name = 'x' WHERE id = 4\"",
+            "db.delete_all_rows",
+        );
+        assert_not_flags("sqlite3 app.db 'SELECT * FROM users'", "db.delete_all_rows");
+        assert_not_flags(
+            "psql -c \"DELETE FROM t WHERE a = b\"",
+            "db.delete_all_rows",
+        );
+        assert_not_flags("echo 'DELETE FROM users;'", "db.delete_all_rows");
     }
 
     #[test]
@@ -205,6 +328,10 @@ mod tests {
     #[test]
     fn mongo_drop() {
         assert_flags("mongosh app --eval 'db.dropDatabase()'", "db.mongo_drop");
+        assert_flags(
+            "mongosh app --eval 'db.users.deleteMany({})'",
+            "db.mongo_drop",
+        );
         assert_not_flags("mongosh app --eval 'db.users.find()'", "db.mongo_drop");
     }
 }

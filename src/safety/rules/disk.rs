@@ -447,6 +447,7 @@ mod tests {
         let mac = Context {
             os: Os::Macos,
             home: Some("/Users/me".into()),
+            cwd: None,
         };
         assert!(
             assess("sudo dd if=x.img of=/dev/rdisk2 bs=1m", &mac).risk

@@ -79,6 +79,12 @@ pub(crate) const CHMOD_WORLD_WRITABLE_SYSTEM: Rule = rule(
     CAT,
     "makes a system file or directory writable by every user on the machine",
 );
+pub(crate) const CHMOD_RECURSIVE_HOME: Rule = rule(
+    "fs.chmod_recursive_home",
+    High,
+    CAT,
+    "opens every file of a home directory to other users, private keys and mail included",
+);
 pub(crate) const CHMOD_RECURSIVE_777: Rule = rule(
     "fs.chmod_recursive_777",
     Moderate,
@@ -112,11 +118,72 @@ pub(crate) const SHRED_FILES: Rule = rule(
     CAT,
     "overwrites files so that they can never be recovered",
 );
+pub(crate) const FIND_DELETE: Rule = rule(
+    "fs.find_delete",
+    Moderate,
+    CAT,
+    "deletes every file find selects, with no list to check first and no undo",
+);
+pub(crate) const FIND_DELETE_WIDE: Rule = rule(
+    "fs.find_delete_wide",
+    High,
+    CAT,
+    "deletes matching files everywhere under the root, a home, a system or a shared directory",
+);
+pub(crate) const RM_SYSTEM_SUBTREE: Rule = rule(
+    "fs.rm_system_subtree",
+    High,
+    CAT,
+    "recursively deletes part of a system directory (like /usr, /lib, /etc or /boot), which can break installed programs or the boot",
+);
+pub(crate) const RM_SYSTEM_FILE: Rule = rule(
+    "fs.rm_system_file",
+    High,
+    CAT,
+    "deletes a system program, library or core configuration file",
+);
+pub(crate) const MOVE_SYSTEM_FILE: Rule = rule(
+    "fs.move_system_file",
+    High,
+    CAT,
+    "moves a system program, library or core configuration file away, so the system can no longer find it",
+);
+pub(crate) const WRITE_SYSTEM_FILE: Rule = rule(
+    "fs.write_system_file",
+    High,
+    CAT,
+    "copies or moves files over system programs, libraries or core configuration files",
+);
+pub(crate) const LINK_SYSTEM_FILE: Rule = rule(
+    "fs.link_system_file",
+    High,
+    CAT,
+    "replaces a system file with a link, so the system reads or runs something else in its place",
+);
+pub(crate) const TRUNCATE_FILES: Rule = rule(
+    "fs.truncate_files",
+    Moderate,
+    CAT,
+    "empties every file a pattern matches, destroying their contents",
+);
+pub(crate) const TRUNCATE_MANY: Rule = rule(
+    "fs.truncate_many",
+    High,
+    CAT,
+    "empties or overwrites every file in a folder at once, destroying their contents",
+);
+pub(crate) const TRUNCATE_SYSTEM: Rule = rule(
+    "fs.truncate_system",
+    Critical,
+    CAT,
+    "empties or overwrites the files of the root, a home or a system directory",
+);
 
 pub(crate) const RULES: &[Rule] = &[
     RM_ROOT,
     RM_HOME,
     RM_SYSTEM,
+    RM_SHARED,
     RM_NO_PRESERVE_ROOT,
     RM_CRITICAL_FILE,
     RM_VAR_PATH,
@@ -127,6 +194,7 @@ pub(crate) const RULES: &[Rule] = &[
     CHMOD_RECURSIVE_SYSTEM,
     CHOWN_RECURSIVE_SYSTEM,
     CHMOD_WORLD_WRITABLE_SYSTEM,
+    CHMOD_RECURSIVE_HOME,
     CHMOD_RECURSIVE_777,
     SETUID_SHELL,
     OVERWRITE_ACCOUNT_FILE,
@@ -135,7 +203,202 @@ pub(crate) const RULES: &[Rule] = &[
     MV_TO_DEV_NULL,
     RSYNC_DELETE_SYSTEM,
     SHRED_FILES,
+    FIND_DELETE,
+    FIND_DELETE_WIDE,
+    RM_SYSTEM_SUBTREE,
+    RM_SYSTEM_FILE,
+    MOVE_SYSTEM_FILE,
+    WRITE_SYSTEM_FILE,
+    LINK_SYSTEM_FILE,
+    TRUNCATE_FILES,
+    TRUNCATE_MANY,
+    TRUNCATE_SYSTEM,
 ];
+
+/// Trees whose every file belongs to the operating system: programs,
+/// libraries, the kernel, the package database. (`/usr/local` is not one.)
+const SYSTEM_TREES: &[&str] = &[
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/usr",
+    "/boot",
+    "/etc",
+    "/var/lib",
+    "/System",
+    "/private/etc",
+];
+
+/// Parts of those trees that hold what the user installed or may clear.
+const USER_SUBTREES: &[&str] = &[
+    "/usr/local",
+    "/usr/src",
+    "/var/lib/apt/lists",
+    "/usr/share/doc",
+];
+
+fn under(p: &str, dir: &str) -> bool {
+    p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/'
+}
+
+/// A path strictly inside a system tree (the tree itself is `fs.rm_system`).
+pub(crate) fn in_system_tree(p: &str) -> bool {
+    SYSTEM_TREES.iter().any(|d| under(p, d))
+        && !USER_SUBTREES.iter().any(|d| p == *d || under(p, d))
+}
+
+/// Trees of programs, libraries and the kernel: every file in them is one
+/// the system runs or loads.
+const PROGRAM_TREES: &[&str] = &[
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/boot",
+    "/System",
+];
+
+/// Files directly in /etc that every login, boot or program start reads
+/// (the account files and fstab-like ones have rules of their own).
+const CORE_ETC_FILES: &[&str] = &[
+    "profile",
+    "environment",
+    "bash.bashrc",
+    "bashrc",
+    "zshrc",
+    "zshenv",
+    "zprofile",
+    "sudo.conf",
+    "ld.so.conf",
+    "ld.so.cache",
+    "modules",
+    "crontab",
+    "rc.local",
+    "os-release",
+    "shells",
+    "securetty",
+    "localtime",
+    "machine-id",
+    "sysctl.conf",
+    "services",
+    "protocols",
+    "pam.conf",
+];
+
+/// A single file whose loss or replacement breaks the system: anything in
+/// the program, library and boot trees, and the core files of /etc.
+pub(crate) fn is_system_file(p: &str) -> bool {
+    if let Some(rest) = p
+        .strip_prefix("/etc/")
+        .or_else(|| p.strip_prefix("/private/etc/"))
+    {
+        return CORE_ETC_FILES.contains(&rest) || is_system_config(p) || is_account_file(p);
+    }
+    PROGRAM_TREES.iter().any(|d| under(p, d))
+}
+
+/// `*`, `dir/*`, `./*`, `.*`: every file of a folder.
+fn glob_everything(p: &str) -> bool {
+    let base = p.rsplit('/').next().unwrap_or(p);
+    matches!(base, "*" | ".*" | "**" | "{*,.*}")
+}
+
+fn has_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+/// The folder a glob lists (`/etc/*.conf` -> `/etc`).
+fn glob_dir(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &p[..i],
+        None => ".",
+    }
+}
+
+/// What `find` does to what it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FindAction {
+    Delete,
+    Empty,
+}
+
+fn find_action(c: &Cmd) -> Option<FindAction> {
+    if c.arg_texts().any(|t| t == "-delete") {
+        return Some(FindAction::Delete);
+    }
+    let mut action = None;
+    for (i, w) in c.args.iter().enumerate() {
+        if !matches!(w.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+            continue;
+        }
+        let Some(p) = c.args.get(i + 1) else { continue };
+        let rest: Vec<&str> = c.args[i + 2..]
+            .iter()
+            .take(32)
+            .map(|w| w.text.as_str())
+            .take_while(|t| *t != ";" && *t != "+")
+            .collect();
+        match crate::safety::command::prog_name(&p.text).as_str() {
+            "rm" | "rmdir" | "unlink" | "srm" | "wipe" => return Some(FindAction::Delete),
+            "shred"
+                if rest.iter().any(|t| {
+                    *t == "-u"
+                        || t.starts_with("--remove")
+                        || (t.starts_with('-') && !t.starts_with("--") && t.contains('u'))
+                }) =>
+            {
+                return Some(FindAction::Delete)
+            }
+            "shred" => action = Some(FindAction::Empty),
+            "truncate" if truncate_destroys(rest.iter().copied()) => {
+                action = Some(FindAction::Empty)
+            }
+            "cp" if rest.first() == Some(&"/dev/null") => action = Some(FindAction::Empty),
+            _ => {}
+        }
+    }
+    action
+}
+
+/// Whether a `truncate` command's size loses data.
+pub(crate) fn truncate_destroys_args(args: &[crate::safety::parse::Word]) -> bool {
+    truncate_destroys(args.iter().map(|w| w.text.as_str()))
+}
+
+/// Whether `truncate`'s size loses data (`-s 0`, `-s -1G`, `--size=<10M`).
+fn truncate_destroys<'a>(args: impl Iterator<Item = &'a str>) -> bool {
+    let args: Vec<&str> = args.collect();
+    let mut size = None;
+    for (i, t) in args.iter().enumerate() {
+        if *t == "-s" || *t == "--size" {
+            size = args.get(i + 1).copied();
+        } else if let Some(v) = t.strip_prefix("--size=").or_else(|| t.strip_prefix("-s")) {
+            if !v.is_empty() {
+                size = Some(v);
+            }
+        } else if *t == "-r" || t.starts_with("--reference") {
+            return true;
+        }
+    }
+    size.is_some_and(|s| {
+        s.trim_start_matches(['0', 'K', 'M', 'G', 'k', 'B'])
+            .is_empty()
+            && s.starts_with('0')
+            || s.starts_with(['-', '<', '/', '%'])
+    })
+}
 
 /// Files whose loss or truncation locks users out or stops the boot.
 pub(crate) fn is_account_file(path: &str) -> bool {
@@ -237,19 +500,37 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                         continue;
                     }
                 }
-                if is_account_file(&normalize(t, ctx)) {
+                let n = normalize(t, ctx);
+                if is_account_file(&n) {
                     out.add(&RM_CRITICAL_FILE, w.span.clone());
+                } else if recursive && in_system_tree(&n) {
+                    out.add(&RM_SYSTEM_SUBTREE, w.span.clone());
+                } else if c.name != "rmdir"
+                    && (is_system_file(&n)
+                        || has_glob(&n) && is_system_file(glob_dir(&n))
+                        || has_glob(&n) && glob_dir(&n) == "/etc")
+                {
+                    out.add(&RM_SYSTEM_FILE, w.span.clone());
                 } else if recursive && is_var_prefixed(t) {
                     out.add(&RM_VAR_PATH, w.span.clone());
                 } else if recursive
-                    && matches!(
-                        normalize(t, ctx).as_str(),
-                        "../" | ".." | "../.." | "../../.."
-                    )
+                    && (matches!(n.as_str(), "../" | ".." | "../.." | "../../..")
+                        || matches!(
+                            normalize(&w.text, ctx).as_str(),
+                            ".." | "../.." | "../../.."
+                        ))
                 {
                     out.add(&RM_PARENT, w.span.clone());
                 } else if recursive {
                     plain_recursive = true;
+                }
+            }
+            // `find ROOT ... | xargs rm`: what find selects is deleted.
+            if c.input == Input::Unknown {
+                for up in cx.upstream(c.index).filter(|u| u.name == "find") {
+                    if find_action(up).is_none() {
+                        find_rules(up, FindAction::Delete, find_filtered(up), cx, out);
+                    }
                 }
             }
             if recursive && c.input == Input::Unknown {
@@ -271,42 +552,8 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             }
         }
         "find" => {
-            if !c.arg_texts().any(|t| t == "-delete") {
-                return;
-            }
-            let filtered = c.arg_texts().any(|t| {
-                matches!(
-                    t,
-                    "-name"
-                        | "-iname"
-                        | "-path"
-                        | "-ipath"
-                        | "-regex"
-                        | "-iregex"
-                        | "-newer"
-                        | "-mtime"
-                        | "-mmin"
-                        | "-atime"
-                        | "-size"
-                        | "-user"
-                        | "-empty"
-                        | "-perm"
-                        | "-group"
-                        | "-links"
-                        | "-inum"
-                        | "-wholename"
-                        | "-nouser"
-                        | "-lname"
-                        | "-amin"
-                        | "-ctime"
-                        | "-cmin"
-                        | "-newermt"
-                )
-            });
-            for w in c.args.iter().take_while(|w| !w.text.starts_with('-')) {
-                if classify(&cx.resolve(c.index, &w.text), ctx) != PathClass::Other && !filtered {
-                    out.add(&FIND_DELETE_SYSTEM, w.span.clone());
-                }
+            if let Some(action) = find_action(c) {
+                find_rules(c, action, find_filtered(c), cx, out);
             }
         }
         "chmod" | "chown" | "chgrp" => {
@@ -321,6 +568,8 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                     let class = classify(&cx.resolve(c.index, &w.text), ctx);
                     if recursive && matches!(class, PathClass::Root | PathClass::System) {
                         out.add(&CHMOD_RECURSIVE_SYSTEM, w.span.clone());
+                    } else if recursive && class == PathClass::Home && opens_to_others(spec) {
+                        out.add(&CHMOD_RECURSIVE_HOME, w.span.clone());
                     } else if world_writable
                         && (matches!(
                             class,
@@ -363,6 +612,11 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                         out.add(&MV_SYSTEM, w.span.clone());
                     } else if is_account_file(&normalize(&t, ctx)) {
                         out.add(&RM_CRITICAL_FILE, w.span.clone());
+                    } else if in_system_tree(&normalize(&t, ctx))
+                        && (is_system_file(&normalize(&t, ctx))
+                            || !normalize(&t, ctx).starts_with("/etc/"))
+                    {
+                        out.add(&MOVE_SYSTEM_FILE, w.span.clone());
                     }
                 }
                 if o.operands[n - 1].text == "/dev/null" {
@@ -390,9 +644,102 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             {
                 out.add(&SHRED_FILES, c.span.clone());
             }
+            for w in &o.operands {
+                let p = normalize(&cx.resolve(c.index, &w.text), ctx);
+                if let Some(r) = many_files_rule(&p, ctx) {
+                    out.add(r, w.span.clone());
+                }
+            }
         }
+        "ln" => check_ln(c, cx, out),
         _ => {}
     }
+}
+
+/// Whether a `find` expression narrows what it selects (a name, age, size,
+/// owner... test), as opposed to taking everything below its roots.
+fn find_filtered(c: &Cmd) -> bool {
+    c.args.iter().enumerate().any(|(i, w)| {
+        let t = w.text.as_str();
+        // `-name '*'` selects everything all the same.
+        let everything = matches!(t, "-name" | "-iname" | "-path" | "-wholename")
+            && c.args.get(i + 1).is_some_and(|v| v.text == "*");
+        !everything
+            && matches!(
+                t,
+                "-name"
+                    | "-iname"
+                    | "-path"
+                    | "-ipath"
+                    | "-regex"
+                    | "-iregex"
+                    | "-newer"
+                    | "-mtime"
+                    | "-mmin"
+                    | "-atime"
+                    | "-size"
+                    | "-user"
+                    | "-empty"
+                    | "-perm"
+                    | "-group"
+                    | "-links"
+                    | "-inum"
+                    | "-wholename"
+                    | "-nouser"
+                    | "-lname"
+                    | "-amin"
+                    | "-ctime"
+                    | "-cmin"
+                    | "-newermt"
+            )
+    })
+}
+
+/// The rule for what `find` deletes or empties below each of its roots:
+/// everything below the root, a home or a system directory (Critical),
+/// matching files there (High), everything in a shared folder (High), or
+/// files of an ordinary folder (Moderate).
+fn find_rules(c: &Cmd, action: FindAction, filtered: bool, cx: &Cx, out: &mut Out) {
+    let ctx = cx.ctx;
+    let roots: Vec<&crate::safety::parse::Word> = c
+        .args
+        .iter()
+        .take_while(|w| !w.text.starts_with('-') && w.text != "(" && w.text != "!")
+        .collect();
+    let here = crate::safety::parse::Word::synthetic(".", c.span.clone());
+    let roots = if roots.is_empty() { vec![&here] } else { roots };
+    for w in roots {
+        let resolved = cx.resolve(c.index, &w.text);
+        let class = classify(&resolved, ctx);
+        let wide = matches!(class, PathClass::Root | PathClass::Home | PathClass::System);
+        let subtree = in_system_tree(&normalize(&resolved, ctx));
+        let shared = class == PathClass::Shared;
+        let rule = match (action, filtered) {
+            (FindAction::Delete, false) if wide => &FIND_DELETE_SYSTEM,
+            (FindAction::Delete, false) if subtree => &RM_SYSTEM_SUBTREE,
+            (FindAction::Delete, false) if shared => &FIND_DELETE_WIDE,
+            (FindAction::Delete, true) if wide || subtree => &FIND_DELETE_WIDE,
+            (FindAction::Delete, _) => &FIND_DELETE,
+            (FindAction::Empty, false) if wide || subtree => &TRUNCATE_SYSTEM,
+            (FindAction::Empty, false) => &TRUNCATE_MANY,
+            (FindAction::Empty, true) if wide || subtree => &TRUNCATE_MANY,
+            (FindAction::Empty, true) => &TRUNCATE_FILES,
+        };
+        out.add(rule, w.span.clone());
+    }
+}
+
+/// `chmod -R 777 ~`: a home directory opened to every user.
+fn opens_to_others(spec: &str) -> bool {
+    if !spec.is_empty() && spec.chars().all(|c| c.is_ascii_digit()) {
+        return !spec.ends_with('0');
+    }
+    spec.split(',').any(|part| {
+        let (who, rest) = part.split_at(part.find(['+', '=']).unwrap_or(part.len()));
+        (who.is_empty() || who.contains(['o', 'a']))
+            && rest.contains(['r', 'w', 'x'])
+            && !rest.starts_with('-')
+    })
 }
 
 /// The paths an `xargs` command receives, when the producer is `find`, `ls`,
@@ -425,15 +772,89 @@ fn piped_paths(c: &Cmd, cx: &Cx) -> Option<Vec<String>> {
     Some(paths)
 }
 
-/// Writes (redirections, tee, cp...) onto account or boot files.
-pub(crate) fn check_write(t: &WriteTarget, cx: &Cx, out: &mut Out) {
-    let p = normalize(&t.path, cx.ctx);
+/// The rule for emptying or overwriting what a glob names, if it names many
+/// files: everything in a folder (High), the root, a home or a system
+/// directory (Critical), or a pattern (Moderate).
+fn many_files_rule(p: &str, ctx: &crate::safety::Context) -> Option<&'static Rule> {
+    if !has_glob(p) {
+        return None;
+    }
+    let dir = glob_dir(p);
+    let class = classify(dir, ctx);
+    let wide = matches!(class, PathClass::Root | PathClass::Home | PathClass::System)
+        || in_system_tree(dir);
+    Some(match (glob_everything(p), wide) {
+        (_, true) if glob_everything(p) => &TRUNCATE_SYSTEM,
+        (false, true) | (true, false) => &TRUNCATE_MANY,
+        (false, false) => &TRUNCATE_FILES,
+        (true, true) => &TRUNCATE_SYSTEM,
+    })
+}
+
+/// Writes (redirections, tee, cp...) onto account or boot files, onto many
+/// files at once, or into the system's program and configuration files.
+pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
+    let p = normalize(&cx.resolve(idx, &t.path), cx.ctx);
     if t.mode == WriteMode::Truncate {
         if is_account_file(&p) {
             out.add(&OVERWRITE_ACCOUNT_FILE, t.span.clone());
         } else if is_system_config(&p) {
             out.add(&OVERWRITE_SYSTEM_CONFIG, t.span.clone());
+        } else if t.tool == "cp"
+            && (is_system_file(&p)
+                || PROGRAM_TREES.contains(&p.as_str())
+                || p == "/etc" && copies_many(cx, idx))
+        {
+            out.add(&WRITE_SYSTEM_FILE, t.span.clone());
+        } else if !matches!(t.tool, "cp" | "dd" | "rsync") {
+            if let Some(r) = many_files_rule(&p, cx.ctx) {
+                out.add(r, t.span.clone());
+            }
         }
+    }
+}
+
+/// `cp -r dir/ /etc`, `cp * /etc/`: many files copied at once.
+fn copies_many(cx: &Cx, idx: usize) -> bool {
+    cx.unwrapped[idx].cmds.iter().any(|c| {
+        c.arg_texts().any(|a| {
+            has_glob(a)
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R', 'a']))
+        })
+    })
+}
+
+/// `ln -sf X /etc/passwd`, `ln -sf X /usr/bin/sudo`: links put in place of
+/// system files.
+fn check_ln(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let ctx = cx.ctx;
+    let o = opts(&c.args, "tS", &["target-directory", "suffix"]);
+    let force = o.has('f') || o.has_long("force");
+    let dest = match o.value('t').or(o.long_value("target-directory")) {
+        Some(dir) => Some((dir.to_string(), c.span.clone())),
+        None if o.operands.len() >= 2 => {
+            o.operands.last().map(|w| (w.text.clone(), w.span.clone()))
+        }
+        None => o.operands.first().map(|w| {
+            let base = w
+                .text
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            (base.to_string(), w.span.clone())
+        }),
+    };
+    let Some((dest, span)) = dest else { return };
+    let p = normalize(&cx.resolve(c.index, &dest), ctx);
+    if p == "/etc/ld.so.preload" {
+        out.add(&crate::safety::rules::system::LD_PRELOAD, span);
+    } else if p.starts_with("/etc/sudoers.d/") || p == "/etc/sudoers.d" {
+        out.add(&crate::safety::rules::system::SUDOERS_WRITE, span);
+    } else if force && is_account_file(&p) {
+        out.add(&OVERWRITE_ACCOUNT_FILE, span);
+    } else if force && (in_system_tree(&p) || classify(&p, ctx) == PathClass::System) {
+        out.add(&LINK_SYSTEM_FILE, span);
     }
 }
 
@@ -590,6 +1011,15 @@ mod tests {
     }
 
     #[test]
+    fn chmod_recursive_home() {
+        assert_flags("sudo chmod -R 777 ~", "fs.chmod_recursive_home");
+        assert_flags("chmod -R a+r $HOME", "fs.chmod_recursive_home");
+        assert_not_flags("chmod -R go-rwx ~", "fs.chmod_recursive_home");
+        assert_not_flags("chmod -R 700 ~", "fs.chmod_recursive_home");
+        assert_not_flags("chmod -R 755 ~/site", "fs.chmod_recursive_home");
+    }
+
+    #[test]
     fn chmod_recursive_777() {
         assert_flags("chmod -R 777 ./site", "fs.chmod_recursive_777");
         assert_not_flags("chmod -R 755 ./site", "fs.chmod_recursive_777");
@@ -638,6 +1068,159 @@ mod tests {
     fn rsync_delete_system() {
         assert_flags("rsync -a --delete empty/ /", "fs.rsync_delete_system");
         assert_not_flags("rsync -a --delete src/ backup/", "fs.rsync_delete_system");
+    }
+
+    #[test]
+    fn find_delete() {
+        assert_flags("find . -name '*.pyc' -delete", "fs.find_delete");
+        assert_flags("find build -type f -exec rm {} +", "fs.find_delete");
+        assert_flags("find . -name '*.o' | xargs rm", "fs.find_delete");
+        assert_flags("find . -name '*.o' -execdir rm -f {} \\;", "fs.find_delete");
+        assert_not_flags("find . -name '*.pyc'", "fs.find_delete");
+        assert_not_flags(
+            "find . -name '*.log' -exec grep -l x {} +",
+            "fs.find_delete",
+        );
+    }
+
+    #[test]
+    fn find_delete_wide() {
+        assert_flags("find / -name '*.log' -delete", "fs.find_delete_wide");
+        assert_flags(
+            "find ~ -name '*.bak' -exec rm {} \\;",
+            "fs.find_delete_wide",
+        );
+        assert_flags("find /etc -name '*.conf' -delete", "fs.find_delete_wide");
+        assert_flags("find /usr/lib -name '*.so' -delete", "fs.find_delete_wide");
+        assert_flags(
+            "find ~ -name '*.txt' -print0 | xargs -0 rm -f",
+            "fs.find_delete_wide",
+        );
+        assert_not_flags("find /var/log -name '*.gz' -delete", "fs.find_delete_wide");
+        assert_not_flags("find . -name '*.log' -delete", "fs.find_delete_wide");
+        assert_not_flags("find ~/project -name '*.o' -delete", "fs.find_delete_wide");
+        assert_not_flags("find / -name '*.log'", "fs.find_delete_wide");
+    }
+
+    #[test]
+    fn rm_system_subtree() {
+        assert_flags("sudo rm -rf /usr/lib/python3", "fs.rm_system_subtree");
+        assert_flags("rm -rf /etc/apt", "fs.rm_system_subtree");
+        assert_flags("sudo rm -rf /lib/modules", "fs.rm_system_subtree");
+        assert_flags("sudo rm -rf /usr/share/fonts", "fs.rm_system_subtree");
+        assert_flags("sudo rm -rf /var/lib/dpkg", "fs.rm_system_subtree");
+        assert_flags("find /usr/share -delete", "fs.rm_system_subtree");
+        assert_not_flags("sudo rm -rf /usr/local/go", "fs.rm_system_subtree");
+        assert_not_flags("rm -rf /tmp/usr/lib", "fs.rm_system_subtree");
+        assert_not_flags(
+            "rm /etc/nginx/sites-enabled/default",
+            "fs.rm_system_subtree",
+        );
+    }
+
+    #[test]
+    fn rm_system_file() {
+        assert_flags("sudo rm /usr/bin/sudo", "fs.rm_system_file");
+        assert_flags("rm -f /etc/hosts", "fs.rm_system_file");
+        assert_flags("sudo rm /etc/*.conf", "fs.rm_system_file");
+        assert_flags(
+            "sudo rm /lib/x86_64-linux-gnu/libc.so.6",
+            "fs.rm_system_file",
+        );
+        assert_not_flags("rm /etc/nginx/sites-enabled/default", "fs.rm_system_file");
+        assert_not_flags("sudo rm /usr/local/bin/mytool", "fs.rm_system_file");
+        assert_not_flags("sudo rm /etc/fstab.bak", "fs.rm_system_file");
+    }
+
+    #[test]
+    fn move_system_file() {
+        assert_flags("sudo mv /bin/ls /tmp/", "fs.move_system_file");
+        assert_flags(
+            "mv /usr/bin/python3 /usr/bin/python3.bak",
+            "fs.move_system_file",
+        );
+        assert_flags("sudo mv /etc/fstab ~/fstab", "fs.move_system_file");
+        assert_flags("mv /boot/vmlinuz-6.1 /tmp", "fs.move_system_file");
+        assert_not_flags("mv /etc/nginx/conf.d/a.conf /tmp", "fs.move_system_file");
+        assert_not_flags("mv /usr/local/bin/x /tmp", "fs.move_system_file");
+        assert_not_flags("mv a.txt b.txt", "fs.move_system_file");
+    }
+
+    #[test]
+    fn write_system_file() {
+        assert_flags("sudo cp evil /bin/ls", "fs.write_system_file");
+        assert_flags("sudo mv payload /usr/bin/sudo", "fs.write_system_file");
+        assert_flags("sudo cp -r backup/* /etc/", "fs.write_system_file");
+        assert_flags("sudo install -m 755 x /usr/sbin/", "fs.write_system_file");
+        assert_flags("cp profile /etc/profile", "fs.write_system_file");
+        assert_not_flags(
+            "sudo cp app.service /etc/systemd/system/",
+            "fs.write_system_file",
+        );
+        assert_not_flags("sudo cp tool /usr/local/bin/", "fs.write_system_file");
+        assert_not_flags("cp /etc/hosts ./hosts.bak", "fs.write_system_file");
+        assert_not_flags("sudo cp /etc/fstab /etc/fstab.bak", "fs.write_system_file");
+        assert_not_flags(
+            "sudo cp site.conf /etc/nginx/sites-available/",
+            "fs.write_system_file",
+        );
+    }
+
+    #[test]
+    fn link_system_file() {
+        assert_flags("sudo ln -sf /tmp/x /etc/resolv.conf", "fs.link_system_file");
+        assert_flags("ln -sf /tmp/evil /usr/bin/sudo", "fs.link_system_file");
+        assert_flags(
+            "sudo ln --symbolic --force /dev/null /etc/hosts",
+            "fs.link_system_file",
+        );
+        assert_not_flags("ln -s /usr/bin/python3 ~/bin/python", "fs.link_system_file");
+        assert_not_flags(
+            "sudo ln -sf /opt/app/bin/app /usr/local/bin/app",
+            "fs.link_system_file",
+        );
+        assert_not_flags("ln -s target link", "fs.link_system_file");
+    }
+
+    #[test]
+    fn truncate_files() {
+        assert_flags("truncate -s 0 *.log", "fs.truncate_files");
+        assert_flags(
+            "find . -name '*.log' -exec truncate -s 0 {} +",
+            "fs.truncate_files",
+        );
+        assert_not_flags("truncate -s 0 app.log", "fs.truncate_files");
+        assert_not_flags("truncate -s 10G *.img", "fs.truncate_files");
+    }
+
+    #[test]
+    fn truncate_many() {
+        assert_flags("truncate -s 0 *", "fs.truncate_many");
+        assert_flags(": > *", "fs.truncate_many");
+        assert_flags("for f in *; do : > \"$f\"; done", "fs.truncate_many");
+        assert_flags(
+            "find . -type f -exec truncate --size=0 {} \\;",
+            "fs.truncate_many",
+        );
+        assert_flags("shred -n 1 ./*", "fs.truncate_many");
+        assert_flags("echo -n | tee src/*", "fs.truncate_many");
+        assert_not_flags("truncate -s 0 build.log", "fs.truncate_many");
+        assert_not_flags("echo x > out.txt", "fs.truncate_many");
+    }
+
+    #[test]
+    fn truncate_system() {
+        assert_flags("truncate -s 0 /etc/*", "fs.truncate_system");
+        assert_flags("cd ~ && truncate -s 0 *", "fs.truncate_system");
+        assert_flags(
+            "find / -type f -exec truncate -s 0 {} +",
+            "fs.truncate_system",
+        );
+        assert_flags(
+            "sudo find /usr -type f -exec shred {} +",
+            "fs.truncate_system",
+        );
+        assert_not_flags("truncate -s 0 ./logs/*", "fs.truncate_system");
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! are shells or downloaders).
 
 pub(crate) mod cloud;
+pub(crate) mod computed;
 pub(crate) mod database;
 pub(crate) mod disk;
 pub(crate) mod filesystem;
+pub(crate) mod interp;
 pub(crate) mod network;
 pub(crate) mod obfuscation;
 pub(crate) mod packages;
@@ -20,6 +22,7 @@ pub(crate) mod system;
 pub(crate) mod vcs;
 
 use crate::safety::command::{prog_name, Cmd, Unwrapped, SHELLS};
+use crate::safety::expand::EditMap;
 use crate::safety::parse::{RedirOp, Script, SubKind, Word};
 use crate::safety::{Context, Finding, Rule};
 use std::collections::HashSet;
@@ -36,10 +39,14 @@ pub(crate) struct Cx<'a> {
     pub cwd: &'a [Option<String>],
 }
 
-/// Follows `cd`/`pushd` through a script: the known working directory of
-/// each simple command.
-pub(crate) fn cwd_table(script: &Script, unwrapped: &[Unwrapped]) -> Vec<Option<String>> {
-    let mut cur: Option<String> = None;
+/// Follows `cd`/`pushd` through a script, starting in the request's working
+/// directory: the known working directory of each simple command.
+pub(crate) fn cwd_table(
+    script: &Script,
+    unwrapped: &[Unwrapped],
+    ctx: &Context,
+) -> Vec<Option<String>> {
+    let mut cur: Option<String> = ctx.cwd.clone();
     let mut table = Vec::with_capacity(script.commands.len());
     for u in unwrapped {
         table.push(cur.clone());
@@ -68,18 +75,23 @@ pub(crate) fn cwd_table(script: &Script, unwrapped: &[Unwrapped]) -> Vec<Option<
 
 impl<'a> Cx<'a> {
     /// Resolves a path argument of simple command `idx` against a known
-    /// working directory; absolute, home and variable paths are unchanged.
+    /// working directory (`$PWD` too); absolute, home and other variable
+    /// paths are unchanged.
     pub(crate) fn resolve(&self, idx: usize, t: &str) -> String {
-        match self.cwd.get(idx) {
-            Some(Some(cwd))
-                if !(t.starts_with('/')
-                    || t.starts_with('~')
-                    || t.starts_with('$')
-                    || t.is_empty()) =>
-            {
-                format!("{cwd}/{t}")
+        let Some(Some(cwd)) = self.cwd.get(idx) else {
+            return t.to_string();
+        };
+        for pwd in ["$PWD", "${PWD}"] {
+            if let Some(rest) = t.strip_prefix(pwd) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return format!("{cwd}{rest}");
+                }
             }
-            _ => t.to_string(),
+        }
+        if t.starts_with('/') || t.starts_with('~') || t.starts_with('$') || t.is_empty() {
+            t.to_string()
+        } else {
+            format!("{cwd}/{t}")
         }
     }
 
@@ -123,6 +135,9 @@ impl<'a> Cx<'a> {
 pub(crate) enum SpanMap {
     Offset(usize),
     Fixed(Range<usize>),
+    /// An expanded version of a line: its edit maps (in order), then the
+    /// map of the line it was expanded from.
+    Edited(std::sync::Arc<(Vec<EditMap>, SpanMap)>),
 }
 
 impl SpanMap {
@@ -130,6 +145,11 @@ impl SpanMap {
         match self {
             SpanMap::Offset(o) => r.start + o..r.end + o,
             SpanMap::Fixed(f) => f.clone(),
+            SpanMap::Edited(e) => {
+                let (maps, parent) = &**e;
+                let r = maps.iter().fold(r, |r, m| m.map(r));
+                parent.map(r)
+            }
         }
     }
 }
@@ -139,10 +159,24 @@ pub(crate) struct Out<'a> {
     pub findings: &'a mut Vec<Finding>,
     pub seen: &'a mut HashSet<(&'static str, usize, usize)>,
     pub map: SpanMap,
+    /// Drop findings that depend on what an expansion holds (the line is
+    /// judged in its expanded versions too).
+    pub suppress_values: bool,
 }
+
+/// Rules whose finding depends on the value of an expansion.
+const VALUE_RULES: &[&str] = &[
+    "exp.computed_program",
+    "exp.computed_program_target",
+    "exp.computed_path",
+    "fs.rm_var_path",
+];
 
 impl Out<'_> {
     pub(crate) fn add(&mut self, rule: &'static Rule, span: Range<usize>) {
+        if self.suppress_values && VALUE_RULES.contains(&rule.id) {
+            return;
+        }
         let span = self.map.map(span);
         if self.seen.insert((rule.id, span.start, span.end)) {
             self.findings.push(Finding {
@@ -172,6 +206,8 @@ pub(crate) const fn rule(
 /// Runs every category over a parsed script.
 pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
     for c in cx.cmds() {
+        computed::check(c, cx, out);
+        interp::check(c, cx, out);
         filesystem::check(c, cx, out);
         disk::check(c, cx, out);
         system::check(c, cx, out);
@@ -185,7 +221,8 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
     }
     for idx in 0..cx.script.commands.len() {
         for t in write_targets(cx, idx) {
-            filesystem::check_write(&t, cx, out);
+            filesystem::check_write(&t, idx, cx, out);
+            secrets::check_write(&t, idx, cx, out);
             disk::check_write(&t, cx, out);
             system::check_write(&t, idx, cx, out);
         }
@@ -198,6 +235,8 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
 pub(crate) fn all_rules() -> Vec<Rule> {
     let mut v = Vec::new();
     for group in [
+        computed::RULES,
+        interp::RULES,
         filesystem::RULES,
         disk::RULES,
         system::RULES,
@@ -296,6 +335,9 @@ pub(crate) fn write_targets(cx: &Cx, idx: usize) -> Vec<WriteTarget> {
                     ],
                 );
                 let targets: Vec<&Word> = if c.name == "truncate" {
+                    if !filesystem::truncate_destroys_args(&c.args) {
+                        continue;
+                    }
                     o.operands.clone()
                 } else {
                     o.operands
@@ -308,9 +350,13 @@ pub(crate) fn write_targets(cx: &Cx, idx: usize) -> Vec<WriteTarget> {
                 for w in targets {
                     v.push(WriteTarget {
                         path: w.text.clone(),
-                        span: c.span.clone(),
+                        span: w.span.clone(),
                         mode: WriteMode::Truncate,
-                        tool: "cp",
+                        tool: match c.name.as_str() {
+                            "truncate" => "truncate",
+                            "rsync" => "rsync",
+                            _ => "cp",
+                        },
                     });
                 }
             }

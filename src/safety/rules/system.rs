@@ -29,6 +29,18 @@ pub(crate) const KILL_ALL: Rule = rule(
     CAT,
     "kills every process you are allowed to, which ends your session or crashes the system",
 );
+pub(crate) const KILL_INIT: Rule = rule(
+    "sys.kill_init",
+    Critical,
+    CAT,
+    "sends a signal to PID 1 (init or systemd); if it dies the kernel panics and the machine goes down",
+);
+pub(crate) const FIREWALL_DROP_ALL: Rule = rule(
+    "sys.firewall_drop_all",
+    High,
+    CAT,
+    "makes the firewall drop all traffic, which cuts every connection to this machine, yours included",
+);
 pub(crate) const SHUTDOWN: Rule = rule(
     "sys.shutdown",
     High,
@@ -123,6 +135,8 @@ pub(crate) const USERDEL_ROOT: Rule = rule(
 pub(crate) const RULES: &[Rule] = &[
     FORK_BOMB,
     KILL_ALL,
+    KILL_INIT,
+    FIREWALL_DROP_ALL,
     SHUTDOWN,
     SYSRQ,
     KERNEL_MEMORY,
@@ -180,50 +194,96 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         out.add(&SELINUX_DISABLE, c.span.clone());
     }
     match name {
-        "kill" | "pkill" | "killall5" => {
-            if name == "killall5" {
-                out.add(&KILL_ALL, c.span.clone());
-                return;
-            }
-            if name == "pkill" {
-                return;
-            }
-            let mut sig_seen = false;
-            let mut rest_are_pids = false;
-            let mut skip = false;
-            for w in &c.args {
+        "killall5" => out.add(&KILL_ALL, c.span.clone()),
+        "kill" => {
+            let mut signal: Option<&str> = None;
+            let mut pids: Vec<&crate::safety::parse::Word> = Vec::new();
+            let mut only_pids = false;
+            let mut i = 0;
+            while i < c.args.len() {
+                let w = &c.args[i];
                 let t = w.text.as_str();
-                if skip {
-                    skip = false;
-                    sig_seen = true;
+                i += 1;
+                if only_pids {
+                    pids.push(w);
                     continue;
                 }
-                if !rest_are_pids {
-                    if t == "--" {
-                        rest_are_pids = true;
-                        continue;
+                match t {
+                    "--" => only_pids = true,
+                    "-l" | "-L" | "--list" | "--table" => return,
+                    "-s" | "-n" | "--signal" => {
+                        signal = c.args.get(i).map(|w| w.text.as_str());
+                        i += 1;
                     }
-                    if matches!(t, "-s" | "-n" | "--signal") {
-                        skip = true;
-                        continue;
-                    }
-                    if t.starts_with('-') && !sig_seen && t != "-1"
-                        || t.starts_with("--")
-                        || t == "-l"
-                        || t == "-L"
+                    _ if t.starts_with("--signal=") => signal = Some(&t[9..]),
+                    // The first `-X` is the signal (`kill -1 PID` is SIGHUP).
+                    _ if t.starts_with('-')
+                        && t.len() > 1
+                        && signal.is_none()
+                        && pids.is_empty() =>
                     {
-                        sig_seen = true;
-                        continue;
+                        signal = Some(&t[1..]);
                     }
-                    if t == "-1" && !sig_seen {
-                        // `kill -1 PID`: the first `-1` is SIGHUP.
-                        sig_seen = true;
-                        continue;
-                    }
+                    _ => pids.push(w),
                 }
-                if t == "-1" {
+            }
+            let sig = signal
+                .unwrap_or("TERM")
+                .trim_start_matches("SIG")
+                .trim_start_matches("sig")
+                .to_ascii_uppercase();
+            let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
+            for w in pids {
+                if w.text == "-1" {
                     out.add(&KILL_ALL, w.span.clone());
+                } else if (w.text == "1" || is_init_lookup(cx, w)) && !harmless {
+                    out.add(&KILL_INIT, w.span.clone());
                 }
+            }
+        }
+        "pkill" | "killall" => {
+            let o = opts(
+                &c.args,
+                "sugUGPtFnoc",
+                &[
+                    "signal",
+                    "user",
+                    "group",
+                    "parent",
+                    "terminal",
+                    "session",
+                    "ns",
+                    "nslist",
+                    "pidfile",
+                    "older-than",
+                    "younger-than",
+                ],
+            );
+            // `pkill -9 x`, `killall -HUP x`: a signal written as an option.
+            let dash_signal = c.arg_texts().find_map(|t| {
+                let s = t.strip_prefix('-')?;
+                let s = s.strip_prefix("SIG").unwrap_or(s);
+                (!s.is_empty()
+                    && (s.chars().all(|ch| ch.is_ascii_digit())
+                        || s.len() >= 3 && s.chars().all(|ch| ch.is_ascii_uppercase())))
+                .then_some(s)
+            });
+            let sig = dash_signal
+                .or(o.value('s'))
+                .or(o.long_value("signal"))
+                .unwrap_or("TERM")
+                .trim_start_matches("SIG")
+                .to_ascii_uppercase();
+            let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
+            if !harmless
+                && o.operands.iter().any(|w| {
+                    matches!(
+                        w.text.trim_start_matches('^').trim_end_matches('$'),
+                        "init" | "systemd" | "launchd"
+                    )
+                })
+            {
+                out.add(&KILL_INIT, c.span.clone());
             }
         }
         "shutdown" | "reboot" | "halt" | "poweroff" | "openrc-shutdown" => {
@@ -294,17 +354,39 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         "socketfilterfw" if c.arg_texts().any(|t| t == "off") => {
             out.add(&FIREWALL_DISABLE, c.span.clone());
         }
-        "iptables" | "ip6tables" | "iptables-nft" | "iptables-legacy" => {
-            let o = opts(&c.args, "tPAIDj", &["table", "policy"]);
-            if o.has('F') || o.has_long("flush") {
+        "iptables" | "ip6tables" | "iptables-nft" | "iptables-legacy" | "ip6tables-nft"
+        | "ip6tables-legacy" => check_iptables(c, out),
+        "nft" => {
+            let words: Vec<String> = c
+                .arg_texts()
+                .filter(|t| !t.starts_with('-'))
+                .map(|t| t.to_ascii_lowercase())
+                .collect();
+            let verb = words.first().map(String::as_str);
+            let what = words.get(1).map(String::as_str);
+            if matches!(verb, Some("flush")) && matches!(what, Some("ruleset" | "table" | "chain"))
+                || matches!(verb, Some("delete" | "destroy")) && matches!(what, Some("table"))
+            {
                 out.add(&FIREWALL_FLUSH, c.span.clone());
             }
+            let text = words.join(" ");
+            if matches!(verb, Some("add" | "create"))
+                && text.contains("hook input")
+                && text.contains("policy drop")
+            {
+                out.add(&FIREWALL_DROP_ALL, c.span.clone());
+            }
         }
-        "nft" if sub0 == Some("flush") && c.sub(1) == Some("ruleset") => {
-            out.add(&FIREWALL_FLUSH, c.span.clone());
+        "firewall-cmd" if c.arg_texts().any(|t| t == "--panic-on") => {
+            out.add(&FIREWALL_DROP_ALL, c.span.clone());
         }
-        "firewall-cmd" if c.arg_texts().any(|t| t == "--panic-off") => {
-            return;
+        "ufw" if sub0 == Some("default") => {
+            let rest: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
+            if rest.get(1).is_some_and(|p| matches!(*p, "deny" | "reject"))
+                && rest.get(2).is_some_and(|d| *d == "outgoing")
+            {
+                out.add(&FIREWALL_DROP_ALL, c.span.clone());
+            }
         }
         "export" | "declare" | "typeset" | "readonly" | "local" => {
             for w in &c.args {
@@ -369,6 +451,84 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         _ => {}
     }
     let _ = cx;
+}
+
+/// `kill $(pidof systemd)`, `kill -9 $(pgrep -x init)`.
+fn is_init_lookup(cx: &Cx, w: &crate::safety::parse::Word) -> bool {
+    cx.sub_cmds(w).any(|s| {
+        matches!(s.name.as_str(), "pidof" | "pgrep")
+            && s.arg_texts().any(|a| {
+                matches!(
+                    a.trim_start_matches('^').trim_end_matches('$'),
+                    "init" | "systemd" | "launchd"
+                )
+            })
+    })
+}
+
+/// Flushing all rules, a DROP default policy, or a rule that drops
+/// everything arriving or leaving.
+fn check_iptables(c: &Cmd, out: &mut Out) {
+    let a: Vec<&str> = c.arg_texts().collect();
+    let mut i = 0;
+    let mut append_chain: Option<&str> = None;
+    let mut target: Option<&str> = None;
+    let mut matches = false;
+    while i < a.len() {
+        let t = a[i];
+        let next = a.get(i + 1).copied();
+        match t {
+            "-F" | "--flush" | "-X" | "--delete-chain" => {
+                out.add(&FIREWALL_FLUSH, c.span.clone());
+            }
+            "-P" | "--policy" => {
+                let policy = a.get(i + 2).map(|p| p.to_ascii_uppercase());
+                if matches!(policy.as_deref(), Some("DROP" | "REJECT")) {
+                    out.add(&FIREWALL_DROP_ALL, c.span.clone());
+                }
+                i += 3;
+                continue;
+            }
+            "-A" | "--append" | "-I" | "--insert" => {
+                append_chain = next;
+                i += 2;
+                if a.get(i)
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                {
+                    i += 1;
+                }
+                continue;
+            }
+            "-j" | "--jump" => {
+                target = next;
+                i += 2;
+                continue;
+            }
+            "-t" | "--table" | "-w" | "--wait" => {
+                i += 2;
+                continue;
+            }
+            _ if t.starts_with('-') && t.len() > 1 && !t.starts_with("-F") => {
+                matches = true;
+                if t.starts_with("--") && t.contains('=') || t.len() > 2 && !t.starts_with("--") {
+                    i += 1;
+                } else {
+                    i += 2;
+                }
+                continue;
+            }
+            _ if t.starts_with("-F") => out.add(&FIREWALL_FLUSH, c.span.clone()),
+            _ => {}
+        }
+        i += 1;
+    }
+    let everything = !matches
+        && append_chain
+            .is_some_and(|ch| matches!(ch.to_ascii_uppercase().as_str(), "INPUT" | "OUTPUT"))
+        && target.is_some_and(|t| matches!(t.to_ascii_uppercase().as_str(), "DROP" | "REJECT"));
+    if everything {
+        out.add(&FIREWALL_DROP_ALL, c.span.clone());
+    }
 }
 
 fn check_assignment(text: &str, span: std::ops::Range<usize>, out: &mut Out) {
@@ -483,6 +643,45 @@ mod tests {
     }
 
     #[test]
+    fn kill_init() {
+        assert_flags("kill -9 1", "sys.kill_init");
+        assert_flags("sudo kill -SEGV 1", "sys.kill_init");
+        assert_flags("kill 1", "sys.kill_init");
+        assert_flags("kill -s KILL -- 1", "sys.kill_init");
+        assert_flags("sudo kill -9 $(pidof systemd)", "sys.kill_init");
+        assert_flags("sudo pkill -9 init", "sys.kill_init");
+        assert_flags("killall -KILL systemd", "sys.kill_init");
+        assert_not_flags("kill -1 1234", "sys.kill_init");
+        assert_not_flags("kill -HUP 1", "sys.kill_init");
+        assert_not_flags("kill -0 1", "sys.kill_init");
+        assert_not_flags("kill -9 12", "sys.kill_init");
+        assert_not_flags("pkill -HUP systemd", "sys.kill_init");
+        assert_not_flags("pkill firefox", "sys.kill_init");
+    }
+
+    #[test]
+    fn firewall_drop_all() {
+        assert_flags("sudo iptables -P INPUT DROP", "sys.firewall_drop_all");
+        assert_flags("iptables --policy OUTPUT REJECT", "sys.firewall_drop_all");
+        assert_flags("iptables -A INPUT -j DROP", "sys.firewall_drop_all");
+        assert_flags("firewall-cmd --panic-on", "sys.firewall_drop_all");
+        assert_flags(
+            "nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }'",
+            "sys.firewall_drop_all",
+        );
+        assert_not_flags("iptables -P INPUT ACCEPT", "sys.firewall_drop_all");
+        assert_not_flags(
+            "iptables -A INPUT -s 10.0.0.5 -j DROP",
+            "sys.firewall_drop_all",
+        );
+        assert_not_flags(
+            "iptables -A INPUT -p tcp --dport 22 -j ACCEPT",
+            "sys.firewall_drop_all",
+        );
+        assert_not_flags("ufw default deny incoming", "sys.firewall_drop_all");
+    }
+
+    #[test]
     fn shutdown() {
         assert_flags("sudo shutdown -h now", "sys.shutdown");
         assert_flags("reboot", "sys.shutdown");
@@ -540,8 +739,16 @@ mod tests {
     #[test]
     fn firewall_flush() {
         assert_flags("iptables -F", "sys.firewall_flush");
+        assert_flags("sudo iptables -t nat -F", "sys.firewall_flush");
+        assert_flags("iptables -X", "sys.firewall_flush");
         assert_flags("nft flush ruleset", "sys.firewall_flush");
+        assert_flags("nft delete table inet filter", "sys.firewall_flush");
         assert_not_flags("iptables -L", "sys.firewall_flush");
+        assert_not_flags(
+            "iptables -A INPUT -p tcp --dport 22 -j ACCEPT",
+            "sys.firewall_flush",
+        );
+        assert_not_flags("nft list ruleset", "sys.firewall_flush");
     }
 
     #[test]
