@@ -57,11 +57,26 @@ pub struct GenerateArgs {
     #[arg(short = 'x', long)]
     pub execute: bool,
 
-    /// Explain the generated command part by part; with a value
-    /// (`--explain 'tar xzf a.tgz'`) explain that command instead, no model
-    /// request for a command.
-    #[arg(long, value_name = "COMMAND", num_args = 0..=1, default_missing_value = "")]
-    pub explain: Option<String>,
+    /// Generate, then explain the generated command part by part. The words
+    /// are always a request; to explain a command you already have, use
+    /// `cmdai explain COMMAND`.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// How much work the model does: fast, balanced (default) or best (also
+    /// CMDAI_QUALITY, or `quality` in config.toml).
+    #[arg(long, value_name = "LEVEL")]
+    pub quality: Option<String>,
+
+    /// Revise a command instead of writing a new one: the instruction
+    /// (`only .log files`); `--previous` is the command, the words are the
+    /// request it came from (used by the shell widgets' refine).
+    #[arg(long, value_name = "INSTRUCTION", requires = "previous")]
+    pub refine: Option<String>,
+
+    /// The command to revise (with `--refine`).
+    #[arg(long, value_name = "COMMAND", requires = "refine")]
+    pub previous: Option<String>,
 
     /// Run inside this process instead of the resident daemon.
     #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
@@ -138,6 +153,59 @@ pub enum Command {
     /// Show the effective settings and where each comes from, or the config file's path.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// What cmdai remembers of the commands you ran: list, forget, clear, turn off or on.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// The commands cmdai gave: request, command, risk, when, whether it was run.
+    History(HistoryArgs),
+    /// Report that a command cmdai offered was run (the shell widgets and -x call this).
+    #[command(hide = true)]
+    Remember(RememberArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum MemoryCommand {
+    /// Every remembered request and the command that ran for it.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Forget one entry (its id from `cmdai memory list`).
+    Forget { id: u64 },
+    /// Forget everything remembered, and the history.
+    Clear,
+    /// Stop remembering and stop keeping history (what is stored stays until `clear`).
+    Off,
+    /// Remember again.
+    On,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show only entries whose request or command contains this text.
+    #[arg(value_name = "TEXT")]
+    pub term: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// At most this many entries, the newest.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RememberArgs {
+    /// The request the command was generated for.
+    #[arg(long)]
+    pub request: String,
+    /// The command cmdai offered.
+    #[arg(long)]
+    pub offered: String,
+    /// The command line that ran (the offered one, or the user's edit of it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub ran: String,
+    /// The folder it ran in (default: this process's).
+    #[arg(long)]
+    pub cwd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,20 +383,38 @@ mod tests {
         let cli =
             Cli::try_parse_from(["cmdai", "find", "large", "files", "--explain", "-x"]).unwrap();
         assert_eq!(cli.generate.query.len(), 3);
-        assert_eq!(cli.generate.explain.as_deref(), Some(""));
+        assert!(cli.generate.explain);
         assert!(cli.generate.execute);
     }
 
     #[test]
-    fn explain_with_a_value_takes_the_command() {
-        let cli = Cli::try_parse_from(["cmdai", "--explain", "tar xzf a.tgz"]).unwrap();
-        assert!(cli.generate.query.is_empty());
-        assert_eq!(cli.generate.explain.as_deref(), Some("tar xzf a.tgz"));
+    fn explain_reads_the_words_as_a_request_and_the_subcommand_takes_a_command() {
+        // `cmdai --explain show disk usage`: a request to answer, then explain;
+        // never "show disk usage" explained as if it were a command.
+        let cli = Cli::try_parse_from(["cmdai", "--explain", "show", "disk", "usage"]).unwrap();
+        assert!(cli.generate.explain);
+        assert_eq!(cli.generate.query, ["show", "disk", "usage"]);
         let cli = Cli::try_parse_from(["cmdai", "explain", "ls", "-la"]).unwrap();
         match cli.command {
             Some(Command::Explain(a)) => assert_eq!(a.command, ["ls", "-la"]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn refine_needs_the_previous_command() {
+        assert!(Cli::try_parse_from(["cmdai", "--refine", "only logs", "find files"]).is_err());
+        let cli = Cli::try_parse_from([
+            "cmdai",
+            "--refine",
+            "only .log files",
+            "--previous",
+            "find . -type f",
+            "find files",
+        ])
+        .unwrap();
+        assert_eq!(cli.generate.refine.as_deref(), Some("only .log files"));
+        assert_eq!(cli.generate.previous.as_deref(), Some("find . -type f"));
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub struct FileConfig {
     pub idle_timeout: Option<String>,
     pub key: Option<String>,
     pub backend: Option<BackendKind>,
+    pub quality: Option<crate::quality::Quality>,
+    pub memory: Option<bool>,
     pub openai: OpenAiConfig,
     /// Which `[openai]` keys the file set.
     pub openai_set: Vec<&'static str>,
@@ -148,6 +150,8 @@ pub const KEYS: &[&str] = &[
     "idle_timeout",
     "key",
     "backend",
+    "quality",
+    "memory",
     "openai",
     "custom_models",
 ];
@@ -226,6 +230,18 @@ impl FileConfig {
                         "must be a number of tokens (0 = automatic)",
                         "automatic sizing",
                     ),
+                },
+                "quality" => match value.as_str().and_then(|s| s.parse().ok()) {
+                    Some(q) => c.quality = Some(q),
+                    None => warn(
+                        key,
+                        "must be \"fast\", \"balanced\" or \"best\"",
+                        "\"balanced\"",
+                    ),
+                },
+                "memory" => match value.as_bool() {
+                    Some(b) => c.memory = Some(b),
+                    None => warn(key, "must be true or false", "true"),
                 },
                 "safety" => match value.as_str().and_then(|s| s.parse().ok()) {
                     Some(l) => c.safety = Some(l),
@@ -501,6 +517,43 @@ pub fn safety(flag: Option<&str>) -> Setting<SafetyLevel> {
         file().safety,
     )
     .unwrap_or_else(|| Setting::new(SafetyLevel::Default, Source::Default))
+}
+
+/// How much work the model does per request ([`crate::quality`]); a bad
+/// flag value is warned about and skipped.
+pub fn quality(flag: Option<&str>) -> Setting<crate::quality::Quality> {
+    let flag = flag.and_then(|v| match v.parse() {
+        Ok(q) => Some(q),
+        Err(e) => {
+            warn_once(&format!("{e}; using the next setting instead"));
+            None
+        }
+    });
+    layered(
+        flag,
+        "CMDAI_QUALITY",
+        |s| s.parse().ok(),
+        "a quality (fast, balanced or best)",
+        file().quality,
+    )
+    .unwrap_or_else(|| Setting::new(crate::quality::Quality::default(), Source::Default))
+}
+
+/// Whether cmdai remembers what the user ran and keeps history
+/// ([`crate::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
+pub fn memory() -> Setting<bool> {
+    layered(
+        None,
+        "CMDAI_MEMORY",
+        |s| match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "on" | "yes" => Some(true),
+            "0" | "false" | "off" | "no" => Some(false),
+            _ => None,
+        },
+        "on or off",
+        file().memory,
+    )
+    .unwrap_or_else(|| Setting::new(true, Source::Default))
 }
 
 /// How long the daemon waits for requests before exiting.

@@ -27,6 +27,17 @@ pub fn config_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("cmdai-config"))
 }
 
+/// Where the user's own data lives (memory, history): `CMDAI_DATA_DIR`, else
+/// the platform's data dir (`~/.local/share/cmdai` on Linux).
+pub fn data_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("CMDAI_DATA_DIR").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    project()
+        .map(|p| p.data_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("cmdai-data"))
+}
+
 /// True when the user asked for no network: `--offline`, `CMDAI_OFFLINE=1` or
 /// `HF_HUB_OFFLINE=1`.
 pub fn offline_requested(flag: bool) -> bool {

@@ -1,9 +1,11 @@
 //! `cmdai -x "<request>"`: offer to run the command, and run it only after the
-//! person says so. Run / Edit / Explain / Cancel, with Cancel chosen until
+//! person says so. Run / Edit / Refine / Explain / Cancel, with Cancel chosen until
 //! the person moves to another choice (one Enter never runs anything); a
 //! High-risk command needs `yes` typed out, a Critical one is refused unless
 //! `--allow-dangerous`. Without a terminal on stdin nothing is asked and
-//! nothing runs.
+//! nothing runs. Refine asks for an instruction ("only .log files") and
+//! offers the revised command; what finally runs is remembered for the
+//! request ([`crate::memory`]).
 
 use crate::cli::GenerateArgs;
 use crate::commands::explain;
@@ -19,13 +21,15 @@ use std::os::unix::process::ExitStatusExt;
 enum Choice {
     Run,
     Edit,
+    Refine,
     Explain,
     Cancel,
 }
 
-const CHOICES: [(Choice, &str); 4] = [
+const CHOICES: [(Choice, &str); 5] = [
     (Choice::Run, "Run it"),
     (Choice::Edit, "Edit it first"),
+    (Choice::Refine, "Refine it (say what to change)"),
     (Choice::Explain, "Explain it"),
     (Choice::Cancel, "Cancel"),
 ];
@@ -40,13 +44,14 @@ fn default_index() -> usize {
         .unwrap_or(CHOICES.len() - 1)
 }
 
-/// Asks what to do with `command` (already printed on stdout) and does it.
-/// Returns the exit code of the command when it ran.
-pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i32> {
+/// Asks what to do with `command` (already printed on stdout), generated for
+/// `request`, and does it. Returns the exit code of the command when it ran.
+pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i32> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         eprintln!("cmdai: not running the command: -x asks first, and stdin is not a terminal");
         return Ok(exit::OK);
     }
+    let offered = command.to_string();
     let mut command = command.to_string();
     loop {
         let a = safety::assess(&command, &safety::Context::for_user());
@@ -91,15 +96,45 @@ pub fn offer(command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i
                     output::note(f.risk, &f.explanation);
                 }
             }
+            Choice::Refine => {
+                let instruction: String = Input::new()
+                    .with_prompt("What should change")
+                    .allow_empty(true)
+                    .interact_text()
+                    .map_err(|_| CliError::interrupted())?;
+                if instruction.trim().is_empty() {
+                    continue;
+                }
+                match super::generate::revise(args, request, &command, &instruction) {
+                    Ok(revised) => {
+                        println!("{revised}");
+                        command = revised;
+                    }
+                    Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),
+                }
+            }
             Choice::Run => {
                 if a.risk >= Risk::High && !typed_yes(&a)? {
                     eprintln!("cmdai: not confirmed; nothing ran");
                     return Ok(exit::OK);
                 }
+                remember(request, &offered, &command);
                 return run_in_shell(&user_shell(), &command);
             }
         }
     }
+}
+
+/// Records that `ran` (what cmdai offered, or the person's edit or
+/// refinement of it) ran for `request`; memory refuses dangerous commands
+/// itself, and a failure to write never stops the command.
+fn remember(request: &str, offered: &str, ran: &str) {
+    if !super::memory::enabled() {
+        return;
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let _ = crate::history::History::for_user().mark_run(request, offered, ran);
+    let _ = crate::memory::Store::for_user().add(request, ran, Some(offered), &cwd);
 }
 
 /// A High or Critical command runs only after `yes` is typed in full.

@@ -11,6 +11,7 @@ use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
 use crate::error::{exit, CliError, Result};
+use crate::memory::Recall;
 use crate::output::{self, JsonResult};
 use crate::parser;
 use crate::paths;
@@ -253,48 +254,94 @@ pub fn parse_generation(g: &Generation) -> Result<String> {
     })
 }
 
-pub fn run(args: &GenerateArgs) -> Result<i32> {
-    // `cmdai --explain 'tar xzf a.tgz'`: explain that command, generate nothing.
-    if let Some(cmd) = args.explain.as_deref().filter(|c| !c.is_empty()) {
-        let mut words = vec![cmd.to_string()];
-        for w in &args.query {
-            words.push(w.to_str().map(str::to_owned).ok_or_else(|| {
-                CliError::usage(
-                    "the command contains bytes that are not valid UTF-8; retype it as plain text",
-                )
-            })?);
+/// The request for the model: the user's words in their context, at the
+/// chosen quality, with the closest knowledge-base task and a close memory
+/// of what this user ran as example turns. With `--refine`, the original
+/// request and the command to revise come first as a turn of their own and
+/// the instruction is the request.
+fn build_request(args: &GenerateArgs, query: &str) -> GenerateRequest {
+    let context = RequestContext::detect();
+    let quality = crate::config::quality(args.quality.as_deref()).value;
+    let (query, examples) = match (&args.refine, &args.previous) {
+        (Some(instruction), Some(previous)) => (
+            format!("revise that command: {}", instruction.trim()),
+            vec![crate::engine::Example {
+                request: query.to_string(),
+                command: previous.clone(),
+            }],
+        ),
+        _ => {
+            let knowledge = quality.examples(context.os, query);
+            let memory = recall(query).and_then(|r| match r {
+                Recall::Example(e) => Some(e),
+                Recall::Same(_) => None,
+            });
+            (
+                query.to_string(),
+                crate::memory::with_memory(memory, knowledge),
+            )
         }
-        super::explain::explain(&words.join(" "), &args.model, args.no_daemon)?;
-        return Ok(exit::OK);
-    }
-    let query = join_query(&args.query)?;
-    let level = safety_level(args.safety.as_deref());
-    let req = GenerateRequest {
-        query: query.clone(),
-        context: RequestContext::detect(),
+    };
+    GenerateRequest {
+        query,
+        context,
         avoid: args.avoid.clone(),
         feedback: None,
-        search: Default::default(),
-        examples: Vec::new(),
+        search: quality.search(),
+        examples,
         deadline_ms: None,
-    };
+    }
+}
 
+/// What memory offers for `query` asked in this folder (nothing when memory
+/// is off).
+fn recall(query: &str) -> Option<Recall> {
+    if !super::memory::enabled() {
+        return None;
+    }
+    let dir = std::env::current_dir().ok()?;
+    crate::memory::Store::for_user().recall(query, crate::memory::CwdKind::of(&dir))
+}
+
+/// A command for a request, and where it came from.
+pub struct Answer {
+    pub command: String,
+    pub timings: Timings,
+    pub model_name: String,
+    pub backend: &'static str,
+}
+
+/// Gets the command for `req`: `remembered` when memory already has it, else
+/// from the backend (the response cache, the daemon, this process, or a
+/// shared server).
+fn answer(
+    args: &GenerateArgs,
+    req: &GenerateRequest,
+    remembered: Option<String>,
+) -> Result<Answer> {
     let started = std::time::Instant::now();
     let kind = backend_kind()?;
-    let (command, timings, model_name, backend) = if kind == BackendKind::Mock {
+    let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
+        let ms = started.elapsed().as_millis() as u64;
+        let t = Timings {
+            total: ms,
+            ..Timings::default()
+        };
+        (cmd, t, "memory".to_string(), "memory")
+    } else if kind == BackendKind::Mock {
         let g = MockBackend
-            .generate(&req, &Default::default())
+            .generate(req, &Default::default())
             .map_err(engine_error)?;
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
     } else if kind == BackendKind::OpenAi {
-        let (g, model) = generate_via_server(&req, args.model.verbose)?;
+        let (g, model) = generate_via_server(req, args.model.verbose)?;
         (parse_generation(&g)?, g.timings, model, "openai")
     } else {
         let model = resolve_model(&args.model)?;
         let model_id = model.model_id();
         let cache = ResponseCache::new(&paths::cache_dir());
         let use_cache = std::env::var_os("CMDAI_NO_RESPONSE_CACHE").is_none();
-        if let Some(cmd) = cache.get(&model_id, &req).filter(|_| use_cache) {
+        if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
             let ms = started.elapsed().as_millis() as u64;
             let t = Timings {
                 total: ms,
@@ -311,17 +358,86 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             }
             let cmd = parse_generation(&g)?;
             if use_cache {
-                cache.put(&model_id, &req, &cmd);
+                cache.put(&model_id, req, &cmd);
             }
             (cmd, g.timings, model.name.clone(), backend)
         }
     };
+    Ok(Answer {
+        command,
+        timings,
+        model_name,
+        backend,
+    })
+}
+
+/// A revision of `previous` (the command offered for `request`) following
+/// `instruction`, for `-x`'s Refine choice.
+pub fn revise(
+    args: &GenerateArgs,
+    request: &str,
+    previous: &str,
+    instruction: &str,
+) -> Result<String> {
+    let mut a = args.clone();
+    a.refine = Some(instruction.to_string());
+    a.previous = Some(previous.to_string());
+    a.avoid.clear();
+    let req = build_request(&a, request);
+    let out = answer(&a, &req, None)?;
+    if super::memory::enabled() {
+        let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
+        let risk = safety::assess_request(request, &out.command, &ctx).risk;
+        let _ = crate::history::History::for_user().append(
+            request,
+            &out.command,
+            risk,
+            &req.context.cwd,
+        );
+    }
+    Ok(out.command)
+}
+
+pub fn run(args: &GenerateArgs) -> Result<i32> {
+    let query = join_query(&args.query)?;
+    let level = safety_level(args.safety.as_deref());
+    let req = build_request(args, &query);
+    if args.explain && output::stderr_is_terminal() {
+        eprintln!(
+            "cmdai: generating a command for \"{query}\", then explaining it (to explain a command you have: cmdai explain COMMAND)"
+        );
+    }
+    // The same request in other words, already answered by the user's own
+    // command in this kind of folder: that command, no model.
+    let remembered = match (&args.refine, args.avoid.is_empty()) {
+        (None, true) => recall(&query).and_then(|r| match r {
+            Recall::Same(cmd) => Some(cmd),
+            Recall::Example(_) => None,
+        }),
+        _ => None,
+    };
+
+    let Answer {
+        command,
+        timings,
+        model_name,
+        backend,
+    } = answer(args, &req, remembered)?;
     // Relative paths and globs are judged in the directory the request came
     // from (`rm -rf *` in `/` is the whole system).
     let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
     let assessment = safety::assess_request(&query, &command, &ctx);
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
+    if super::memory::enabled() {
+        // History never stops a request: a full disk only loses the entry.
+        let _ = crate::history::History::for_user().append(
+            &query,
+            &command,
+            assessment.risk,
+            &req.context.cwd,
+        );
+    }
 
     if args.widget {
         return Ok(widget_output(&command, &assessment, blocked));
@@ -360,11 +476,11 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         );
         return Ok(exit::BLOCKED);
     }
-    if args.explain.is_some() && args.format == Format::Text {
+    if args.explain && args.format == Format::Text {
         super::explain::explain(&command, &args.model, args.no_daemon)?;
     }
     if args.execute && args.format == Format::Text {
-        return super::execute::offer(&command, args, level);
+        return super::execute::offer(&query, &command, args, level);
     }
     Ok(exit::OK)
 }

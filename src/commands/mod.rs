@@ -8,7 +8,9 @@ pub mod doctor;
 pub mod execute;
 pub mod explain;
 pub mod generate;
+pub mod history;
 pub mod init;
+pub mod memory;
 pub mod model;
 pub mod model_import;
 pub mod model_info;
@@ -45,6 +47,9 @@ pub fn main() -> i32 {
         Some(Command::Man) => docs::man(),
         Some(Command::Doctor) => doctor::run(),
         Some(Command::Config(cmd)) => config::run(cmd),
+        Some(Command::Memory(cmd)) => memory::run(cmd),
+        Some(Command::History(args)) => history::run(&args),
+        Some(Command::Remember(args)) => memory::remember(&args),
         None => generate::run(&cli.generate),
     };
     match result {
