@@ -24,11 +24,11 @@ fn explain_streams_a_real_explanation_then_the_safety_verdict() {
 }
 
 #[test]
-fn explain_through_the_daemon_and_flag_form() {
+fn explain_through_the_daemon() {
     let t = TestDir::new();
     t.with_real_model();
     let mut c = t.cmd();
-    c.args(["--explain", "rm -rf /"]);
+    c.args(["explain", "rm -rf /"]);
     let r = run(c);
     assert_eq!(r.code, 0, "stderr: {}", r.stderr);
     assert!(r.stdout.to_lowercase().contains("rm"), "{}", r.stdout);
