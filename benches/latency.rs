@@ -9,7 +9,9 @@
 //!  (c) cold: `cmdai --no-daemon`, page cache warm, saved prefix state;
 //!  (d) naive: `cmdai --no-daemon` with no saved prefix (full prefill);
 //!  (e) `cmdai --version` and `cmdai init zsh` process time;
-//!  (f) an exact repeat served by the response cache.
+//!  (f) an exact repeat served by the response cache;
+//!  (g) install's last step (`cmdai model pull`: prepare and save the prompt)
+//!      and the first request after it, which starts the daemon.
 //! Prints a table and writes `benches/results/latency.json`.
 //!
 //! Prompt-lookup speculation (drafting the next tokens from the prompt and
@@ -240,11 +242,24 @@ fn main() {
     let floor_ms = floor(&model, &prefix, &suffixes, n_ctx);
 
     let sb = Sandbox::new(&model);
-    eprintln!("bench: warm daemon");
-    // Start the daemon and let it load (and save the prefix state for (c)).
+    // (g) What install.sh does last (`cmdai model pull`: the model is there,
+    // its prompt gets prepared and saved), then the first request, which
+    // starts the daemon: the wait a new user has after installing.
+    eprintln!("bench: first request after install");
     let mut c = sb.cmd();
-    c.args(["--format", "json", "warm up the daemon"]);
-    sb.time(c);
+    c.args(["model", "pull"]);
+    let t = Instant::now();
+    let out = c.output().unwrap();
+    let prepare_ms = ms(t.elapsed());
+    assert!(
+        out.status.success(),
+        "model pull failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = sb.cmd();
+    c.args(["--format", "json", "find large files"]);
+    let first_ms = sb.time(c).0;
+    eprintln!("bench: warm daemon");
     let mut warm = Vec::new();
     for q in &requests {
         let mut c = sb.cmd();
@@ -336,6 +351,10 @@ fn main() {
         "  (b) warm daemon, process to stdout    {mw:>9.0}   warm/floor {:.2}",
         mw / mf
     );
+    println!("  (g) install's model pull (prepare)    {prepare_ms:>9.0}");
+    println!(
+        "  (g) first request after install      {first_ms:>9.0}   (daemon start, saved prompt)"
+    );
     println!(
         "  (c) cold start, saved prefix          {mc:>9.0}   cold/warm  {:.2}",
         mc / mw
@@ -370,6 +389,7 @@ fn main() {
             "request": q, "request_tokens": g.prompt_tokens, "generated_tokens": g.generated_tokens,
             "prompt_ms": g.timings.prompt, "generate_ms": g.timings.generate, "total_ms": g.timings.total,
         })).collect::<Vec<_>>(),
+        "install_prepare_ms": prepare_ms, "first_request_after_install_ms": first_ms,
         "floor_ms": floor_ms, "warm_ms": warm, "cold_ms": cold, "naive_ms": naive,
         "version_ms": version, "init_ms": init, "cached_ms": cached,
         "medians_ms": {

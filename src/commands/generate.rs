@@ -123,6 +123,47 @@ pub fn in_process_worker(
     })
 }
 
+/// Prepares the model's prompt prefix and saves its state (the step that
+/// otherwise makes the first request after an install, an upgrade or a
+/// model switch wait for a full prefill): loads the model as the daemon
+/// would and lets [`LlamaEngine`] restore or compute and save the prefix.
+/// Says what it is doing on a terminal. `Ok(true)` when it was computed
+/// now, `Ok(false)` when a saved state was already there.
+pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
+    let Some(state_dir) = crate::paths::prefix_state_dir() else {
+        return Ok(false);
+    };
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: Some(state_dir),
+        use_mmap: true,
+    };
+    let pb = output::stderr_is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("preparing the model for quick answers (once per model and version)…");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    let started = std::time::Instant::now();
+    let engine =
+        LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs));
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let engine = engine.map_err(engine_error)?;
+    let computed = engine.prefix_source == crate::engine::llama::PrefixSource::Prefilled;
+    if computed && output::stderr_is_terminal() {
+        eprintln!(
+            "cmdai: model prepared in {:.0} s; requests start from the saved state",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(computed)
+}
+
 /// Arguments that make a daemon load the same model as this client.
 pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
     let mut v = vec![

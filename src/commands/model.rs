@@ -278,6 +278,15 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
                 ..download_options(offline)
             };
             let path = download::ensure_model(&spec, &cache, &opts).map_err(download_error)?;
+            // The prompt prefix too, so the first request does not wait for it.
+            let margs = crate::cli::ModelArgs {
+                model: Some(spec.id.clone()),
+                offline: true,
+                verbose,
+                ..Default::default()
+            };
+            let model = resolve_model(&margs)?;
+            super::generate::prepare(&model, &margs)?;
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }

@@ -45,6 +45,21 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
         ))
     })?;
     println!("model = {value:?} written to {}", file.display());
+    // Prepare its prompt now, so the first request with it does not wait.
+    let margs = crate::cli::ModelArgs {
+        model: Some(value.clone()),
+        offline: true,
+        ..Default::default()
+    };
+    if let Ok(m) = super::model::resolve_model(&margs) {
+        if m.path.is_file() {
+            if let Err(e) = super::generate::prepare(&m, &margs) {
+                eprintln!(
+                    "cmdai: warning: could not prepare the model now ({e}); the first request will"
+                );
+            }
+        }
+    }
     if std::env::var_os("CMDAI_MODEL").is_some_and(|v| !v.is_empty()) {
         eprintln!("cmdai: note: CMDAI_MODEL is set and takes precedence over the config file");
     }
