@@ -30,8 +30,9 @@
 
 mod common;
 use cmdai::context::{Os, RequestContext};
-use cmdai::engine::llama::{physical_cores, LlamaEngine};
+use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
+use cmdai::hardware::physical_cores;
 use cmdai::safety::{self, SafetyLevel, Verdict};
 use common::real_model;
 use serde::{Deserialize, Serialize};
@@ -811,7 +812,7 @@ fn main() {
         // that is the accuracy the self-check's retry is measured against.
         let mut answers: Vec<Generation> = Vec::new();
         let g = match (&mut engine, &given) {
-            (Some(engine), _) => cmdai::selfcheck::generate(&req, |r: &GenerateRequest| {
+            (Some(engine), _) => cmdai::choice::generate(&req, |r: &GenerateRequest| {
                 let out = engine.generate(r, &cancel);
                 if let Ok(g) = &out {
                     answers.push(g.clone());

@@ -6,6 +6,15 @@
 //! pre-filled start of the answer) is all a request has to prefill.
 
 use crate::context::{Os, RequestContext};
+use serde::{Deserialize, Serialize};
+
+/// A request and its command, shown to the model as an earlier turn (from the
+/// knowledge base or the user's memory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub request: String,
+    pub command: String,
+}
 
 /// What the assistant turn is pre-filled with: the model only has to write the
 /// JSON string value, and the grammar ends it at the closing quote.
@@ -259,9 +268,9 @@ pub fn prefix_messages(os: Os) -> Vec<Message> {
     msgs
 }
 
-/// Example turns for one request (see [`crate::engine::Example`]), in the
+/// Example turns for one request (see [`Example`]), in the
 /// request's own context, as if asked earlier in the same session.
-pub fn example_messages(ctx: &RequestContext, examples: &[crate::engine::Example]) -> Vec<Message> {
+pub fn example_messages(ctx: &RequestContext, examples: &[Example]) -> Vec<Message> {
     examples
         .iter()
         .flat_map(|e| {

@@ -1,5 +1,6 @@
 //! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
 
+use crate::choice;
 use crate::cli::{Format, GenerateArgs, ModelArgs};
 use crate::commands::model::{resolve_model, ResolvedModel};
 pub use crate::config::BackendKind;
@@ -18,7 +19,6 @@ use crate::paths;
 use crate::prompt::{self, MAX_REQUEST_BYTES};
 use crate::response_cache::ResponseCache;
 use crate::safety::{self, SafetyLevel, Verdict};
-use crate::selfcheck;
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -224,7 +224,7 @@ fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation
 
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
 /// this process when the daemon cannot be reached or dies mid-request. An
-/// answer that fails the self-check is asked for once more ([`selfcheck`]).
+/// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
 fn generate(
     model: &ResolvedModel,
     args: &GenerateArgs,
@@ -233,7 +233,7 @@ fn generate(
     let mut use_daemon = !args.no_daemon;
     let mut local: Option<Worker> = None;
     let mut backend = "llama.cpp (daemon)";
-    let g = selfcheck::generate(&req, |r: &GenerateRequest| {
+    let g = choice::generate(&req, |r: &GenerateRequest| {
         if use_daemon {
             match generate_via_daemon(model, &args.model, r) {
                 Ok(g) => return Ok(g),
@@ -261,7 +261,7 @@ fn generate(
 fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Generation, String)> {
     let mut server = openai_backend(req.context.os)?;
     let spinner = spinner();
-    let g = selfcheck::generate(req, |r: &GenerateRequest| {
+    let g = choice::generate(req, |r: &GenerateRequest| {
         server.generate(r, &Default::default())
     });
     if let Some(pb) = spinner {

@@ -14,6 +14,7 @@ pub mod runaway;
 pub mod worker;
 
 use crate::context::RequestContext;
+pub use crate::prompt::Example;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -43,13 +44,6 @@ pub struct GenerateRequest {
     /// left of a request's time budget, see [`crate::selfcheck`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
-}
-
-/// A request and its command, shown to the model as an earlier turn.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Example {
-    pub request: String,
-    pub command: String,
 }
 
 /// How the engine searches for answers to one request: always the greedy

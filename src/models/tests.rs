@@ -6,9 +6,8 @@
 //! Every test passes its endpoints and its own interrupt flag through
 //! `DownloadOptions`, so tests running in parallel share no global state.
 
-use super::download::{
-    ensure_model, files_hashed, verify, DownloadError, DownloadOptions, PartState,
-};
+use super::download::{ensure_model, files_hashed, verify, DownloadError, DownloadOptions};
+use super::part::PartState;
 use super::{Mirror, ModelSpec, Sidecars};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -13,7 +13,7 @@
 //! the accuracy benchmark both go through it, so what is measured is what
 //! ships.
 
-use crate::engine::{GenerateRequest, Generation};
+use crate::engine::Generation;
 use crate::parser;
 use crate::safety::Invocation;
 use std::path::Path;
@@ -199,7 +199,7 @@ fn is_available(program: &str) -> bool {
 
 /// The problem with a generation's command; `None` when it is fine or when
 /// there is no command at all (the parser reports that itself).
-fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)> {
+pub(crate) fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)> {
     let parsed = if g.prefilled {
         parser::parse_prefilled(&g.text)
     } else {
@@ -211,14 +211,14 @@ fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)>
 
 /// `cmd` with every slip that has one obvious repair repaired (`find`'s
 /// ungrouped `-o`, `rmdir` without `-depth`); `None` when none applied.
-fn repaired(cmd: &str) -> Option<String> {
+pub(crate) fn repaired(cmd: &str) -> Option<String> {
     let grouped = find_groups::regrouped(cmd);
     let base = grouped.as_deref().unwrap_or(cmd);
     find_depth::with_depth(base).or(grouped)
 }
 
 /// `g` answering `cmd` instead, in the form the parser reads back.
-fn with_command(mut g: Generation, cmd: &str) -> Generation {
+pub(crate) fn with_command(mut g: Generation, cmd: &str) -> Generation {
     let answer = crate::prompt::answer(cmd);
     g.text = match answer.strip_prefix(crate::prompt::ANSWER_PREFILL) {
         Some(rest) if g.prefilled => rest.to_string(),
@@ -227,51 +227,9 @@ fn with_command(mut g: Generation, cmd: &str) -> Generation {
     g
 }
 
-/// Runs `req` through `run` and, when it wrote several answers, keeps the
-/// one [`crate::choice`] picks; when that answer fails the check, asks once more
-/// with the problem named and keeps the second answer if it passes. The
-/// returned timings cover both requests.
-pub fn generate<E>(
-    req: &GenerateRequest,
-    mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
-) -> Result<Generation, E> {
-    let first = crate::choice::apply(&req.query, run(req)?);
-    let Some((cmd, why)) = generation_problem(&req.query, &first) else {
-        return Ok(first);
-    };
-    // A slip with one obvious repair is repaired, without asking again.
-    if let Some(fixed) = repaired(&cmd) {
-        if problem_for(&req.query, &fixed).is_none() {
-            return Ok(with_command(first, &fixed));
-        }
-    }
-    // The retry gets what is left of the request's time budget, if enough.
-    let spent = first.timings.total.saturating_sub(first.timings.load);
-    let left = RETRY_BUDGET_MS.saturating_sub(spent);
-    if left < MIN_RETRY_MS {
-        return Ok(first);
-    }
-    let mut retry = req.clone();
-    retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
-    retry.deadline_ms = Some(left);
-    let Ok(mut second) = run(&retry).map(|g| crate::choice::apply(&req.query, g)) else {
-        return Ok(first);
-    };
-    if generation_problem(&req.query, &second).is_some() {
-        return Ok(first);
-    }
-    second.timings.load += first.timings.load;
-    second.timings.prompt += first.timings.prompt;
-    second.timings.generate += first.timings.generate;
-    second.timings.total += first.timings.total;
-    second.retried = true;
-    Ok(second)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Timings;
 
     #[test]
     fn good_commands_pass() {
@@ -303,113 +261,5 @@ mod tests {
         assert!(p.contains("`frobnicate-xyz` is not installed"), "{p}");
         let p = problem("nope-one && nope-two").unwrap();
         assert!(p.contains("nope-one, nope-two"), "{p}");
-    }
-
-    fn gen(text: &str, ms: u64) -> Generation {
-        Generation {
-            text: format!("{text}\"}}"),
-            prefilled: true,
-            prompt_tokens: 1,
-            generated_tokens: 1,
-            timings: Timings {
-                total: ms,
-                ..Timings::default()
-            },
-            candidates: Vec::new(),
-            retried: false,
-        }
-    }
-
-    fn req() -> GenerateRequest {
-        GenerateRequest {
-            query: "q".into(),
-            context: crate::context::RequestContext {
-                os: crate::context::Os::Linux,
-                shell: "bash".into(),
-                cwd: "~".into(),
-            },
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        }
-    }
-
-    #[test]
-    fn a_bad_answer_is_retried_once_with_the_problem_named() {
-        let mut seen = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
-            seen.push(r.feedback.clone());
-            Ok::<_, ()>(if r.feedback.is_none() {
-                gen("frobnicate-xyz .", 10)
-            } else {
-                gen("ls .", 20)
-            })
-        })
-        .unwrap();
-        assert_eq!(g.text, "ls .\"}");
-        assert!(g.retried);
-        assert_eq!(g.timings.total, 30);
-        assert_eq!(seen.len(), 2);
-        assert!(seen[1].as_deref().unwrap().contains("frobnicate-xyz"));
-    }
-
-    #[test]
-    fn the_retry_gets_what_is_left_of_the_time_budget() {
-        let mut deadlines = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
-            deadlines.push(r.deadline_ms);
-            Ok::<_, ()>(gen(
-                if r.feedback.is_none() {
-                    "frobnicate-xyz ."
-                } else {
-                    "ls ."
-                },
-                1000,
-            ))
-        })
-        .unwrap();
-        assert!(g.retried);
-        assert_eq!(deadlines, [None, Some(RETRY_BUDGET_MS - 1000)]);
-        // A slow first answer leaves no time: it is kept as it is.
-        let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
-            calls += 1;
-            Ok::<_, ()>(gen("frobnicate-xyz .", RETRY_BUDGET_MS - MIN_RETRY_MS + 1))
-        })
-        .unwrap();
-        assert_eq!((calls, g.retried), (1, false));
-    }
-
-    #[test]
-    fn ungrouped_find_alternatives_are_repaired_without_a_retry() {
-        let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
-            calls += 1;
-            Ok::<_, ()>(gen("find . -name a -o -name \\\"b c\\\" -delete", 5))
-        })
-        .unwrap();
-        assert_eq!(calls, 1);
-        let cmd = parser::parse_prefilled(&g.text).unwrap().command;
-        assert_eq!(cmd, "find . \\( -name a -o -name \"b c\" \\) -delete");
-    }
-
-    #[test]
-    fn a_good_answer_is_not_retried_and_a_worse_retry_is_dropped() {
-        let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
-            calls += 1;
-            Ok::<_, ()>(gen("ls", 5))
-        })
-        .unwrap();
-        assert_eq!((calls, g.retried), (1, false));
-
-        let g = generate(&req(), |_: &GenerateRequest| {
-            Ok::<_, ()>(gen("frobnicate-xyz", 5))
-        })
-        .unwrap();
-        assert_eq!(g.text, "frobnicate-xyz\"}");
-        assert!(!g.retried);
     }
 }
