@@ -23,8 +23,9 @@
 
 mod common;
 use cmdai::context::{Os, RequestContext};
-use cmdai::engine::llama::{backend, physical_cores, LlamaEngine};
+use cmdai::engine::llama::{backend, LlamaEngine};
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::hardware::physical_cores;
 use common::{real_model, MODEL_FILE};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;

@@ -257,7 +257,7 @@ impl FileConfig {
                         toml::Value::Integer(n) if *n >= 0 => Some(n.to_string()),
                         _ => None,
                     };
-                    match text.filter(|t| crate::daemon::server::parse_duration(t).is_some()) {
+                    match text.filter(|t| crate::duration::parse(t).is_some()) {
                         Some(t) => c.idle_timeout = Some(t),
                         None => warn(
                             key,
@@ -483,7 +483,7 @@ pub fn threads(flag: Option<usize>) -> Setting<usize> {
         "a number of threads",
         file().threads,
     )
-    .unwrap_or_else(|| Setting::new(crate::engine::llama::physical_cores(), Source::Auto))
+    .unwrap_or_else(|| Setting::new(crate::hardware::physical_cores(), Source::Auto))
 }
 
 /// The context window (n_ctx) asked for; 0 means automatic sizing.
@@ -561,7 +561,7 @@ pub fn idle_timeout(flag: Option<&str>) -> Setting<String> {
     layered(
         flag.map(str::to_owned),
         "CMDAI_IDLE_TIMEOUT",
-        |s| crate::daemon::server::parse_duration(s).map(|_| s.trim().to_string()),
+        |s| crate::duration::parse(s).map(|_| s.trim().to_string()),
         "a duration (e.g. 90s, 15m, 1h)",
         file().idle_timeout.clone(),
     )

@@ -1,7 +1,14 @@
-//! What this machine has: memory and cores, to say which models fit.
+//! What this machine has: memory and cores, to say which models fit and how
+//! many threads to use.
 //!
 //! Linux reads `/proc/meminfo`; macOS asks `sysctl`. Unknown values are
 //! `None`, and callers then assume nothing fits or does not fit.
+
+/// Physical cores: the default inference threads (hyper-threads share the
+/// vector units llama.cpp needs, so more threads than cores only contend).
+pub fn physical_cores() -> usize {
+    num_cpus::get_physical().max(1)
+}
 
 /// Memory of this machine, in MB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,11 @@ pub fn fits(ram_mb: u64, mem: Memory) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn physical_cores_is_positive() {
+        assert!(physical_cores() >= 1);
+    }
 
     #[test]
     fn meminfo_is_read_in_mb() {

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod daemon;
+pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod explain_prompt;

@@ -248,7 +248,7 @@ fn check_machine(
     mem: Option<hardware::Memory>,
     need: Option<(String, u64)>,
 ) {
-    let cores = crate::engine::llama::physical_cores();
+    let cores = crate::hardware::physical_cores();
     let threads = config::threads(None);
     let Some(m) = mem else {
         r.line(

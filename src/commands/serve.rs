@@ -8,7 +8,7 @@ use crate::cli::ServeArgs;
 use crate::commands::generate::{context_size, threads};
 use crate::commands::model::resolve_model;
 use crate::context::Os;
-use crate::daemon::server::{self, parse_duration, ServeOptions};
+use crate::daemon::server::{self, ServeOptions};
 use crate::daemon::socket_path;
 use crate::engine::llama::LlamaEngine;
 use crate::engine::worker::Worker;
@@ -17,7 +17,7 @@ use crate::error::{exit, CliError, Result};
 
 pub fn run(args: &ServeArgs) -> Result<i32> {
     let setting = crate::config::idle_timeout(args.idle_timeout.as_deref());
-    let idle_timeout = parse_duration(&setting.value).ok_or_else(|| {
+    let idle_timeout = crate::duration::parse(&setting.value).ok_or_else(|| {
         CliError::usage(format!(
             "--idle-timeout `{}` is not a duration; use e.g. 900, 90s, 15m or 1h",
             setting.value

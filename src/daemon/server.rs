@@ -294,35 +294,9 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
     Ok(())
 }
 
-/// Parses `900`, `900s`, `15m`, `1h` into a duration.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, ""), |i| s.split_at(i));
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "m" | "min" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("900"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("5x"), None);
-    }
 
     #[test]
     fn stale_socket_is_replaced_and_live_one_refused() {

@@ -177,38 +177,6 @@ fn build_prompt(model: &LlamaModel, os: Os) -> Result<PromptParts, EngineError> 
     })
 }
 
-/// Physical cores (hyper-threads share the vector units llama.cpp needs).
-pub fn physical_cores() -> usize {
-    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
-        return logical;
-    };
-    let mut cores = std::collections::HashSet::new();
-    let (mut phys, mut core) = (None, None);
-    for line in info.lines() {
-        if let Some((k, v)) = line.split_once(':') {
-            match k.trim() {
-                "physical id" => phys = Some(v.trim().to_string()),
-                "core id" => core = Some(v.trim().to_string()),
-                _ => {}
-            }
-        }
-        if line.trim().is_empty() {
-            if let (Some(p), Some(c)) = (phys.take(), core.take()) {
-                cores.insert((p, c));
-            }
-        }
-    }
-    if let (Some(p), Some(c)) = (phys, core) {
-        cores.insert((p, c));
-    }
-    if cores.is_empty() {
-        logical
-    } else {
-        cores.len().min(logical)
-    }
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
@@ -921,10 +889,5 @@ mod tests {
         assert!(!string_closed("echo \\\\\""));
         assert!(string_closed("echo \\\\\"}"));
         assert!(!string_closed("echo \"a\" b"));
-    }
-
-    #[test]
-    fn physical_cores_is_positive() {
-        assert!(physical_cores() >= 1);
     }
 }

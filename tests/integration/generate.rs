@@ -3,8 +3,9 @@
 use crate::util::{real_model, run, TestDir};
 use cmdai::commands::generate::parse_generation;
 use cmdai::context::{Os, RequestContext};
-use cmdai::engine::llama::{physical_cores, LlamaEngine};
+use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::hardware::physical_cores;
 use std::sync::atomic::AtomicBool;
 
 /// (request, programs of which at least one must appear as a word).
