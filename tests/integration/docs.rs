@@ -61,3 +61,38 @@ fn man_page_is_roff_with_the_options() {
         assert!(r.stdout.contains(opt), "man page lacks {opt}");
     }
 }
+
+/// Every `CMDAI_*` variable the code reads is in the README (issue: six were
+/// missing). Test-only switches are listed there too, marked as such.
+#[test]
+fn every_environment_variable_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let re = regex::Regex::new(r#""(CMDAI_[A-Z_]+)""#).unwrap();
+    let mut missing = std::collections::BTreeSet::new();
+    let mut seen = 0;
+    let mut stack = vec![root.join("src"), root.join("benches")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for cap in re.captures_iter(&text) {
+                    seen += 1;
+                    let name = &cap[1];
+                    // Names made up inside unit tests only.
+                    if name.contains("TEST_NO_SUCH") || name.contains("UNIT_TEST") {
+                        continue;
+                    }
+                    if !readme.contains(name) {
+                        missing.insert(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "the scan found only {seen} variables");
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
+}
