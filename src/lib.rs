@@ -5,6 +5,8 @@
 //! ([`engine`]), parses the answer ([`parser`]) and judges it ([`safety`])
 //! before [`output`] prints it.
 
+pub mod answer;
+pub mod backend;
 pub mod choice;
 pub mod cli;
 pub mod commands;

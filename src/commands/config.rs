@@ -3,9 +3,9 @@
 //! nobody has to guess which of the layers won.
 
 use crate::cli::{ConfigCommand, ConfigShowArgs, Format};
-use crate::commands::model::{active, catalog};
 use crate::config::{self, Source};
 use crate::error::{exit, Result};
+use crate::models::resolve::{active, catalog};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

@@ -6,11 +6,11 @@
 //! and its socket dir, the shell integration in the rc files, the cache dir
 //! (writable, free space) and the download sources.
 
-use crate::commands::model::{active, catalog, Target};
 use crate::config;
 use crate::daemon::client;
 use crate::error::{exit, Result};
 use crate::hardware;
+use crate::models::resolve::{active, catalog, Target};
 use crate::models::{self, download, gguf, select};
 use crate::paths;
 use std::path::Path;
@@ -133,7 +133,7 @@ fn check_backend(r: &mut Report) {
         );
         return;
     }
-    let server = match crate::commands::generate::openai_backend(crate::context::Os::current()) {
+    let server = match crate::backend::openai_backend(crate::context::Os::current()) {
         Ok(s) => s,
         Err(e) => {
             r.line(

@@ -105,7 +105,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                 if instruction.trim().is_empty() {
                     continue;
                 }
-                match super::generate::revise(args, request, &command, &instruction) {
+                match crate::answer::revise(args, request, &command, &instruction) {
                     Ok(revised) => {
                         println!("{revised}");
                         command = revised;

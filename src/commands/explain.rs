@@ -2,17 +2,16 @@
 //! part by part, streamed from the model as it is written, followed by the
 //! safety findings, which come from the rules and not from the model.
 
+use crate::backend::{backend_kind, engine_error, in_process_worker, openai_backend};
 use crate::cli::{ExplainArgs, ModelArgs};
-use crate::commands::generate::{
-    backend_kind, engine_error, in_process_worker, openai_backend, BackendKind,
-};
-use crate::commands::model::{resolve_model, ResolvedModel};
+use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::mock::MockBackend;
 use crate::engine::{Backend, Generation};
 use crate::error::{exit, CliError, Result};
 use crate::explain_prompt::MAX_EXPLAIN_BYTES;
+use crate::models::resolve::{resolve_model, ResolvedModel};
 use crate::output;
 use crate::safety;
 use std::io::Write;
@@ -98,16 +97,14 @@ fn explain_with_model(
 ) -> Result<Generation> {
     if !no_daemon {
         let mut streamed = false;
-        let result = client::connect_or_start(
-            &model.model_id(),
-            &crate::commands::generate::serve_args(model, margs),
-        )
-        .and_then(|mut conn| {
-            conn.explain(command, &mut |p| {
-                streamed = true;
-                on_piece(p)
-            })
-        });
+        let result =
+            client::connect_or_start(&model.model_id(), &crate::backend::serve_args(model, margs))
+                .and_then(|mut conn| {
+                    conn.explain(command, &mut |p| {
+                        streamed = true;
+                        on_piece(p)
+                    })
+                });
         match result {
             Ok(g) => return Ok(g),
             Err(ClientError::Engine(e)) => return Err(engine_error(e)),

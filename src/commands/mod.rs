@@ -12,10 +12,6 @@ pub mod history;
 pub mod init;
 pub mod memory;
 pub mod model;
-pub mod model_import;
-pub mod model_info;
-pub mod model_list;
-pub mod model_use;
 pub mod serve;
 
 use crate::cli::{Cli, Command};

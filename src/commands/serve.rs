@@ -4,9 +4,8 @@
 //! flags, see `generate::serve_args`); the idle timeout from flag, env or
 //! config file like every other setting.
 
+use crate::backend::{context_size, threads};
 use crate::cli::ServeArgs;
-use crate::commands::generate::{context_size, threads};
-use crate::commands::model::resolve_model;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
 use crate::daemon::socket_path;
@@ -14,6 +13,7 @@ use crate::engine::llama::LlamaEngine;
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, LoadOptions};
 use crate::error::{exit, CliError, Result};
+use crate::models::resolve::resolve_model;
 
 pub fn run(args: &ServeArgs) -> Result<i32> {
     let setting = crate::config::idle_timeout(args.idle_timeout.as_deref());

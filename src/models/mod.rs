@@ -20,6 +20,7 @@ mod http;
 mod part;
 mod progress;
 mod pypi;
+pub mod resolve;
 pub mod select;
 #[cfg(test)]
 mod tests;

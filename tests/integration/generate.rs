@@ -1,7 +1,7 @@
 //! Real-model tests: the default Qwen2.5-Coder-1.5B model, on this CPU.
 
 use crate::util::{real_model, run, TestDir};
-use cmdai::commands::generate::parse_generation;
+use cmdai::backend::parse_generation;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};

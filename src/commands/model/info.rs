@@ -1,9 +1,9 @@
 //! `cmdai model info [id|path]`: what a model file says about itself, read
 //! from its GGUF header (milliseconds; nothing is loaded).
 
-use super::model::{active, lookup, Target};
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::{human_bytes, Catalog};
+use crate::models::resolve::{active, lookup, Target};
 use crate::models::{gguf, model_path};
 use std::path::Path;
 

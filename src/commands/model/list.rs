@@ -2,9 +2,9 @@
 //! needed, installed, active and whether each fits this machine; `--fits`
 //! adds the table of which model suits which memory size.
 
-use super::model::{active, Target};
 use crate::error::{exit, Result};
 use crate::models::catalog::{human_bytes, Catalog};
+use crate::models::resolve::{active, Target};
 use crate::models::{model_path, select};
 use std::path::Path;
 

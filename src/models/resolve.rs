@@ -1,18 +1,18 @@
-//! `cmdai model ...` and the model lookup every request goes through.
+//! Which model a request uses, and where its file is: the lookup every
+//! request, `cmdai serve`, `doctor` and `cmdai model ...` go through.
 //!
 //! A model is named by a catalogue id (models.toml), an imported model's name
 //! (`[custom_models]` in config.toml) or a path to a .gguf file; when none is
 //! named, one is chosen for this machine ([`crate::models::select`]).
 //! A missing catalogue model is downloaded after asking once (or with `--yes`);
 //! offline mode never touches the network and says how to fetch it.
-//! `use`, `info`, `import` and `list` live in their own files beside this one.
 
-use crate::cli::{ModelArgs, ModelCommand};
+use super::catalog::{Catalog, ModelSpec};
+use super::download::{self, DownloadError, DownloadOptions};
+use super::{model_path, select};
+use crate::cli::ModelArgs;
 use crate::config::{self, Source};
-use crate::error::{exit, CliError, Result};
-use crate::models::catalog::{Catalog, ModelSpec};
-use crate::models::download::{self, DownloadError, DownloadOptions};
-use crate::models::{model_path, select};
+use crate::error::{CliError, Result};
 use crate::paths;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub fn catalog() -> Result<Catalog> {
 
 /// The catalogue model `id` names; with no id, the active one when that is a
 /// catalogue model, else the catalogue default.
-fn spec_for(cat: &Catalog, id: Option<&str>) -> Result<ModelSpec> {
+pub(crate) fn spec_for(cat: &Catalog, id: Option<&str>) -> Result<ModelSpec> {
     match id {
         None => Ok(match active(cat, None).map(|a| a.target) {
             Ok(Target::Catalog(spec)) => *spec,
@@ -73,14 +73,14 @@ fn spec_for(cat: &Catalog, id: Option<&str>) -> Result<ModelSpec> {
     }
 }
 
-fn download_error(e: DownloadError) -> CliError {
+pub(crate) fn download_error(e: DownloadError) -> CliError {
     match e {
         DownloadError::Interrupted { .. } => CliError::interrupted(),
         other => CliError::model(other.to_string()),
     }
 }
 
-fn download_options(offline: bool) -> DownloadOptions {
+pub(crate) fn download_options(offline: bool) -> DownloadOptions {
     DownloadOptions {
         offline,
         show_progress: std::io::stderr().is_terminal(),
@@ -257,98 +257,4 @@ pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
         path,
         sha256: spec.sha256.clone(),
     })
-}
-
-pub fn run(cmd: ModelCommand) -> Result<i32> {
-    let cat = catalog()?;
-    let cache = paths::cache_dir();
-    match cmd {
-        ModelCommand::Pull { id, verbose } => {
-            // No id: the model named in flag/env/config, else the catalogue
-            // default (the automatic choice only ever picks installed models
-            // beyond the default, so pulling it would do nothing).
-            let spec = match (id.as_deref(), active(&cat, None)) {
-                (None, Ok(a)) if a.source == Source::Auto => cat.default_model().clone(),
-                _ => spec_for(&cat, id.as_deref())?,
-            };
-            let offline = paths::offline_requested(false);
-            // An explicit pull replaces a damaged file instead of only reporting it.
-            let opts = DownloadOptions {
-                repair: true,
-                ..download_options(offline)
-            };
-            let path = download::ensure_model(&spec, &cache, &opts).map_err(download_error)?;
-            // The prompt prefix too, so the first request does not wait for it.
-            let margs = crate::cli::ModelArgs {
-                model: Some(spec.id.clone()),
-                offline: true,
-                verbose,
-                ..Default::default()
-            };
-            let model = resolve_model(&margs)?;
-            super::generate::prepare(&model, &margs)?;
-            if verbose {
-                eprintln!("cmdai: {} is ready", spec.id);
-            }
-            println!("{}", path.display());
-            Ok(exit::OK)
-        }
-        ModelCommand::Verify { id } => {
-            let spec = spec_for(&cat, id.as_deref())?;
-            let path = model_path(&cache, &spec);
-            if !path.is_file() {
-                return Err(CliError::model(format!(
-                    "{} is not installed; run `cmdai model pull {}`",
-                    spec.id, spec.id
-                )));
-            }
-            download::verify(&path, &spec).map_err(|e| {
-                CliError::model(format!(
-                    "{e}; delete it and run `cmdai model pull {}`",
-                    spec.id
-                ))
-            })?;
-            println!("{}: ok ({})", spec.id, path.display());
-            Ok(exit::OK)
-        }
-        ModelCommand::List { installed, fits } => {
-            super::model_list::run(&cat, &cache, installed, fits)
-        }
-        ModelCommand::Rm { id, force } => remove(&cat, &cache, &id, force),
-        ModelCommand::Path { id } => {
-            let spec = spec_for(&cat, id.as_deref())?;
-            println!("{}", model_path(&cache, &spec).display());
-            Ok(exit::OK)
-        }
-        ModelCommand::Use { model } => super::model_use::run(&cat, &cache, &model),
-        ModelCommand::Info { model } => super::model_info::run(&cat, &cache, model.as_deref()),
-        ModelCommand::Import { path, name } => {
-            super::model_import::run(&cat, &cache, &path, name.as_deref())
-        }
-    }
-}
-
-fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Result<i32> {
-    let spec = spec_for(cat, Some(id))?;
-    let is_active = active(cat, None).is_ok_and(|a| a.name() == spec.id);
-    if is_active && !force {
-        return Err(CliError::usage(format!(
-            "{id} is the active model; pass --force to delete it anyway (the next request would download it again)"
-        )));
-    }
-    let path = model_path(cache, &spec);
-    if !path.is_file() {
-        return Err(CliError::model(format!(
-            "{id} is not installed ({} does not exist)",
-            path.display()
-        )));
-    }
-    std::fs::remove_file(&path)
-        .map_err(|e| CliError::failure(format!("could not delete {}: {e}", path.display())))?;
-    let sc = crate::models::Sidecars::for_model(&path);
-    for side in [&sc.verified, &sc.sha256, &sc.part, &sc.part_state, &sc.lock] {
-        let _ = std::fs::remove_file(side);
-    }
-    println!("removed {} ({})", spec.id, path.display());
-    Ok(exit::OK)
 }

@@ -5,10 +5,10 @@
 //! writes); otherwise it is registered as a custom model in config.toml
 //! (`[custom_models] name = "path"`), usable with `--model <name>`.
 
-use super::model::human_size;
-use super::model_use::check_gguf;
+use super::use_model::check_gguf;
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
+use crate::models::resolve::human_size;
 use crate::models::{download, gguf, model_path};
 use sha2::Digest;
 use std::io::{IsTerminal, Read};

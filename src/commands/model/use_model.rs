@@ -1,9 +1,9 @@
 //! `cmdai model use <id|path>`: makes a model the one used from now on by
 //! writing `model = "..."` into config.toml, keeping the rest of the file.
 
-use super::model::{lookup, Target};
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
+use crate::models::resolve::{lookup, Target};
 use crate::models::{gguf, model_path};
 use std::path::Path;
 
@@ -51,9 +51,9 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
         offline: true,
         ..Default::default()
     };
-    if let Ok(m) = super::model::resolve_model(&margs) {
+    if let Ok(m) = crate::models::resolve::resolve_model(&margs) {
         if m.path.is_file() {
-            if let Err(e) = super::generate::prepare(&m, &margs) {
+            if let Err(e) = crate::backend::prepare(&m, &margs) {
                 eprintln!(
                     "cmdai: warning: could not prepare the model now ({e}); the first request will"
                 );

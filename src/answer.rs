@@ -1,0 +1,162 @@
+//! Answering one request: the request for the model (the user's words at
+//! the chosen quality, with the closest knowledge-base task and a close
+//! memory of what this user ran as example turns), then the command from
+//! memory, the response cache or the backend ([`crate::backend`]); and
+//! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
+
+use crate::backend::{backend_kind, engine_error, generate, generate_via_server, parse_generation};
+use crate::cli::GenerateArgs;
+pub use crate::config::BackendKind;
+use crate::context::RequestContext;
+use crate::engine::mock::MockBackend;
+use crate::engine::{Backend, GenerateRequest, Timings};
+use crate::error::Result;
+use crate::memory::Recall;
+use crate::models::resolve::resolve_model;
+use crate::paths;
+use crate::response_cache::ResponseCache;
+use crate::safety;
+
+/// The request for the model: the user's words in their context, at the
+/// chosen quality, with the closest knowledge-base task and a close memory
+/// of what this user ran as example turns. With `--refine`, the original
+/// request and the command to revise come first as a turn of their own and
+/// the instruction is the request.
+pub fn build_request(args: &GenerateArgs, query: &str) -> GenerateRequest {
+    let context = RequestContext::detect();
+    let quality = crate::config::quality(args.quality.as_deref()).value;
+    let (query, examples) = match (&args.refine, &args.previous) {
+        (Some(instruction), Some(previous)) => (
+            format!("revise that command: {}", instruction.trim()),
+            vec![crate::engine::Example {
+                request: query.to_string(),
+                command: previous.clone(),
+            }],
+        ),
+        _ => {
+            let knowledge = quality.examples(context.os, query);
+            let memory = recall(query).and_then(|r| match r {
+                Recall::Example(e) => Some(e),
+                Recall::Same(_) => None,
+            });
+            (
+                query.to_string(),
+                crate::memory::with_memory(memory, knowledge),
+            )
+        }
+    };
+    GenerateRequest {
+        query,
+        context,
+        avoid: args.avoid.clone(),
+        feedback: None,
+        search: quality.search(),
+        examples,
+        deadline_ms: None,
+    }
+}
+
+/// What memory offers for `query` asked in this folder (nothing when memory
+/// is off).
+pub fn recall(query: &str) -> Option<Recall> {
+    if !crate::memory::enabled() {
+        return None;
+    }
+    let dir = std::env::current_dir().ok()?;
+    crate::memory::Store::for_user().recall(query, crate::memory::CwdKind::of(&dir))
+}
+
+/// A command for a request, and where it came from.
+pub struct Answer {
+    pub command: String,
+    pub timings: Timings,
+    pub model_name: String,
+    pub backend: &'static str,
+}
+
+/// Gets the command for `req`: `remembered` when memory already has it, else
+/// from the backend (the response cache, the daemon, this process, or a
+/// shared server).
+pub fn answer(
+    args: &GenerateArgs,
+    req: &GenerateRequest,
+    remembered: Option<String>,
+) -> Result<Answer> {
+    let started = std::time::Instant::now();
+    let kind = backend_kind()?;
+    let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
+        let ms = started.elapsed().as_millis() as u64;
+        let t = Timings {
+            total: ms,
+            ..Timings::default()
+        };
+        (cmd, t, "memory".to_string(), "memory")
+    } else if kind == BackendKind::Mock {
+        let g = MockBackend
+            .generate(req, &Default::default())
+            .map_err(engine_error)?;
+        (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
+    } else if kind == BackendKind::OpenAi {
+        let (g, model) = generate_via_server(req, args.model.verbose)?;
+        (parse_generation(&g)?, g.timings, model, "openai")
+    } else {
+        let model = resolve_model(&args.model)?;
+        let model_id = model.model_id();
+        let cache = ResponseCache::new(&paths::cache_dir());
+        let use_cache = std::env::var_os("CMDAI_NO_RESPONSE_CACHE").is_none();
+        if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
+            let ms = started.elapsed().as_millis() as u64;
+            let t = Timings {
+                total: ms,
+                ..Timings::default()
+            };
+            (cmd, t, model.name.clone(), "cache")
+        } else {
+            let (g, backend) = generate(&model, args, req.clone())?;
+            if args.model.verbose {
+                eprintln!(
+                    "cmdai: {} request tokens, {} generated; timings {:?}",
+                    g.prompt_tokens, g.generated_tokens, g.timings
+                );
+            }
+            let cmd = parse_generation(&g)?;
+            if use_cache {
+                cache.put(&model_id, req, &cmd);
+            }
+            (cmd, g.timings, model.name.clone(), backend)
+        }
+    };
+    Ok(Answer {
+        command,
+        timings,
+        model_name,
+        backend,
+    })
+}
+
+/// A revision of `previous` (the command offered for `request`) following
+/// `instruction`, for `-x`'s Refine choice.
+pub fn revise(
+    args: &GenerateArgs,
+    request: &str,
+    previous: &str,
+    instruction: &str,
+) -> Result<String> {
+    let mut a = args.clone();
+    a.refine = Some(instruction.to_string());
+    a.previous = Some(previous.to_string());
+    a.avoid.clear();
+    let req = build_request(&a, request);
+    let out = answer(&a, &req, None)?;
+    if crate::memory::enabled() {
+        let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
+        let risk = safety::assess_request(request, &out.command, &ctx).risk;
+        let _ = crate::history::History::for_user().append(
+            request,
+            &out.command,
+            risk,
+            &req.context.cwd,
+        );
+    }
+    Ok(out.command)
+}

@@ -1,0 +1,259 @@
+//! Where answers come from, and running a request there: the resident daemon
+//! (started on demand), the model in this process when the daemon cannot be
+//! reached, a shared OpenAI-compatible server, or (tests only) the mock.
+//! Engine errors become the CLI's errors here, so a request fails the same
+//! way, with the same exit code, whichever way it went.
+
+use crate::choice;
+use crate::cli::{GenerateArgs, ModelArgs};
+pub use crate::config::BackendKind;
+use crate::daemon::client::{self, ClientError};
+use crate::engine::llama::LlamaEngine;
+use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
+use crate::engine::worker::Worker;
+use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions};
+use crate::error::{CliError, Result};
+use crate::models::resolve::ResolvedModel;
+use crate::output;
+use crate::parser;
+use std::time::Duration;
+
+pub fn engine_error(e: EngineError) -> CliError {
+    match e {
+        EngineError::Load { .. } => CliError::model(e.to_string()),
+        EngineError::TooLong { .. } => CliError::usage(e.to_string()),
+        EngineError::Cancelled => CliError::interrupted(),
+        EngineError::Server(m) => CliError::model(m),
+        _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
+    }
+}
+
+/// Where answers come from: `CMDAI_BACKEND`, else `backend` in the config
+/// file, else the local model (see [`crate::config::backend`]).
+pub fn backend_kind() -> Result<BackendKind> {
+    Ok(crate::config::backend().value)
+}
+
+/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
+pub fn mock_requested() -> bool {
+    crate::config::backend().value == BackendKind::Mock
+}
+
+/// The shared inference server: the config file's `[openai]` table, with any
+/// `CMDAI_OPENAI_*` variable taking precedence.
+pub fn openai_backend(os: crate::context::Os) -> Result<OpenAiBackend> {
+    let file = &crate::config::file().openai;
+    let defaults = OpenAiSettings {
+        base_url: file.base_url.clone(),
+        model: file.model.clone(),
+        api_key_env: file.api_key_env.clone(),
+        timeout: Duration::from_secs(file.timeout_secs.max(1)),
+        retries: file.retries,
+    };
+    let settings = OpenAiSettings::from_env_over(defaults).map_err(CliError::usage)?;
+    Ok(OpenAiBackend::new(settings, os))
+}
+
+/// Threads for inference: flag, `CMDAI_THREADS`, config file, else the
+/// physical cores.
+pub fn threads(margs: &ModelArgs) -> usize {
+    crate::config::threads(margs.threads).value
+}
+
+/// The smallest context window asked for (0: automatic).
+pub fn context_size(margs: &ModelArgs) -> usize {
+    crate::config::context_size(margs.context_size).value
+}
+
+/// Starts an inference thread with the model loaded in this process (mapped:
+/// a short-lived process starts faster that way).
+pub fn in_process_worker(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    os: crate::context::Os,
+) -> Worker {
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: crate::paths::prefix_state_dir(),
+        use_mmap: true,
+    };
+    let n_ctx = context_size(margs);
+    Worker::spawn(move || {
+        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
+    })
+}
+
+/// Prepares the model's prompt prefix and saves its state (the step that
+/// otherwise makes the first request after an install, an upgrade or a
+/// model switch wait for a full prefill): loads the model as the daemon
+/// would and lets [`LlamaEngine`] restore or compute and save the prefix.
+/// Says what it is doing on a terminal. `Ok(true)` when it was computed
+/// now, `Ok(false)` when a saved state was already there.
+pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
+    let Some(state_dir) = crate::paths::prefix_state_dir() else {
+        return Ok(false);
+    };
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: Some(state_dir),
+        use_mmap: true,
+    };
+    let pb = output::stderr_is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("preparing the model for quick answers (once per model and version)…");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    let started = std::time::Instant::now();
+    let engine =
+        LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs));
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let engine = engine.map_err(engine_error)?;
+    let computed = engine.prefix_source == crate::engine::llama::PrefixSource::Prefilled;
+    if computed && output::stderr_is_terminal() {
+        eprintln!(
+            "cmdai: model prepared in {:.0} s; requests start from the saved state",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(computed)
+}
+
+/// Arguments that make a daemon load the same model as this client.
+pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
+    let mut v = vec![
+        "--model".to_string(),
+        if model.sha256.is_some() {
+            model.name.clone()
+        } else {
+            model.path.display().to_string()
+        },
+        "--threads".to_string(),
+        threads(margs).to_string(),
+    ];
+    let n_ctx = context_size(margs);
+    if n_ctx > 0 {
+        v.extend(["--context-size".to_string(), n_ctx.to_string()]);
+    }
+    if margs.verbose {
+        v.push("--verbose".into());
+    }
+    v
+}
+
+/// Asks the resident daemon (starting it if needed). `Err` carries the reason
+/// to fall back to in-process inference, or a final error.
+fn generate_via_daemon(
+    model: &ResolvedModel,
+    margs: &ModelArgs,
+    req: &GenerateRequest,
+) -> std::result::Result<Generation, ClientError> {
+    let spinner = spinner();
+    let result = client::connect_or_start(&model.model_id(), &serve_args(model, margs))
+        .and_then(|mut conn| conn.generate(req.clone()));
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    result
+}
+
+fn spinner() -> Option<indicatif::ProgressBar> {
+    output::stderr_is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message("thinking…");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    })
+}
+
+/// Waits for the worker, showing a spinner on a terminal's stderr.
+fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation> {
+    let pending = worker.submit(req);
+    let spinner = spinner();
+    let result = pending.wait();
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    result.map_err(engine_error)
+}
+
+/// Runs the model: through the daemon unless `--no-daemon`, falling back to
+/// this process when the daemon cannot be reached or dies mid-request. An
+/// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
+pub fn generate(
+    model: &ResolvedModel,
+    args: &GenerateArgs,
+    req: GenerateRequest,
+) -> Result<(Generation, &'static str)> {
+    let mut use_daemon = !args.no_daemon;
+    let mut local: Option<Worker> = None;
+    let mut backend = "llama.cpp (daemon)";
+    let g = choice::generate(&req, |r: &GenerateRequest| {
+        if use_daemon {
+            match generate_via_daemon(model, &args.model, r) {
+                Ok(g) => return Ok(g),
+                Err(ClientError::Engine(e)) => return Err(engine_error(e)),
+                Err(e) => {
+                    if args.model.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_))
+                    {
+                        eprintln!("cmdai: {e}; answering in this process instead");
+                    }
+                    use_daemon = false;
+                }
+            }
+        }
+        backend = "llama.cpp";
+        let worker =
+            local.get_or_insert_with(|| in_process_worker(model, &args.model, r.context.os));
+        wait_with_spinner(worker, r.clone())
+    })?;
+    Ok((g, backend))
+}
+
+/// Asks the shared inference server: no daemon, no local model and no
+/// response cache (the server's model may change under the same name).
+/// Returns the answer and the model name it was asked for.
+pub fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Generation, String)> {
+    let mut server = openai_backend(req.context.os)?;
+    let spinner = spinner();
+    let g = choice::generate(req, |r: &GenerateRequest| {
+        server.generate(r, &Default::default())
+    });
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    let g = g.map_err(engine_error)?;
+    if verbose {
+        eprintln!(
+            "cmdai: {} at {}: {} request tokens, {} generated; timings {:?}",
+            server.settings().model,
+            server.settings().base_url,
+            g.prompt_tokens,
+            g.generated_tokens,
+            g.timings
+        );
+    }
+    Ok((g, server.settings().model.clone()))
+}
+
+/// Turns the model's raw text into a command.
+pub fn parse_generation(g: &Generation) -> Result<String> {
+    let parsed = if g.prefilled {
+        parser::parse_prefilled(&g.text)
+    } else {
+        parser::parse_reply(&g.text)
+    };
+    parsed.map(|p| p.command).map_err(|e| {
+        CliError::no_command(format!(
+            "the model's answer held no usable command ({e}); try rephrasing the request"
+        ))
+    })
+}
