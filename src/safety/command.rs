@@ -10,96 +10,10 @@
 //! the analyser can parse them. It also offers a small option parser that
 //! understands clusters (`-rf`), long options (`--force`, `--x=y`) and `--`.
 
+use crate::safety::cmd::{Body, Cmd, Input, Unwrapped};
 use crate::safety::parse::{RedirOp, Script, SimpleCommand, Word};
+use crate::safety::words::{is_assignment, prog_name, SHELLS};
 use std::ops::Range;
-
-/// What an implicit argument list (from `xargs` stdin) is known to contain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Input {
-    /// No implicit arguments.
-    None,
-    /// Arguments come from stdin and are not known.
-    Unknown,
-}
-
-/// The effective command after unwrapping.
-#[derive(Debug, Clone)]
-pub(crate) struct Cmd {
-    /// Program base name, lower-cased (`/bin/RM` -> `rm`).
-    pub name: String,
-    /// The word naming the program, as written.
-    pub prog: Word,
-    /// Arguments after the program.
-    pub args: Vec<Word>,
-    /// Span of the whole simple command (local coordinates).
-    pub span: Range<usize>,
-    /// Run through sudo/doas (kept for callers and tests; rules judge the
-    /// command itself, since a user-owned target is as gone as a root one).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub privileged: bool,
-    pub input: Input,
-    /// Index of the simple command in the script.
-    pub index: usize,
-}
-
-impl Cmd {
-    pub(crate) fn arg_texts(&self) -> impl Iterator<Item = &str> {
-        self.args.iter().map(|w| w.text.as_str())
-    }
-
-    /// The first non-option argument (a subcommand such as `git push`).
-    pub(crate) fn sub(&self, n: usize) -> Option<&str> {
-        self.args
-            .iter()
-            .map(|w| w.text.as_str())
-            .filter(|t| !t.starts_with('-'))
-            .nth(n)
-    }
-}
-
-/// A nested script to analyse (body of `sh -c`, `eval`, ...).
-#[derive(Debug, Clone)]
-pub(crate) struct Body {
-    pub text: String,
-    /// The word the text came from (its span is used to map findings).
-    pub span: Range<usize>,
-    /// Whether the text appears verbatim in the source at `span`.
-    pub verbatim: bool,
-    /// Positional parameters (`$0`, `$1`, ...) the script runs with
-    /// (`sh -c 'rm -rf $1' _ /`).
-    pub params: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Unwrapped {
-    pub cmds: Vec<Cmd>,
-    pub bodies: Vec<Body>,
-}
-
-/// Program base name as the shell would look it up, lower-cased.
-pub(crate) fn prog_name(text: &str) -> String {
-    let t = text.trim_start_matches('\\');
-    let base = t.rsplit('/').next().unwrap_or(t);
-    base.to_ascii_lowercase()
-}
-
-pub(crate) fn is_assignment(w: &Word) -> bool {
-    let t = &w.text;
-    match t.find('=') {
-        Some(eq) if eq > 0 => {
-            let name = t[..eq].trim_end_matches('+');
-            let name = name.split('[').next().unwrap_or(name);
-            !name.is_empty()
-                && !name.starts_with(|c: char| c.is_ascii_digit())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        }
-        _ => false,
-    }
-}
-
-pub(crate) const SHELLS: &[&str] = &[
-    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash", "rbash",
-];
 
 /// Skips options of a wrapper. `with_value` lists short options that take a
 /// value, `long_with_value` long ones. Returns the remaining words.
@@ -193,17 +107,17 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     unwrap_words(sc, idx, &sc.words, false, Input::None, &mut out, 0);
     // `python3 -c 'os.system(..)'`: what the code amounts to in shell terms.
     for c in &out.cmds {
-        if crate::safety::rules::interp::lang_of(&c.name).is_some() {
+        if crate::safety::translate::lang_of(&c.name).is_some() {
             out.bodies
-                .extend(crate::safety::rules::interp::bodies(c, script));
+                .extend(crate::safety::translate::bodies(c, script));
         }
     }
     // `echo 'cmd' | sh`, `printf '\x72\x6d ..' | sh`, `echo .. | rev | sh`:
     // the text the pipeline feeds the shell is the script.
     if out.bodies.is_empty()
         && out.cmds.iter().any(|c| {
-            crate::safety::rules::is_shell(&c.name)
-                && crate::safety::rules::reads_program_from_stdin(c)
+            crate::safety::words::is_shell(&c.name)
+                && crate::safety::cmd::reads_program_from_stdin(c)
         })
     {
         if let Some((text, span)) = fed_text(script, idx) {
@@ -297,7 +211,7 @@ fn fed_text(script: &Script, idx: usize) -> Option<(String, Range<usize>)> {
     if pos == 0 {
         return None;
     }
-    let ctx = crate::safety::Context::default();
+    let ctx = crate::safety::types::Context::default();
     let mut text: Option<String> = None;
     for &i in &p[..pos] {
         let sc = &script.commands[i];

@@ -22,9 +22,9 @@
 //! as computed. Each version comes with an [`EditMap`] that maps byte spans
 //! back to the original text, so findings still point at what the user sees.
 
-use crate::safety::command::{is_assignment, prog_name};
 use crate::safety::parse::{parse, ExpKind, Expansion, RedirOp, Script};
-use crate::safety::Context;
+use crate::safety::types::Context;
+use crate::safety::words::{is_assignment, prog_name};
 use std::collections::HashMap;
 use std::ops::Range;
 

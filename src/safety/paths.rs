@@ -7,7 +7,7 @@
 //! directory, a block device, a sensitive file or something ordinary. It is
 //! platform aware: macOS system folders and `/dev/diskN` devices are known.
 
-use crate::safety::{Context, Os};
+use crate::safety::types::{Context, Os};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathClass {
@@ -269,6 +269,22 @@ pub(crate) fn is_shell_binary(arg: &str) -> bool {
             | "awk"
             | "gawk"
             | "tclsh"
+    )
+}
+
+/// Files whose loss or truncation locks users out or stops the boot.
+pub(crate) fn is_account_file(path: &str) -> bool {
+    let p = path.trim_end_matches('/');
+    matches!(
+        p,
+        "/etc/passwd"
+            | "/etc/shadow"
+            | "/etc/group"
+            | "/etc/gshadow"
+            | "/etc/sudoers"
+            | "/etc/master.passwd"
+            | "/private/etc/sudoers"
+            | "/private/etc/master.passwd"
     )
 }
 

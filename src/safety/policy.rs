@@ -15,7 +15,7 @@
 //! as a runnable line is the explicit `--allow-dangerous` flag, which the
 //! caller applies on top of this table.
 
-use crate::safety::Risk;
+use crate::safety::types::Risk;
 use std::fmt;
 use std::str::FromStr;
 

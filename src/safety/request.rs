@@ -9,9 +9,10 @@
 //! refusal or a mistake dressed up as success; the user should be told rather
 //! than handed an unrelated command that exits 0.
 
-use crate::safety::rules::rule;
-use crate::safety::Risk::*;
-use crate::safety::{assess, Assessment, Context, Finding, Risk, Rule};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::{Assessment, Context, Finding, Risk, Rule};
+use crate::safety::walk::assess;
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -74,7 +75,7 @@ fn only_prints(command: &str) -> bool {
     script.commands.iter().all(|sc| {
         sc.words.first().is_none_or(|w| {
             matches!(
-                crate::safety::command::prog_name(&w.text).as_str(),
+                crate::safety::words::prog_name(&w.text).as_str(),
                 "echo" | "printf" | "true" | ":" | "false" | "cat" | "sleep" | "exit"
             )
         })
@@ -118,8 +119,9 @@ pub(crate) fn assess_request(request: &str, command: &str, ctx: &Context) -> Ass
 
 #[cfg(test)]
 mod tests {
+    use crate::safety::assess_request;
     use crate::safety::tests::assert_request_flags;
-    use crate::safety::{assess_request, Context, Risk};
+    use crate::safety::types::{Context, Risk};
 
     fn ids(req: &str, cmd: &str) -> (Risk, Vec<&'static str>) {
         let a = assess_request(req, cmd, &Context::default());

@@ -4,7 +4,9 @@
 //! (`tests/safety_corpus.txt`) and the tldr corpus false-alarm measurement.
 //! Per-rule tests live next to each rule.
 
-use crate::safety::{assess, assess_request, check_json_line, rules, Context, Os, Risk};
+use crate::safety::types::{Context, Os, Risk};
+use crate::safety::walk::assess;
+use crate::safety::{assess_request, check_json_line, rules};
 use std::collections::HashSet;
 
 pub(crate) fn ctx() -> Context {

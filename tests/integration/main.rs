@@ -8,6 +8,7 @@ mod docs;
 mod errors;
 mod explain;
 mod generate;
+mod layers;
 mod openai;
 mod safety;
 mod shells;

@@ -6,10 +6,12 @@
 //! sweeping or irreversible forms are flagged; deleting one named object is
 //! left to the tool's own prompts.
 
-use crate::safety::command::{opts, Cmd};
-use crate::safety::rules::{rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 
 const CAT: &str = "cloud";
 

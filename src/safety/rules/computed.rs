@@ -9,12 +9,16 @@
 //! deletes or overwrites (`rm -rf "$d"`, `dd of=$dev`) is High, because an
 //! empty or unexpected value is how such lines destroy the wrong thing.
 
-use crate::safety::command::{opts, Cmd};
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
 use crate::safety::parse::Word;
 use crate::safety::paths::{classify, PathClass};
-use crate::safety::rules::{is_downloader, network, rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::rules::kit::{is_computed, Cx, Out};
+use crate::safety::rules::network;
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
+use crate::safety::words::is_downloader;
 
 const CAT: &str = "expansion";
 
@@ -38,19 +42,6 @@ pub(crate) const COMPUTED_PATH: Rule = rule(
 );
 
 pub(crate) const RULES: &[Rule] = &[COMPUTED_PROGRAM, COMPUTED_PROGRAM_TARGET, COMPUTED_PATH];
-
-/// Whether the shell computes part of the word when the line runs (beyond
-/// `$HOME` and `$PWD`, which the path rules understand).
-pub(crate) fn is_computed(w: &Word) -> bool {
-    if !w.dynamic {
-        return false;
-    }
-    let mut t = w.text.clone();
-    for known in ["${HOME}", "$HOME", "${PWD}", "$PWD"] {
-        t = t.replace(known, "");
-    }
-    t.contains('$') || t.contains('`') || t.contains("<(")
-}
 
 /// Programs that destroy the files or devices named by their operands.
 fn destroys_operands(name: &str) -> bool {
@@ -120,7 +111,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 let deletes = c.arg_texts().any(|t| t == "-delete")
                     || c.args.windows(2).any(|p| {
                         matches!(p[0].text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
-                            && destroys_operands(&crate::safety::command::prog_name(&p[1].text))
+                            && destroys_operands(&crate::safety::words::prog_name(&p[1].text))
                     });
                 if deletes {
                     c.args

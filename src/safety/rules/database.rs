@@ -5,10 +5,11 @@
 //! database client will execute it (its `-c`/`-e` argument, a here-string or
 //! here-document, or text piped into it), never in `echo` or commit messages.
 
-use crate::safety::command::Cmd;
-use crate::safety::rules::{rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::cmd::Cmd;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 use regex::Regex;
 use std::sync::OnceLock;
 

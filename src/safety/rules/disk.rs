@@ -6,11 +6,13 @@
 //! target of writers and disk tools, and stay quiet for image files
 //! (`dd of=./disk.img`) and read-only uses (`fdisk -l`, `wipefs /dev/sda`).
 
-use crate::safety::command::{opts, Cmd};
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
 use crate::safety::paths::is_block_device;
-use crate::safety::rules::{rule, Cx, Out, WriteTarget};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::rules::kit::{Cx, Out, WriteTarget};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 
 const CAT: &str = "disk";
 
@@ -366,7 +368,8 @@ pub(crate) fn check_write(t: &WriteTarget, _cx: &Cx, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use crate::safety::tests::{assert_flags, assert_not_flags};
-    use crate::safety::{assess, Context, Os};
+    use crate::safety::types::{Context, Os};
+    use crate::safety::walk::assess;
 
     #[test]
     fn dd_device() {
@@ -451,7 +454,7 @@ mod tests {
         };
         assert!(
             assess("sudo dd if=x.img of=/dev/rdisk2 bs=1m", &mac).risk
-                == crate::safety::Risk::Critical
+                == crate::safety::types::Risk::Critical
         );
     }
 

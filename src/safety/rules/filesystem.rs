@@ -7,11 +7,13 @@
 //! `rm -rf ./build` stays a mild warning while `rm -rf /`, `~`, `/usr` or a
 //! `$VAR/` that may be empty are stopped.
 
-use crate::safety::command::{opts, Cmd, Input};
-use crate::safety::paths::{classify, is_shell_binary, normalize, PathClass};
-use crate::safety::rules::{rule, Cx, Out, WriteMode, WriteTarget};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::cmd::{Cmd, Input};
+use crate::safety::command::opts;
+use crate::safety::paths::{classify, is_account_file, is_shell_binary, normalize, PathClass};
+use crate::safety::rules::kit::{truncate_destroys, Cx, Out, WriteMode, WriteTarget};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 
 const CAT: &str = "filesystem";
 
@@ -350,7 +352,7 @@ fn find_action(c: &Cmd) -> Option<FindAction> {
             .map(|w| w.text.as_str())
             .take_while(|t| *t != ";" && *t != "+")
             .collect();
-        match crate::safety::command::prog_name(&p.text).as_str() {
+        match crate::safety::words::prog_name(&p.text).as_str() {
             "rm" | "rmdir" | "unlink" | "srm" | "wipe" => return Some(FindAction::Delete),
             "shred"
                 if rest.iter().any(|t| {
@@ -370,50 +372,6 @@ fn find_action(c: &Cmd) -> Option<FindAction> {
         }
     }
     action
-}
-
-/// Whether a `truncate` command's size loses data.
-pub(crate) fn truncate_destroys_args(args: &[crate::safety::parse::Word]) -> bool {
-    truncate_destroys(args.iter().map(|w| w.text.as_str()))
-}
-
-/// Whether `truncate`'s size loses data (`-s 0`, `-s -1G`, `--size=<10M`).
-fn truncate_destroys<'a>(args: impl Iterator<Item = &'a str>) -> bool {
-    let args: Vec<&str> = args.collect();
-    let mut size = None;
-    for (i, t) in args.iter().enumerate() {
-        if *t == "-s" || *t == "--size" {
-            size = args.get(i + 1).copied();
-        } else if let Some(v) = t.strip_prefix("--size=").or_else(|| t.strip_prefix("-s")) {
-            if !v.is_empty() {
-                size = Some(v);
-            }
-        } else if *t == "-r" || t.starts_with("--reference") {
-            return true;
-        }
-    }
-    size.is_some_and(|s| {
-        s.trim_start_matches(['0', 'K', 'M', 'G', 'k', 'B'])
-            .is_empty()
-            && s.starts_with('0')
-            || s.starts_with(['-', '<', '/', '%'])
-    })
-}
-
-/// Files whose loss or truncation locks users out or stops the boot.
-pub(crate) fn is_account_file(path: &str) -> bool {
-    let p = path.trim_end_matches('/');
-    matches!(
-        p,
-        "/etc/passwd"
-            | "/etc/shadow"
-            | "/etc/group"
-            | "/etc/gshadow"
-            | "/etc/sudoers"
-            | "/etc/master.passwd"
-            | "/private/etc/sudoers"
-            | "/private/etc/master.passwd"
-    )
 }
 
 fn is_system_config(path: &str) -> bool {
@@ -775,7 +733,7 @@ fn piped_paths(c: &Cmd, cx: &Cx) -> Option<Vec<String>> {
 /// The rule for emptying or overwriting what a glob names, if it names many
 /// files: everything in a folder (High), the root, a home or a system
 /// directory (Critical), or a pattern (Moderate).
-fn many_files_rule(p: &str, ctx: &crate::safety::Context) -> Option<&'static Rule> {
+fn many_files_rule(p: &str, ctx: &crate::safety::types::Context) -> Option<&'static Rule> {
     if !has_glob(p) {
         return None;
     }

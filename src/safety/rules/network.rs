@@ -7,13 +7,14 @@
 //! substitutions to see where downloaded bytes end up, so `curl x | jq` or
 //! `curl -o file x` stay quiet.
 
-use crate::safety::command::Cmd;
+use crate::safety::cmd::reads_program_from_stdin;
+use crate::safety::cmd::Cmd;
 use crate::safety::parse::Word;
-use crate::safety::rules::{
-    is_downloader, is_interpreter, is_shell, reads_program_from_stdin, rule, Cx, Out,
-};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
+use crate::safety::words::{is_downloader, is_interpreter, is_shell};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -96,7 +97,7 @@ fn downloaded_vars(cx: &Cx) -> Vec<String> {
         for w in sc
             .words
             .iter()
-            .filter(|w| crate::safety::command::is_assignment(w))
+            .filter(|w| crate::safety::words::is_assignment(w))
         {
             if word_is_download(cx, w)
                 || w.subs
@@ -212,7 +213,7 @@ pub(crate) fn check_script(cx: &Cx, out: &mut Out) {
                     sc.redirects.iter().any(|r| is_dev_net(&r.target.text)) && is_shell(&c.name);
             }
             // `while read line; do $line; done` on a socket: its lines are run.
-            interactive_shell |= crate::safety::rules::computed::is_computed(&c.prog);
+            interactive_shell |= crate::safety::rules::kit::is_computed(&c.prog);
         }
     }
     if !devtcp_spans.is_empty() {

@@ -5,10 +5,12 @@
 //! that cannot run a single program. Ordinary installs and removals of
 //! applications stay quiet.
 
-use crate::safety::command::{opts, Cmd};
-use crate::safety::rules::{rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 
 const CAT: &str = "packages";
 

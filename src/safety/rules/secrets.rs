@@ -6,11 +6,14 @@
 //! files, `/etc/shadow`) and flag them when they are the payload of an upload,
 //! a copy to another host, or piped into a network tool.
 
-use crate::safety::command::{opts, Cmd};
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
 use crate::safety::paths::normalize;
-use crate::safety::rules::{is_network_tool, rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
+use crate::safety::words::is_network_tool;
 
 const CAT: &str = "secrets";
 
@@ -63,7 +66,7 @@ pub(crate) const RULES: &[Rule] = &[
 
 /// Private keys and the folders that hold them: losing these loses access.
 /// (`known_hosts`, `config` and `.pub` files are not keys.)
-pub(crate) fn is_key_store(raw: &str, ctx: &crate::safety::Context) -> bool {
+pub(crate) fn is_key_store(raw: &str, ctx: &crate::safety::types::Context) -> bool {
     let p = normalize(raw, ctx);
     let p = p.trim_end_matches("/*").trim_end_matches('/');
     let base = p.rsplit('/').next().unwrap_or(p);
@@ -97,12 +100,12 @@ pub(crate) fn is_key_store(raw: &str, ctx: &crate::safety::Context) -> bool {
 
 /// Truncating writes (`> ~/.ssh/id_rsa`) onto keys and credentials.
 pub(crate) fn check_write(
-    t: &crate::safety::rules::WriteTarget,
+    t: &crate::safety::rules::kit::WriteTarget,
     idx: usize,
     cx: &Cx,
     out: &mut Out,
 ) {
-    if t.mode == crate::safety::rules::WriteMode::Truncate
+    if t.mode == crate::safety::rules::kit::WriteMode::Truncate
         && !matches!(t.tool, "cp" | "rsync")
         && is_key_store(&cx.resolve(idx, &t.path), cx.ctx)
     {
@@ -111,7 +114,7 @@ pub(crate) fn check_write(
 }
 
 /// Whether a path names a secret (after `@`/`<` prefixes are stripped).
-pub(crate) fn is_secret_path(raw: &str, ctx: &crate::safety::Context) -> bool {
+pub(crate) fn is_secret_path(raw: &str, ctx: &crate::safety::types::Context) -> bool {
     let t = raw.trim_start_matches(['@', '<']);
     if t.is_empty() {
         return false;

@@ -7,11 +7,15 @@
 //! script (a fork bomb is a function that calls itself in the background) or
 //! on where a command writes (`echo b > /proc/sysrq-trigger`, `>> /etc/sudoers`).
 
-use crate::safety::command::{is_assignment, opts, Cmd};
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
 use crate::safety::paths::normalize;
-use crate::safety::rules::{is_interpreter, rule, word_prog, Cx, Out, WriteMode, WriteTarget};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::rules::kit::{Cx, Out, WriteMode, WriteTarget};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
+use crate::safety::words::is_assignment;
+use crate::safety::words::{is_interpreter, word_prog};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -562,9 +566,7 @@ pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
     {
         if pipeline_mentions(cx, idx, "NOPASSWD") {
             out.add(&SUDOERS_NOPASSWD, t.span.clone());
-        } else if t.mode == WriteMode::Append
-            || !crate::safety::rules::filesystem::is_account_file(&p)
-        {
+        } else if t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(&p) {
             out.add(&SUDOERS_WRITE, t.span.clone());
         }
     } else if p == "/etc/ld.so.preload" {

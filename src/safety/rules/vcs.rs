@@ -7,10 +7,12 @@
 //! subcommand is found, and messages (`git commit -m "drop database"`) are
 //! never read as commands.
 
-use crate::safety::command::{opts, Cmd};
-use crate::safety::rules::{rule, Cx, Out};
-use crate::safety::Risk::*;
-use crate::safety::Rule;
+use crate::safety::cmd::Cmd;
+use crate::safety::command::opts;
+use crate::safety::rules::kit::{Cx, Out};
+use crate::safety::types::rule;
+use crate::safety::types::Risk::*;
+use crate::safety::types::Rule;
 
 const CAT: &str = "vcs";
 
