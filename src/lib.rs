@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod explain_prompt;
+pub mod find_predicates;
 pub mod hardware;
 pub mod history;
 pub mod knowledge;
