@@ -662,8 +662,10 @@ fn find_filtered(c: &Cmd) -> bool {
     c.args.iter().enumerate().any(|(i, w)| {
         let t = w.text.as_str();
         // `-name '*'` selects everything all the same.
-        let everything = matches!(t, "-name" | "-iname" | "-path" | "-wholename")
-            && c.args.get(i + 1).is_some_and(|v| v.text == "*");
+        let everything = matches!(
+            t,
+            "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+        ) && c.args.get(i + 1).is_some_and(|v| v.text == "*");
         !everything && crate::find_predicates::narrows(t)
     })
 }
