@@ -29,6 +29,10 @@
 //! subset) fails when accuracy is more than 5 points below the recorded report.
 
 mod common;
+// Each user of the shared reader takes only a part of it.
+#[allow(dead_code)]
+#[path = "common/tldr.rs"]
+mod tldr;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
@@ -338,21 +342,12 @@ fn load_dataset(name: &str) -> Vec<Row> {
 /// The tldr-pages rows (plain shell commands only) as a knowledge base, with
 /// `path/to/` dropped from placeholders so they read as plausible names.
 fn tldr_index() -> cmdai::knowledge::Index {
-    let text = fs::read_to_string(eval_file("tldr_common_linux.jsonl")).expect("tldr rows");
-    let entries = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| {
-            ["interactive", "keystroke", "tldr_meta"]
-                .iter()
-                .all(|k| !v[k].as_bool().unwrap_or(false))
-        })
-        .map(|v| cmdai::knowledge::Entry {
-            request: v["nl"].as_str().unwrap_or_default().replace('`', ""),
-            command: v["cmd"]
-                .as_str()
-                .unwrap_or_default()
-                .replace("path/to/", ""),
+    let rows = tldr::read(&eval_file(tldr::FILE)).expect("tldr rows");
+    let entries = rows
+        .into_iter()
+        .map(|r| cmdai::knowledge::Entry {
+            request: r.nl.replace('`', ""),
+            command: r.cmd.replace("path/to/", ""),
         })
         .collect();
     cmdai::knowledge::Index::new(entries)

@@ -12,10 +12,14 @@
 //! Run: `cargo bench --profile dev --bench safety` (the dev profile builds
 //! dependencies optimised; `--release` would rebuild llama.cpp with LTO).
 
+// Each user of the shared reader takes only a part of it.
+#[allow(dead_code)]
+#[path = "common/tldr.rs"]
+mod tldr;
+
 use cmdai::safety::{assess, check_json_line, Context, Risk};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Everyday commands the validator rates Safe.
@@ -53,25 +57,8 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 }
 
 fn tldr_commands() -> Option<Vec<String>> {
-    let dir = std::env::var_os("CMDAI_EVAL_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/eval"));
-    let text = std::fs::read_to_string(dir.join("tldr_common_linux.jsonl")).ok()?;
-    let mut cmds = Vec::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let flag = |k: &str| v.get(k).and_then(|x| x.as_bool()).unwrap_or(false);
-        if flag("interactive") || flag("keystroke") || flag("tldr_meta") {
-            continue;
-        }
-        if let Some(c) = v.get("cmd").and_then(|x| x.as_str()) {
-            cmds.push(c.to_string());
-        }
-    }
-    Some(cmds)
+    let rows = tldr::read(&tldr::eval_dir().join(tldr::FILE)).ok()?;
+    Some(rows.into_iter().map(|r| r.cmd).collect())
 }
 
 fn bench_check_safe(c: &mut Criterion) {

@@ -17,6 +17,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod explain_prompt;
+pub mod find_predicates;
 pub mod hardware;
 pub mod history;
 pub mod knowledge;

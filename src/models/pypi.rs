@@ -9,10 +9,10 @@
 //! `.part.json`, so an interrupted download resumes in the part it stopped in.
 
 use super::error::DownloadError;
+use super::files::Sidecars;
 use super::http::{self, Client, FetchError, HashingFile};
 use super::part::PartState;
 use super::progress::Progress;
-use super::Sidecars;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs::File;

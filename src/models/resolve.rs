@@ -9,7 +9,8 @@
 
 use super::catalog::{Catalog, ModelSpec};
 use super::download::{self, DownloadError, DownloadOptions};
-use super::{model_path, select};
+use super::files::model_path;
+use super::select;
 use crate::cli::ModelArgs;
 use crate::config::{self, Source};
 use crate::error::{CliError, Result};

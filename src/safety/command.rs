@@ -67,39 +67,6 @@ fn body_from(words: &[Word], src_hint: Option<&Word>) -> Body {
     }
 }
 
-const FIND_FILTERS: &[&str] = &[
-    "-name",
-    "-iname",
-    "-path",
-    "-ipath",
-    "-regex",
-    "-iregex",
-    "-newer",
-    "-mtime",
-    "-mmin",
-    "-atime",
-    "-amin",
-    "-ctime",
-    "-cmin",
-    "-size",
-    "-user",
-    "-group",
-    "-perm",
-    "-empty",
-    "-links",
-    "-inum",
-    "-samefile",
-    "-wholename",
-    "-iwholename",
-    "-nouser",
-    "-nogroup",
-    "-lname",
-    "-ilname",
-    "-newermt",
-    "-used",
-    "-prune",
-];
-
 /// Unwraps the simple command at `idx`.
 pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     let sc = &script.commands[idx];
@@ -534,7 +501,9 @@ fn expand_find(
         roots.push(&args[i]);
         i += 1;
     }
-    let filtered = args.iter().any(|a| FIND_FILTERS.contains(&a.text.as_str()));
+    let filtered = args
+        .iter()
+        .any(|a| crate::find_predicates::narrows(&a.text));
     out.cmds.push(Cmd {
         name: "find".into(),
         prog: w[0].clone(),
@@ -546,7 +515,7 @@ fn expand_find(
     });
     while i < args.len() {
         let t = args[i].text.as_str();
-        if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
+        if crate::find_predicates::runs_command(t) {
             let start = i + 1;
             let mut end = start;
             while end < args.len() && args[end].text != ";" && args[end].text != "+" {

@@ -702,13 +702,15 @@ fn large_inputs_finish_fast() {
     }
 }
 
+// Each user of the shared reader takes only a part of it.
+#[allow(dead_code)]
+#[path = "../../benches/common/tldr.rs"]
+mod tldr;
+
 /// The evaluation data: `$CMDAI_EVAL_DIR`, else `../shared/eval` next to
 /// the crate.
 pub(crate) fn eval_dir() -> std::path::PathBuf {
-    match std::env::var_os("CMDAI_EVAL_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval"),
-    }
+    tldr::eval_dir()
 }
 
 /// A data file the test needs; when it is missing the test fails under
@@ -740,36 +742,25 @@ const TLDR_FALSE_ALARM_LIMIT_PCT: f64 = 0.7;
 
 #[test]
 fn tldr_corpus_false_alarms() {
-    let Some(path) = eval_file_or_skip("tldr_common_linux.jsonl", "tldr_corpus_false_alarms")
-    else {
+    let Some(path) = eval_file_or_skip(tldr::FILE, "tldr_corpus_false_alarms") else {
         return;
     };
-    let text = std::fs::read_to_string(&path).expect("read corpus");
+    let rows = tldr::read(&path).expect("read corpus");
     let c = ctx();
-    let mut total = 0usize;
+    let total = rows.len();
     let mut flagged = Vec::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let flag = |k: &str| v.get(k).and_then(|x| x.as_bool()).unwrap_or(false);
-        if flag("interactive") || flag("keystroke") || flag("tldr_meta") {
-            continue;
-        }
-        total += 1;
+    for row in &rows {
         let mut worst: Option<(Risk, String, Vec<&'static str>)> = None;
-        for key in ["cmd", "cmd2"] {
-            if let Some(cmd) = v.get(key).and_then(|x| x.as_str()) {
-                let a = assess(cmd, &c);
-                if a.risk >= Risk::High && worst.as_ref().is_none_or(|w| a.risk > w.0) {
-                    let ids = a
-                        .findings
-                        .iter()
-                        .filter(|f| f.risk >= Risk::High)
-                        .map(|f| f.rule_id)
-                        .collect();
-                    worst = Some((a.risk, cmd.to_string(), ids));
-                }
+        for cmd in row.commands() {
+            let a = assess(cmd, &c);
+            if a.risk >= Risk::High && worst.as_ref().is_none_or(|w| a.risk > w.0) {
+                let ids = a
+                    .findings
+                    .iter()
+                    .filter(|f| f.risk >= Risk::High)
+                    .map(|f| f.rule_id)
+                    .collect();
+                worst = Some((a.risk, cmd.to_string(), ids));
             }
         }
         if let Some(w) = worst {

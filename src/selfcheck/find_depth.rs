@@ -17,7 +17,7 @@ fn rmdir_parents_first(program: &str, args: &[String]) -> bool {
     program == "find"
         && !args.iter().any(|a| DEPTH_FIRST.contains(&a.as_str()))
         && args.windows(2).any(|w| {
-            matches!(w[0].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+            crate::find_predicates::runs_command(&w[0])
                 && crate::safety::programs(&w[1]).first().map(String::as_str) == Some("rmdir")
         })
 }

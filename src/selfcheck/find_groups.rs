@@ -8,16 +8,7 @@
 //! calls it SC2146). The fix is always the same: group the alternatives in
 //! `\( … \)`, so naming it is enough for the model to repair it.
 
-/// Actions that replace find's default `-print`. `-prune` and `-quit` are
-/// actions too but keep the default print, so the usual
-/// `-path x -prune -o -print` idiom is not flagged.
-const OUTPUT_ACTIONS: &[&str] = &[
-    "-delete", "-exec", "-execdir", "-ok", "-okdir", "-print", "-print0", "-printf", "-ls", "-fls",
-    "-fprint", "-fprint0", "-fprintf",
-];
-
-/// Actions of any kind: a branch with one of these was written on purpose.
-const ANY_ACTION: &[&str] = &["-prune", "-quit"];
+use crate::find_predicates::{is_action, replaces_print, runs_command, test_args};
 
 /// Words that end an `-exec`-style action's command.
 fn ends_exec(word: &str) -> bool {
@@ -41,13 +32,13 @@ pub(super) fn ungrouped_or(program: &str, args: &[String]) -> Option<String> {
             "(" => depth += 1,
             ")" => depth = depth.saturating_sub(1),
             "-o" | "-or" if depth == 0 => branches.push((false, false)),
-            w if OUTPUT_ACTIONS.contains(&w) => {
+            w if replaces_print(w) => {
                 if depth == 0 {
                     let last = branches.last_mut().expect("never empty");
                     *last = (true, true);
                     action.get_or_insert_with(|| w.to_string());
                 }
-                if w.starts_with("-exec") || w.starts_with("-ok") {
+                if runs_command(w) {
                     // Skip the command up to its `;` or `+`.
                     for inner in words.by_ref() {
                         if ends_exec(inner) {
@@ -56,7 +47,9 @@ pub(super) fn ungrouped_or(program: &str, args: &[String]) -> Option<String> {
                     }
                 }
             }
-            w if ANY_ACTION.contains(&w) && depth == 0 => {
+            // `-prune` and `-quit` keep the default print but are written on
+            // purpose all the same.
+            w if is_action(w) && depth == 0 => {
                 branches.last_mut().expect("never empty").1 = true;
             }
             _ => {}
@@ -72,56 +65,13 @@ pub(super) fn ungrouped_or(program: &str, args: &[String]) -> Option<String> {
     ))
 }
 
-/// Tests that take one argument (`-name PATTERN`).
-const TESTS_WITH_ARG: &[&str] = &[
-    "-name",
-    "-iname",
-    "-path",
-    "-ipath",
-    "-wholename",
-    "-iwholename",
-    "-regex",
-    "-iregex",
-    "-lname",
-    "-ilname",
-    "-type",
-    "-xtype",
-    "-user",
-    "-group",
-    "-perm",
-    "-size",
-    "-mtime",
-    "-mmin",
-    "-atime",
-    "-amin",
-    "-ctime",
-    "-cmin",
-    "-newer",
-    "-links",
-    "-inum",
-    "-uid",
-    "-gid",
-];
-
-/// Tests that stand alone (`-empty`).
-const TESTS_ALONE: &[&str] = &[
-    "-empty",
-    "-readable",
-    "-writable",
-    "-executable",
-    "-nouser",
-    "-nogroup",
-];
-
 /// Number of words of the single test starting at `at`, if it is one.
 fn test_len(args: &[String], at: usize) -> Option<usize> {
     let w = args.get(at)?.as_str();
-    if TESTS_WITH_ARG.contains(&w) && at + 1 < args.len() {
-        Some(2)
-    } else if TESTS_ALONE.contains(&w) {
-        Some(1)
-    } else {
-        None
+    match test_args(w)? {
+        0 => Some(1),
+        n if at + n < args.len() => Some(n + 1),
+        _ => None,
     }
 }
 

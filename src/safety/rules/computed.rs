@@ -110,7 +110,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             "find" => {
                 let deletes = c.arg_texts().any(|t| t == "-delete")
                     || c.args.windows(2).any(|p| {
-                        matches!(p[0].text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                        crate::find_predicates::runs_command(&p[0].text)
                             && destroys_operands(&crate::safety::words::prog_name(&p[1].text))
                     });
                 if deletes {

@@ -342,7 +342,7 @@ fn find_action(c: &Cmd) -> Option<FindAction> {
     }
     let mut action = None;
     for (i, w) in c.args.iter().enumerate() {
-        if !matches!(w.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+        if !crate::find_predicates::runs_command(&w.text) {
             continue;
         }
         let Some(p) = c.args.get(i + 1) else { continue };
@@ -620,36 +620,11 @@ fn find_filtered(c: &Cmd) -> bool {
     c.args.iter().enumerate().any(|(i, w)| {
         let t = w.text.as_str();
         // `-name '*'` selects everything all the same.
-        let everything = matches!(t, "-name" | "-iname" | "-path" | "-wholename")
-            && c.args.get(i + 1).is_some_and(|v| v.text == "*");
-        !everything
-            && matches!(
-                t,
-                "-name"
-                    | "-iname"
-                    | "-path"
-                    | "-ipath"
-                    | "-regex"
-                    | "-iregex"
-                    | "-newer"
-                    | "-mtime"
-                    | "-mmin"
-                    | "-atime"
-                    | "-size"
-                    | "-user"
-                    | "-empty"
-                    | "-perm"
-                    | "-group"
-                    | "-links"
-                    | "-inum"
-                    | "-wholename"
-                    | "-nouser"
-                    | "-lname"
-                    | "-amin"
-                    | "-ctime"
-                    | "-cmin"
-                    | "-newermt"
-            )
+        let everything = matches!(
+            t,
+            "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+        ) && c.args.get(i + 1).is_some_and(|v| v.text == "*");
+        !everything && crate::find_predicates::narrows(t)
     })
 }
 
