@@ -517,17 +517,13 @@ fn hash_tree(root: &Path) -> String {
                 "d".to_string()
             } else {
                 let digest = Sha256::digest(fs::read(&p).unwrap_or_default());
-                format!("f {}", hex(&digest))
+                format!("f {}", cmdai::hex::encode(&digest))
             };
             entries.push(format!("{rel}\t{mode:o}\t{body}"));
         }
     }
     entries.sort();
-    hex(&Sha256::digest(entries.join("\n").as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    cmdai::hex::sha256(entries.join("\n").as_bytes())
 }
 
 fn normalize_cmd(c: &str) -> String {
@@ -728,11 +724,19 @@ fn main() {
         eprintln!(
             "accuracy: evaluation data not found (../shared/eval or CMDAI_EVAL_DIR); nothing measured"
         );
-        return;
+        // A check that measured nothing has not passed.
+        std::process::exit(if args.check { 1 } else { 0 });
     }
     let mut rows = load_dataset(&args.dataset);
     if let Some(n) = args.limit {
         rows.truncate(n);
+    }
+    if args.check && rows.is_empty() {
+        eprintln!(
+            "accuracy: the `{}` dataset has no rows; nothing measured, so the check fails",
+            args.dataset
+        );
+        std::process::exit(1);
     }
     let kb: &cmdai::knowledge::Index = if args.kb_tldr {
         Box::leak(Box::new(tldr_index()))

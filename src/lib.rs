@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod explain_prompt;
 pub mod hardware;
+pub mod hex;
 pub mod history;
 pub mod knowledge;
 pub mod memory;

@@ -6,7 +6,6 @@ pub use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
-use crate::engine::mock::MockBackend;
 use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
@@ -71,9 +70,19 @@ pub fn backend_kind() -> Result<BackendKind> {
     Ok(crate::config::backend().value)
 }
 
-/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
-pub fn mock_requested() -> bool {
-    crate::config::backend().value == BackendKind::Mock
+/// The canned answer when the test-only mock backend is chosen (builds with
+/// the cargo feature `mock`); `None` for every other backend.
+fn mock_reply(
+    kind: BackendKind,
+    req: &GenerateRequest,
+) -> Option<std::result::Result<Generation, EngineError>> {
+    #[cfg(feature = "mock")]
+    if kind == BackendKind::Mock {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        return Some(crate::engine::mock::MockBackend.generate(req, &never));
+    }
+    let _ = (kind, req);
+    None
 }
 
 /// The shared inference server: the config file's `[openai]` table, with any
@@ -369,10 +378,8 @@ fn answer(
             ..Timings::default()
         };
         (cmd, t, "memory".to_string(), "memory")
-    } else if kind == BackendKind::Mock {
-        let g = MockBackend
-            .generate(req, &Default::default())
-            .map_err(engine_error)?;
+    } else if let Some(g) = mock_reply(kind, req) {
+        let g = g.map_err(engine_error)?;
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
     } else if kind == BackendKind::OpenAi {
         let (g, model) = generate_via_server(req, args.model.verbose)?;

@@ -316,7 +316,7 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     FILES_HASHED.with(|c| c.set(c.get() + 1));
     let (hasher, len) = http::hash_reader(&mut File::open(path)?)?;
     use sha2::Digest;
-    Ok((http::hex(&hasher.finalize()), len))
+    Ok((crate::hex::encode(&hasher.finalize()), len))
 }
 
 /// The checksum the file must have: the pinned one, else the one recorded

@@ -10,7 +10,6 @@ use super::download::{
     ensure_model, files_hashed, verify, DownloadError, DownloadOptions, PartState,
 };
 use super::{Mirror, ModelSpec, Sidecars};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::{TcpListener, TcpStream};
@@ -208,7 +207,7 @@ const PREFIX: &str = "tm-model-part";
 const REPO: &str = "test/repo";
 
 fn sha_hex(b: &[u8]) -> String {
-    super::http::hex(&Sha256::digest(b))
+    crate::hex::sha256(b)
 }
 
 /// Deterministic, poorly compressible bytes.

@@ -2,7 +2,7 @@
 //! model subcommands that write or read files (`use`, `info`, `import`),
 //! plus `cmdai doctor` on a healthy and a broken setup.
 
-use crate::util::{run, TestDir, MODEL_FILE};
+use crate::util::{run, skip, TestDir, MODEL_FILE};
 use std::path::PathBuf;
 
 const SMALL: &str = "qwen2.5-coder-0.5b-q4_k_m";
@@ -59,12 +59,13 @@ fn real_model_or_skip() -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the real model is not at {}; run `cargo run -- model pull` first",
-        p.display()
+    skip(
+        "a real-model config test",
+        &format!(
+            "the real model is not at {}; run `cargo run -- model pull` first",
+            p.display()
+        ),
     );
-    eprintln!("skipped: the real model is not at {}", p.display());
     None
 }
 
