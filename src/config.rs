@@ -838,10 +838,18 @@ pub fn set_key(
             })?,
     };
     let mut value = value.into();
-    if let Some(old) = slot.get(key).and_then(|i| i.as_value()) {
-        *value.decor_mut() = old.decor().clone();
+    match slot.get_mut(key) {
+        // In place, so the key keeps the comment above it.
+        Some(item) => {
+            if let Some(old) = item.as_value() {
+                *value.decor_mut() = old.decor().clone();
+            }
+            *item = toml_edit::Item::Value(value);
+        }
+        None => {
+            slot.insert(key, toml_edit::Item::Value(value));
+        }
     }
-    slot.insert(key, toml_edit::Item::Value(value));
     Ok(doc.to_string())
 }
 
@@ -1007,11 +1015,11 @@ colour = 1
     #[test]
     fn set_key_keeps_comments_and_other_keys() {
         let text =
-            "# my settings\nthreads = 4 # fast\nmodel = \"old\" # mine\n\n[openai]\nmodel = \"keep\"\n";
+            "# my settings\nthreads = 4 # fast\n# which\nmodel = \"old\" # mine\n\n[openai]\nmodel = \"keep\"\n";
         let out = set(text, None, "model", "new");
         assert_eq!(
             out,
-            "# my settings\nthreads = 4 # fast\nmodel = \"new\" # mine\n\n[openai]\nmodel = \"keep\"\n"
+            "# my settings\nthreads = 4 # fast\n# which\nmodel = \"new\" # mine\n\n[openai]\nmodel = \"keep\"\n"
         );
         let out = set("threads = 4\n\n[openai]\nretries = 1\n", None, "model", "m");
         assert_eq!(out, "threads = 4\nmodel = \"m\"\n\n[openai]\nretries = 1\n");
