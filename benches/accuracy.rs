@@ -267,7 +267,8 @@ fn root() -> PathBuf {
 /// level further up, for a clone inside a work directory).
 fn eval_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CMDAI_EVAL_DIR") {
-        return Some(PathBuf::from(p));
+        // A named dir without the data is absent data, reported as such.
+        return Some(PathBuf::from(p)).filter(|p| p.join("intercode_bash.jsonl").is_file());
     }
     ["../shared/eval", "../../shared/eval"]
         .iter()
