@@ -272,7 +272,8 @@ fn root() -> PathBuf {
 /// level further up, for a clone inside a work directory).
 fn eval_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CMDAI_EVAL_DIR") {
-        return Some(PathBuf::from(p));
+        // A named dir without the data is absent data, reported as such.
+        return Some(PathBuf::from(p)).filter(|p| p.join("intercode_bash.jsonl").is_file());
     }
     ["../shared/eval", "../../shared/eval"]
         .iter()
@@ -513,17 +514,13 @@ fn hash_tree(root: &Path) -> String {
                 "d".to_string()
             } else {
                 let digest = Sha256::digest(fs::read(&p).unwrap_or_default());
-                format!("f {}", hex(&digest))
+                format!("f {}", cmdai::hex::encode(&digest))
             };
             entries.push(format!("{rel}\t{mode:o}\t{body}"));
         }
     }
     entries.sort();
-    hex(&Sha256::digest(entries.join("\n").as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    cmdai::hex::sha256(entries.join("\n").as_bytes())
 }
 
 fn normalize_cmd(c: &str) -> String {
@@ -724,11 +721,19 @@ fn main() {
         eprintln!(
             "accuracy: evaluation data not found (../shared/eval or CMDAI_EVAL_DIR); nothing measured"
         );
-        return;
+        // A check that measured nothing has not passed.
+        std::process::exit(if args.check { 1 } else { 0 });
     }
     let mut rows = load_dataset(&args.dataset);
     if let Some(n) = args.limit {
         rows.truncate(n);
+    }
+    if args.check && rows.is_empty() {
+        eprintln!(
+            "accuracy: the `{}` dataset has no rows; nothing measured, so the check fails",
+            args.dataset
+        );
+        std::process::exit(1);
     }
     let kb: &cmdai::knowledge::Index = if args.kb_tldr {
         Box::leak(Box::new(tldr_index()))

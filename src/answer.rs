@@ -4,12 +4,13 @@
 //! memory, the response cache or the backend ([`crate::backend`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
-use crate::backend::{backend_kind, engine_error, generate, generate_via_server, parse_generation};
+use crate::backend::{
+    backend_kind, engine_error, generate, generate_via_server, mock_reply, parse_generation,
+};
 use crate::cli::GenerateArgs;
-pub use crate::config::BackendKind;
+use crate::config::BackendKind;
 use crate::context::RequestContext;
-use crate::engine::mock::MockBackend;
-use crate::engine::{Backend, GenerateRequest, Timings};
+use crate::engine::{GenerateRequest, Timings};
 use crate::error::Result;
 use crate::memory::Recall;
 use crate::models::resolve::resolve_model;
@@ -91,10 +92,8 @@ pub fn answer(
             ..Timings::default()
         };
         (cmd, t, "memory".to_string(), "memory")
-    } else if kind == BackendKind::Mock {
-        let g = MockBackend
-            .generate(req, &Default::default())
-            .map_err(engine_error)?;
+    } else if let Some(g) = mock_reply(kind, req) {
+        let g = g.map_err(engine_error)?;
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
     } else if kind == BackendKind::OpenAi {
         let (g, model) = generate_via_server(req, args.model.verbose)?;

@@ -34,9 +34,19 @@ pub fn backend_kind() -> Result<BackendKind> {
     Ok(crate::config::backend().value)
 }
 
-/// Which backend a run uses. `CMDAI_BACKEND=mock` exists for tests only.
-pub fn mock_requested() -> bool {
-    crate::config::backend().value == BackendKind::Mock
+/// The canned answer when the test-only mock backend is chosen (builds with
+/// the cargo feature `mock`); `None` for every other backend.
+pub fn mock_reply(
+    kind: BackendKind,
+    req: &GenerateRequest,
+) -> Option<std::result::Result<Generation, EngineError>> {
+    #[cfg(feature = "mock")]
+    if kind == BackendKind::Mock {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        return Some(crate::engine::mock::MockBackend.generate(req, &never));
+    }
+    let _ = (kind, req);
+    None
 }
 
 /// The shared inference server: the config file's `[openai]` table, with any

@@ -2,13 +2,17 @@
 //! decides every setting: command-line flag > `CMDAI_*` environment variable >
 //! config file > automatic choice (hardware) > built-in default.
 //!
-//! The file is read key by key, so one bad value costs only that value: it is
-//! reported once on stderr (file, key, what is used instead) and the next
-//! layer fills in. A file that is not TOML at all is reported once and
-//! ignored. Nothing here ever stops cmdai from running.
+//! Serde reads the file into a struct whose every key is optional
+//! (`#[serde(default)]`) and checked by its type, so one bad value costs only
+//! that value: it is reported once on stderr (file, key, what is used
+//! instead) and the next layer fills in; an unknown key is reported the same
+//! way. A file that is not TOML at all is reported once and ignored. Nothing
+//! here ever stops cmdai from running. Writes (`model use`, `memory on|off`,
+//! `model import`) edit the file with toml_edit, keeping comments and layout,
+//! and refuse a file they cannot parse rather than rewrite it.
 
 use crate::safety::SafetyLevel;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -66,7 +70,8 @@ pub enum BackendKind {
     Local,
     /// An OpenAI-compatible HTTP server ([`OpenAiConfig`]).
     OpenAi,
-    /// Canned answers, for tests only (`CMDAI_BACKEND=mock`).
+    /// Canned answers, for tests only (`CMDAI_BACKEND=mock`, cargo feature `mock`).
+    #[cfg(feature = "mock")]
     Mock,
 }
 
@@ -75,15 +80,19 @@ impl fmt::Display for BackendKind {
         f.write_str(match self {
             BackendKind::Local => "local",
             BackendKind::OpenAi => "openai",
+            #[cfg(feature = "mock")]
             BackendKind::Mock => "mock",
         })
     }
 }
 
 fn parse_backend(s: &str, allow_mock: bool) -> Option<BackendKind> {
+    #[cfg(not(feature = "mock"))]
+    let _ = allow_mock;
     match s.trim().to_ascii_lowercase().as_str() {
         "local" | "llama" | "llama.cpp" => Some(BackendKind::Local),
         "openai" => Some(BackendKind::OpenAi),
+        #[cfg(feature = "mock")]
         "mock" if allow_mock => Some(BackendKind::Mock),
         _ => None,
     }
@@ -177,7 +186,9 @@ impl FileConfig {
         }
     }
 
-    /// Parses the text of a config file, key by key.
+    /// Parses the text of a config file: serde reads it into [`RawFile`],
+    /// where every key is a [`Field`], so one bad value is one warning and the
+    /// rest of the file still counts.
     pub fn parse(text: &str, path: &Path) -> FileConfig {
         let mut c = FileConfig {
             path: path.to_path_buf(),
@@ -185,8 +196,8 @@ impl FileConfig {
             ..FileConfig::default()
         };
         let file = path.display().to_string();
-        let table: toml::Table = match toml::from_str(text) {
-            Ok(t) => t,
+        let raw: RawFile = match toml::from_str(text) {
+            Ok(r) => r,
             Err(e) => {
                 let why = e.message().trim().to_string();
                 c.warnings.push(format!(
@@ -195,217 +206,373 @@ impl FileConfig {
                 return c;
             }
         };
-        let mut w = Vec::new();
-        let mut warn = |key: &str, what: &str, instead: &str| {
-            let instead = match instead {
-                "nothing" => "ignoring it instead".to_string(),
-                other => format!("using {other} instead"),
-            };
-            w.push(format!("{file}: `{key}` {what}; {instead}"));
+        let mut w = Warnings {
+            file: &file,
+            list: Vec::new(),
         };
-        for (key, value) in &table {
-            match key.as_str() {
-                "model" => match value.as_str().map(str::trim) {
-                    Some(s) if !s.is_empty() => c.model = Some(s.to_string()),
-                    _ => warn(
-                        key,
-                        "must be a catalogue id or a path to a .gguf file, in quotes",
-                        "the automatic choice",
-                    ),
-                },
-                "threads" => match value.as_integer() {
-                    Some(n) if (0..=1024).contains(&n) => {
-                        c.threads = (n > 0).then_some(n as usize);
-                    }
-                    _ => warn(
-                        key,
-                        "must be a whole number of threads (0 = automatic)",
-                        "the physical cores",
-                    ),
-                },
-                "context_size" => match value.as_integer() {
-                    Some(n) if (0..=1 << 20).contains(&n) => c.context_size = Some(n as usize),
-                    _ => warn(
-                        key,
-                        "must be a number of tokens (0 = automatic)",
-                        "automatic sizing",
-                    ),
-                },
-                "quality" => match value.as_str().and_then(|s| s.parse().ok()) {
-                    Some(q) => c.quality = Some(q),
-                    None => warn(
-                        key,
-                        "must be \"fast\", \"balanced\" or \"best\"",
-                        "\"balanced\"",
-                    ),
-                },
-                "memory" => match value.as_bool() {
-                    Some(b) => c.memory = Some(b),
-                    None => warn(key, "must be true or false", "true"),
-                },
-                "safety" => match value.as_str().and_then(|s| s.parse().ok()) {
-                    Some(l) => c.safety = Some(l),
-                    None => warn(
-                        key,
-                        "must be \"strict\", \"default\" or \"permissive\"",
-                        "\"default\"",
-                    ),
-                },
-                "idle_timeout" => {
-                    let text = match value {
-                        toml::Value::String(s) => Some(s.clone()),
-                        toml::Value::Integer(n) if *n >= 0 => Some(n.to_string()),
-                        _ => None,
-                    };
-                    match text.filter(|t| crate::duration::parse(t).is_some()) {
-                        Some(t) => c.idle_timeout = Some(t),
-                        None => warn(
-                            key,
-                            "must be a duration such as \"90s\", \"15m\" or \"1h\"",
-                            "\"15m\"",
-                        ),
-                    }
-                }
-                "key" => match value
-                    .as_str()
-                    .filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
-                {
-                    Some(s) => c.key = Some(s.to_string()),
-                    None => warn(
-                        key,
-                        "must be a key in the shell's notation, e.g. \"^G\"",
-                        "Ctrl-G",
-                    ),
-                },
-                "backend" => match value.as_str().and_then(|s| parse_backend(s, false)) {
-                    Some(b) => c.backend = Some(b),
-                    None => warn(key, "must be \"local\" or \"openai\"", "\"local\""),
-                },
-                "openai" => match value.as_table() {
-                    Some(t) => c.parse_openai(t, &file),
-                    None => warn(key, "must be a table ([openai])", "the [openai] defaults"),
-                },
-                "custom_models" => match value.as_table() {
-                    Some(t) => {
-                        for (name, p) in t {
-                            match p.as_str().filter(|s| !s.is_empty()) {
-                                Some(s) => {
-                                    c.custom_models.insert(name.clone(), PathBuf::from(s));
-                                }
-                                None => warn(
-                                    &format!("custom_models.{name}"),
-                                    "must be a path to a .gguf file, in quotes",
-                                    "nothing",
-                                ),
-                            }
-                        }
-                    }
-                    None => warn(
-                        key,
-                        "must be a table of name = \"path.gguf\"",
-                        "no custom models",
-                    ),
-                },
-                _ => warn(
-                    key,
-                    &format!("is not a known key (known: {})", KEYS.join(", ")),
-                    "nothing",
-                ),
+        c.model = w.take(
+            raw.model,
+            "model",
+            "must be a catalogue id or a path to a .gguf file, in quotes",
+            "the automatic choice",
+        );
+        c.threads = w
+            .take(
+                raw.threads,
+                "threads",
+                "must be a whole number of threads (0 = automatic)",
+                "the physical cores",
+            )
+            .and_then(|n| (n > 0).then_some(n));
+        c.context_size = w.take(
+            raw.context_size,
+            "context_size",
+            "must be a number of tokens (0 = automatic)",
+            "automatic sizing",
+        );
+        c.safety = w.take(
+            raw.safety,
+            "safety",
+            "must be \"strict\", \"default\" or \"permissive\"",
+            "\"default\"",
+        );
+        c.idle_timeout = w.take(
+            raw.idle_timeout,
+            "idle_timeout",
+            "must be a duration such as \"90s\", \"15m\" or \"1h\"",
+            "\"15m\"",
+        );
+        c.key = w.take(
+            raw.key,
+            "key",
+            "must be a key in the shell's notation, e.g. \"^G\"",
+            "Ctrl-G",
+        );
+        c.backend = w.take(
+            raw.backend,
+            "backend",
+            "must be \"local\" or \"openai\"",
+            "\"local\"",
+        );
+        c.quality = w.take(
+            raw.quality,
+            "quality",
+            "must be \"fast\", \"balanced\" or \"best\"",
+            "\"balanced\"",
+        );
+        c.memory = w.take(raw.memory, "memory", "must be true or false", "true");
+        if let Some(o) = w.take(
+            raw.openai,
+            "openai",
+            "must be a table ([openai])",
+            "the [openai] defaults",
+        ) {
+            c.read_openai(o, &mut w);
+        }
+        let models: Option<BTreeMap<_, _>> = w.take(
+            raw.custom_models,
+            "custom_models",
+            "must be a table of name = \"path.gguf\"",
+            "no custom models",
+        );
+        for (name, p) in models.unwrap_or_default() {
+            let key = format!("custom_models.{name}");
+            let what = "must be a path to a .gguf file, in quotes";
+            if let Some(p) = w.take::<_, String>(p, &key, what, "nothing") {
+                c.custom_models.insert(name, PathBuf::from(p));
             }
         }
-        w.append(&mut c.warnings);
-        c.warnings = w;
+        for key in raw.unknown.keys() {
+            let what = format!("is not a known key (known: {})", KEYS.join(", "));
+            w.warn(key, &what, "nothing");
+        }
+        c.warnings = w.list;
         c
     }
 
-    fn parse_openai(&mut self, t: &toml::Table, file: &str) {
+    fn read_openai(&mut self, o: RawOpenAi, w: &mut Warnings) {
         let d = OpenAiConfig::default();
-        for (key, value) in t {
-            let mut bad = |what: &str, instead: String| {
-                self.warnings.push(format!(
-                    "{file}: `openai.{key}` {what}; using {instead} instead"
-                ));
-            };
-            let name: &'static str = match key.as_str() {
-                "base_url" => "base_url",
-                "model" => "model",
-                "api_key_env" => "api_key_env",
-                "timeout_secs" => "timeout_secs",
-                "retries" => "retries",
-                _ => {
-                    self.warnings.push(format!(
-                        "{file}: `openai.{key}` is not a known key (base_url, model, api_key_env, timeout_secs, retries); ignoring it instead"
-                    ));
-                    continue;
-                }
-            };
-            let ok = match name {
-                "base_url" => match value.as_str() {
-                    Some(s) if s.starts_with("http://") || s.starts_with("https://") => {
-                        self.openai.base_url = s.trim_end_matches('/').to_string();
-                        true
-                    }
-                    _ => {
-                        bad(
-                            "must be an http:// or https:// URL",
-                            format!("{:?}", d.base_url),
-                        );
-                        false
-                    }
-                },
-                "model" => match value.as_str().filter(|s| !s.is_empty()) {
-                    Some(s) => {
-                        self.openai.model = s.to_string();
-                        true
-                    }
-                    None => {
-                        bad("must be a model name in quotes", format!("{:?}", d.model));
-                        false
-                    }
-                },
-                "api_key_env" => match value.as_str().filter(|s| {
-                    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                }) {
-                    Some(s) => {
-                        self.openai.api_key_env = s.to_string();
-                        true
-                    }
-                    None => {
-                        bad(
-                            "must be the name of an environment variable (the key itself never goes in this file)",
-                            format!("{:?}", d.api_key_env),
-                        );
-                        false
-                    }
-                },
-                "timeout_secs" => match value.as_integer() {
-                    Some(n) if (1..=3600).contains(&n) => {
-                        self.openai.timeout_secs = n as u64;
-                        true
-                    }
-                    _ => {
-                        bad(
-                            "must be a number of seconds from 1 to 3600",
-                            d.timeout_secs.to_string(),
-                        );
-                        false
-                    }
-                },
-                _ => match value.as_integer() {
-                    Some(n) if (0..=10).contains(&n) => {
-                        self.openai.retries = n as u32;
-                        true
-                    }
-                    _ => {
-                        bad("must be a number from 0 to 10", d.retries.to_string());
-                        false
-                    }
-                },
-            };
-            if ok {
-                self.openai_set.push(name);
+        let o_ = &mut self.openai;
+        let mut set = Vec::new();
+        let what = "must be an http:// or https:// URL";
+        let fallback = format!("{:?}", d.base_url);
+        if let Some(v) = w.take(o.base_url, "openai.base_url", what, &fallback) {
+            o_.base_url = v;
+            set.push("base_url");
+        }
+        let what = "must be a model name in quotes";
+        if let Some(v) = w.take(o.model, "openai.model", what, &format!("{:?}", d.model)) {
+            o_.model = v;
+            set.push("model");
+        }
+        let what =
+            "must be the name of an environment variable (the key itself never goes in this file)";
+        let fallback = format!("{:?}", d.api_key_env);
+        if let Some(v) = w.take(o.api_key_env, "openai.api_key_env", what, &fallback) {
+            o_.api_key_env = v;
+            set.push("api_key_env");
+        }
+        let what = "must be a number of seconds from 1 to 3600";
+        let fallback = d.timeout_secs.to_string();
+        if let Some(v) = w.take(o.timeout_secs, "openai.timeout_secs", what, &fallback) {
+            o_.timeout_secs = v;
+            set.push("timeout_secs");
+        }
+        let what = "must be a number from 0 to 10";
+        let fallback = d.retries.to_string();
+        if let Some(v) = w.take(o.retries, "openai.retries", what, &fallback) {
+            o_.retries = v;
+            set.push("retries");
+        }
+        self.openai_set = set;
+        for key in o.unknown.keys() {
+            w.warn(
+                &format!("openai.{key}"),
+                "is not a known key (base_url, model, api_key_env, timeout_secs, retries)",
+                "nothing",
+            );
+        }
+    }
+}
+
+/// The warnings of one file, one sentence per bad key: the file, the key,
+/// what is wrong and what is used instead.
+struct Warnings<'a> {
+    file: &'a str,
+    list: Vec<String>,
+}
+
+impl Warnings<'_> {
+    fn warn(&mut self, key: &str, what: &str, instead: &str) {
+        let instead = match instead {
+            "nothing" => "ignoring it instead".to_string(),
+            other => format!("using {other} instead"),
+        };
+        self.list
+            .push(format!("{}: `{key}` {what}; {instead}", self.file));
+    }
+
+    /// The field's value; a bad one is warned about and gives `None`.
+    fn take<T, U: From<T>>(
+        &mut self,
+        field: Field<T>,
+        key: &str,
+        what: &str,
+        instead: &str,
+    ) -> Option<U> {
+        match field {
+            Field::Absent => None,
+            Field::Good(v) => Some(U::from(v)),
+            Field::Bad => {
+                self.warn(key, what, instead);
+                None
             }
         }
+    }
+}
+
+/// One key as the file gives it. Serde fills it from any TOML value: one
+/// that `T` accepts is `Good`, any other is `Bad` (warned about, the next
+/// layer used), so a bad value never makes the whole file unreadable.
+#[derive(Debug, Default)]
+enum Field<T> {
+    #[default]
+    Absent,
+    Good(T),
+    Bad,
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = toml::Value::deserialize(d)?;
+        Ok(raw.try_into().map_or(Field::Bad, Field::Good))
+    }
+}
+
+/// The file as serde reads it: every key optional (`#[serde(default)]`),
+/// each value checked by its type, unknown keys kept to be warned about.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawFile {
+    model: Field<Text>,
+    threads: Field<Int<0, 1024>>,
+    context_size: Field<Int<0, { 1 << 20 }>>,
+    safety: Field<Named<SafetyLevel>>,
+    idle_timeout: Field<Duration>,
+    key: Field<KeyText>,
+    backend: Field<FileBackend>,
+    quality: Field<Named<crate::quality::Quality>>,
+    memory: Field<bool>,
+    openai: Field<RawOpenAi>,
+    custom_models: Field<BTreeMap<String, Field<Text>>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+/// The `[openai]` table as serde reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawOpenAi {
+    base_url: Field<HttpUrl>,
+    model: Field<Text>,
+    api_key_env: Field<EnvName>,
+    timeout_secs: Field<Int<1, 3600>>,
+    retries: Field<Int<0, 10>>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+/// A whole number from `MIN` to `MAX`.
+#[derive(Debug)]
+struct Int<const MIN: i64, const MAX: i64>(i64);
+
+impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Int<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        if (MIN..=MAX).contains(&n) {
+            Ok(Int(n))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{n} is not in {MIN}..={MAX}"
+            )))
+        }
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for usize {
+    fn from(n: Int<MIN, MAX>) -> usize {
+        // MIN >= 0 for every use here.
+        n.0 as usize
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for u64 {
+    fn from(n: Int<MIN, MAX>) -> u64 {
+        n.0 as u64
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for u32 {
+    fn from(n: Int<MIN, MAX>) -> u32 {
+        n.0 as u32
+    }
+}
+
+/// A value named by a string that `T::from_str` accepts.
+#[derive(Debug)]
+struct Named<T>(T);
+
+impl<'de, T: std::str::FromStr> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map(Named)
+            .map_err(|_| serde::de::Error::custom(format!("unknown name {s:?}")))
+    }
+}
+
+impl From<Named<SafetyLevel>> for SafetyLevel {
+    fn from(n: Named<SafetyLevel>) -> Self {
+        n.0
+    }
+}
+
+impl From<Named<crate::quality::Quality>> for crate::quality::Quality {
+    fn from(n: Named<crate::quality::Quality>) -> Self {
+        n.0
+    }
+}
+
+/// A string type that holds only what its check accepts.
+macro_rules! checked_text {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        struct $name(String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let check: fn(String) -> Option<String> = $check;
+                let s = String::deserialize(d)?;
+                check(s).map($name).ok_or_else(|| {
+                    serde::de::Error::custom(concat!("not a valid ", stringify!($name)))
+                })
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(t: $name) -> String {
+                t.0
+            }
+        }
+    };
+}
+
+checked_text!(
+    /// Non-blank text, trimmed.
+    Text,
+    |s| Some(s.trim().to_string()).filter(|t| !t.is_empty())
+);
+checked_text!(
+    /// A widget key in the shell's notation: no control characters.
+    KeyText,
+    |s| Some(s).filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
+);
+checked_text!(
+    /// An http(s) URL, without a trailing `/`.
+    HttpUrl,
+    |s| {
+        (s.starts_with("http://") || s.starts_with("https://"))
+            .then(|| s.trim_end_matches('/').to_string())
+    }
+);
+checked_text!(
+    /// The name of an environment variable.
+    EnvName,
+    |s| Some(s).filter(|s| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+);
+
+/// A duration the daemon understands: a string ("15m") or whole seconds.
+#[derive(Debug)]
+struct Duration(String);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match toml::Value::deserialize(d)? {
+            toml::Value::String(s) => Some(s),
+            toml::Value::Integer(n) if n >= 0 => Some(n.to_string()),
+            _ => None,
+        };
+        text.filter(|t| crate::duration::parse(t).is_some())
+            .map(Duration)
+            .ok_or_else(|| serde::de::Error::custom("not a duration"))
+    }
+}
+
+impl From<Duration> for String {
+    fn from(d: Duration) -> String {
+        d.0
+    }
+}
+
+/// A backend the file may choose (`mock` is for `CMDAI_BACKEND` only).
+#[derive(Debug)]
+struct FileBackend(BackendKind);
+
+impl<'de> Deserialize<'de> for FileBackend {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_backend(&s, false)
+            .map(FileBackend)
+            .ok_or_else(|| serde::de::Error::custom("not a backend"))
+    }
+}
+
+impl From<FileBackend> for BackendKind {
+    fn from(b: FileBackend) -> Self {
+        b.0
     }
 }
 
@@ -583,8 +750,18 @@ pub fn key(flag: Option<&str>) -> Setting<Option<String>> {
     )
 }
 
-/// The backend: `CMDAI_BACKEND` (also `mock`, for tests), the file, else local.
+/// The backend: `CMDAI_BACKEND` (also `mock` in test builds), the file, else local.
 pub fn backend() -> Setting<BackendKind> {
+    let asks_mock = env("CMDAI_BACKEND").is_some_and(|v| v.trim().eq_ignore_ascii_case("mock"));
+    if asks_mock && !cfg!(feature = "mock") {
+        warn_once(
+            "CMDAI_BACKEND=mock is the test backend, which this build leaves out (cargo feature `mock`); ignoring it, the config file's backend or the local model is used instead",
+        );
+        return file().backend.map_or_else(
+            || Setting::new(BackendKind::Local, Source::Default),
+            |b| Setting::new(b, Source::ConfigFile),
+        );
+    }
     layered(
         None,
         "CMDAI_BACKEND",
@@ -595,117 +772,115 @@ pub fn backend() -> Setting<BackendKind> {
     .unwrap_or_else(|| Setting::new(BackendKind::Local, Source::Default))
 }
 
-/// Sets `key = value` in the TOML text `text`, at the top level or in
-/// `[table]`, keeping every other line (comments included) as it is.
-pub fn set_key(text: &str, table: Option<&str>, key: &str, value: &str) -> String {
-    let line = format!("{} = {}", bare_or_quoted(key), toml_string(value));
-    let lines: Vec<&str> = text.lines().collect();
-    let header = |l: &str| {
-        let t = l.trim();
-        (t.starts_with('[')).then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_string())
-    };
-    let key_of = |l: &str| {
-        let t = l.trim();
-        if t.starts_with('#') || t.starts_with('[') {
-            return None;
+/// Why the config file was left as it was.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The file is not TOML: rewriting it would lose what the user wrote.
+    NotToml { path: PathBuf, why: String },
+    /// `[table]` is needed but the file has a non-table value under that name.
+    NotATable { path: PathBuf, table: String },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::NotToml { path, why } => write!(
+                f,
+                "{} is not valid TOML ({why}), so it was left as it is; fix or delete it and run this again",
+                path.display()
+            ),
+            WriteError::NotATable { path, table } => write!(
+                f,
+                "`{table}` in {} is not a table, so the file was left as it is; make it a [{table}] table or remove it and run this again",
+                path.display()
+            ),
+            WriteError::Io { path, error } => write!(
+                f,
+                "could not write {}: {error}; fix its permissions or set CMDAI_CONFIG_DIR",
+                path.display()
+            ),
         }
-        t.split_once('=')
-            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// Sets `key = value` in the TOML text `text` (of the file `path`), at the top
+/// level or in `[table]`, keeping everything else (comments, order, layout,
+/// the comment after a replaced value) as it is. Text that is not TOML is
+/// refused, never rewritten.
+pub fn set_key(
+    text: &str,
+    path: &Path,
+    table: Option<&str>,
+    key: &str,
+    value: impl Into<toml_edit::Value>,
+) -> Result<String, WriteError> {
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| WriteError::NotToml {
+                path: path.to_path_buf(),
+                why: e.message().trim().to_string(),
+            })?;
+    let slot: &mut dyn toml_edit::TableLike = match table {
+        None => doc.as_table_mut(),
+        Some(name) => doc
+            .entry(name)
+            .or_insert_with(toml_edit::table)
+            .as_table_like_mut()
+            .ok_or_else(|| WriteError::NotATable {
+                path: path.to_path_buf(),
+                table: name.to_string(),
+            })?,
     };
-    let (start, found) = match table {
-        None => (0, true),
-        Some(t) => match lines.iter().position(|l| header(l).as_deref() == Some(t)) {
-            Some(i) => (i + 1, true),
-            None => (lines.len(), false),
-        },
-    };
-    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    if !found {
-        if out.last().is_some_and(|l| !l.trim().is_empty()) {
-            out.push(String::new());
-        }
-        out.push(format!("[{}]", table.unwrap_or_default()));
-        out.push(line);
-    } else {
-        let end = (start..lines.len())
-            .find(|&i| header(lines[i]).is_some())
-            .unwrap_or(lines.len());
-        match (start..end).find(|&i| key_of(lines[i]).as_deref() == Some(key)) {
-            Some(i) => out[i] = line,
-            None => {
-                // After the section's last non-blank line.
-                let mut at = end;
-                while at > start && lines[at - 1].trim().is_empty() {
-                    at -= 1;
-                }
-                out.insert(at, line);
+    let mut value = value.into();
+    match slot.get_mut(key) {
+        // In place, so the key keeps the comment above it.
+        Some(item) => {
+            if let Some(old) = item.as_value() {
+                *value.decor_mut() = old.decor().clone();
             }
+            *item = toml_edit::Item::Value(value);
+        }
+        None => {
+            slot.insert(key, toml_edit::Item::Value(value));
         }
     }
-    let mut s = out.join("\n");
-    s.push('\n');
-    s
-}
-
-fn bare_or_quoted(key: &str) -> String {
-    if !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        key.to_string()
-    } else {
-        toml_string(key)
-    }
-}
-
-/// A TOML basic string holding `s`.
-pub fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    Ok(doc.to_string())
 }
 
 /// Writes `key = value` into the config file (creating it and its dir),
-/// atomically, keeping everything else in it.
-pub fn write_key(table: Option<&str>, key: &str, value: &str) -> std::io::Result<PathBuf> {
+/// atomically, keeping everything else in it; a file that is not TOML is
+/// left untouched and refused.
+pub fn write_key(
+    table: Option<&str>,
+    key: &str,
+    value: impl Into<toml_edit::Value>,
+) -> Result<PathBuf, WriteError> {
     let path = path();
+    let io = |error| WriteError::Io {
+        path: path.clone(),
+        error,
+    };
     let old = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
+        Err(e) => return Err(io(e)),
     };
-    let mut new = set_key(&old, table, key, value);
-    let parsed_ok = toml::from_str::<toml::Table>(&new).ok().is_some_and(|t| {
-        let slot = match table {
-            None => Some(&t),
-            Some(name) => t.get(name).and_then(|v| v.as_table()),
-        };
-        slot.and_then(|s| s.get(key)).and_then(|v| v.as_str()) == Some(value)
-    });
-    if !parsed_ok {
-        // The file was not TOML we could edit line by line: rewrite it whole.
-        let mut t: toml::Table = toml::from_str(&old).unwrap_or_default();
-        let slot = match table {
-            None => &mut t,
-            Some(name) => {
-                let e = t
-                    .entry(name.to_string())
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if !e.is_table() {
-                    *e = toml::Value::Table(toml::Table::new());
-                }
-                e.as_table_mut().expect("a table")
-            }
-        };
-        slot.insert(key.to_string(), toml::Value::String(value.to_string()));
-        new = toml::to_string(&t).map_err(std::io::Error::other)?;
-    }
+    let new = set_key(&old, &path, table, key, value)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, new)?;
-    std::fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
+    std::fs::write(&tmp, new).map_err(io)?;
+    std::fs::rename(&tmp, &path)
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .map_err(io)?;
     Ok(path)
 }
 
@@ -728,6 +903,8 @@ safety = "strict"
 idle_timeout = "1h"
 key = "^X"
 backend = "openai"
+quality = "best"
+memory = false
 [openai]
 base_url = "https://example.com/v1/"
 model = "gpt-x"
@@ -746,6 +923,9 @@ mine = "/m/mine.gguf"
         assert_eq!(c.idle_timeout.as_deref(), Some("1h"));
         assert_eq!(c.key.as_deref(), Some("^X"));
         assert_eq!(c.backend, Some(BackendKind::OpenAi));
+        assert_eq!(c.quality, Some(crate::quality::Quality::Best));
+        assert_eq!(c.memory, Some(false));
+        assert_eq!(c.openai_set.len(), 5);
         assert_eq!(
             c.openai,
             OpenAiConfig {
@@ -769,9 +949,12 @@ safety = "paranoid"
 idle_timeout = "soon"
 backend = "mock"
 colour = true
+quality = "slow"
+memory = "off"
 [openai]
 timeout_secs = -1
 model = "m"
+colour = 1
 "#,
         );
         assert_eq!(c.model.as_deref(), Some("qwen2.5-coder-0.5b-q4_k_m"));
@@ -781,16 +964,23 @@ model = "m"
         assert_eq!(c.backend, None, "mock is for CMDAI_BACKEND only");
         assert_eq!(c.openai.timeout_secs, 60);
         assert_eq!(c.openai.model, "m");
-        assert_eq!(c.warnings.len(), 6, "{:#?}", c.warnings);
+        assert_eq!((c.quality, c.memory), (None, None));
+        assert_eq!(c.openai_set, ["model"]);
+        assert_eq!(c.warnings.len(), 9, "{:#?}", c.warnings);
         for key in [
             "`threads`",
             "`safety`",
             "`idle_timeout`",
             "`backend`",
             "`colour`",
+            "`quality`",
+            "`memory`",
             "`openai.timeout_secs`",
+            "`openai.colour`",
         ] {
-            let w = c.warnings.iter().find(|w| w.contains(key)).expect(key);
+            let found: Vec<_> = c.warnings.iter().filter(|w| w.contains(key)).collect();
+            assert_eq!(found.len(), 1, "one warning for {key}: {found:?}");
+            let w = found[0];
             assert!(w.starts_with("/c/config.toml: "), "{w}");
             assert!(w.contains("instead"), "{w}");
         }
@@ -818,20 +1008,24 @@ model = "m"
         assert_eq!((d.timeout_secs, d.retries), (60, 2));
     }
 
+    fn set(text: &str, table: Option<&str>, key: &str, value: &str) -> String {
+        set_key(text, Path::new("/c/config.toml"), table, key, value).unwrap()
+    }
+
     #[test]
     fn set_key_keeps_comments_and_other_keys() {
         let text =
-            "# my settings\nthreads = 4 # fast\nmodel = \"old\"\n\n[openai]\nmodel = \"keep\"\n";
-        let out = set_key(text, None, "model", "new");
+            "# my settings\nthreads = 4 # fast\n# which\nmodel = \"old\" # mine\n\n[openai]\nmodel = \"keep\"\n";
+        let out = set(text, None, "model", "new");
         assert_eq!(
             out,
-            "# my settings\nthreads = 4 # fast\nmodel = \"new\"\n\n[openai]\nmodel = \"keep\"\n"
+            "# my settings\nthreads = 4 # fast\n# which\nmodel = \"new\" # mine\n\n[openai]\nmodel = \"keep\"\n"
         );
-        let out = set_key("threads = 4\n\n[openai]\nretries = 1\n", None, "model", "m");
+        let out = set("threads = 4\n\n[openai]\nretries = 1\n", None, "model", "m");
         assert_eq!(out, "threads = 4\nmodel = \"m\"\n\n[openai]\nretries = 1\n");
-        let quoted: toml::Table = toml::from_str(&set_key("", None, "model", "a\"b")).unwrap();
+        let quoted: toml::Table = toml::from_str(&set("", None, "model", "a\"b")).unwrap();
         assert_eq!(quoted["model"].as_str(), Some("a\"b"));
-        let out = set_key(
+        let out = set(
             "model = \"m\"\n",
             Some("custom_models"),
             "my.model",
@@ -841,10 +1035,47 @@ model = "m"
             out,
             "model = \"m\"\n\n[custom_models]\n\"my.model\" = \"/x.gguf\"\n"
         );
-        let out = set_key(&out, Some("custom_models"), "other", "/y.gguf");
+        let out = set(&out, Some("custom_models"), "other", "/y.gguf");
         let t: toml::Table = toml::from_str(&out).unwrap();
         assert_eq!(t["custom_models"]["other"].as_str(), Some("/y.gguf"));
         assert_eq!(t["custom_models"]["my.model"].as_str(), Some("/x.gguf"));
         assert_eq!(t["model"].as_str(), Some("m"));
+    }
+
+    #[test]
+    fn set_key_writes_booleans_as_booleans() {
+        let out = set_key("", Path::new("/c/config.toml"), None, "memory", false).unwrap();
+        assert_eq!(out, "memory = false\n");
+        assert_eq!(parse(&out).memory, Some(false));
+    }
+
+    #[test]
+    fn set_key_refuses_what_it_cannot_edit() {
+        let e = set_key(
+            "model = = \"x\"\n",
+            Path::new("/c/config.toml"),
+            None,
+            "model",
+            "m",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("/c/config.toml is not valid TOML (") && e.contains("left as it is"),
+            "{e}"
+        );
+        let e = set_key(
+            "custom_models = 3\n",
+            Path::new("/c/config.toml"),
+            Some("custom_models"),
+            "a",
+            "/a.gguf",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`custom_models` in /c/config.toml is not a table"),
+            "{e}"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod explain_prompt;
 pub mod find_predicates;
 pub mod hardware;
+pub mod hex;
 pub mod history;
 pub mod knowledge;
 pub mod memory;

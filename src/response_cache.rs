@@ -8,7 +8,6 @@
 
 use crate::engine::GenerateRequest;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 pub const MAX_ENTRIES: usize = 512;
@@ -39,7 +38,7 @@ impl ResponseCache {
         format!(
             "cmdai {}\n{model_id}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{}",
             env!("CARGO_PKG_VERSION"),
-            hex(&sha2::Sha256::digest(prompt.as_bytes())),
+            crate::hex::sha256(prompt.as_bytes()),
             req.context.shell,
             req.context.cwd,
             req.context.os,
@@ -52,7 +51,7 @@ impl ResponseCache {
     fn path(&self, material: &str) -> PathBuf {
         self.dir.join(format!(
             "{}.json",
-            &hex(&sha2::Sha256::digest(material.as_bytes()))[..32]
+            &crate::hex::sha256(material.as_bytes())[..32]
         ))
     }
 
@@ -110,10 +109,6 @@ impl ResponseCache {
             let _ = std::fs::remove_file(p);
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::cli::{ExplainArgs, ModelArgs};
 use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
+#[cfg(feature = "mock")]
 use crate::engine::mock::MockBackend;
 use crate::engine::{Backend, Generation};
 use crate::error::{exit, CliError, Result};
@@ -49,6 +50,7 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
     };
     let never = AtomicBool::new(false);
     let g = match backend_kind()? {
+        #[cfg(feature = "mock")]
         BackendKind::Mock => MockBackend
             .explain(command, &never, &mut on_piece)
             .map_err(engine_error)?,

@@ -53,8 +53,8 @@ pub fn run(cmd: MemoryCommand) -> Result<i32> {
         }
         MemoryCommand::Off | MemoryCommand::On => {
             let on = matches!(cmd, MemoryCommand::On);
-            let path = crate::config::write_key(None, "memory", if on { "true" } else { "false" })
-                .map_err(|e| CliError::failure(format!("cannot write the config file: {e}")))?;
+            let path = crate::config::write_key(None, "memory", on)
+                .map_err(|e| CliError::failure(e.to_string()))?;
             eprintln!(
                 "cmdai: memory and history are {} ({})",
                 if on {

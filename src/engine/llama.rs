@@ -177,14 +177,6 @@ fn build_prompt(model: &LlamaModel, os: Os) -> Result<PromptParts, EngineError> 
     })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// llama.cpp's description of its build (CPU features, backends).
 pub fn system_info() -> String {
     // SAFETY: returns a pointer to a static, NUL-terminated string.
@@ -226,7 +218,7 @@ fn state_key(
         ggml_build(),
         prefix
     );
-    sha256_hex(material.as_bytes())[..32].to_string()
+    crate::hex::sha256(material.as_bytes())[..32].to_string()
 }
 
 /// What happened to the prompt prefix at load time.
@@ -352,7 +344,7 @@ impl LlamaEngine {
         else {
             return false;
         };
-        let ok = sha256_hex(&bytes) == expected.trim()
+        let ok = crate::hex::sha256(&bytes) == expected.trim()
             && matches!(
                 self.ctx.state_seq_load_file(file, 0, self.prefix_tokens.len() + 1),
                 Ok((tokens, _)) if tokens == self.prefix_tokens
@@ -379,7 +371,9 @@ impl LlamaEngine {
             .state_seq_save_file(&tmp, 0, &self.prefix_tokens)
             .is_ok()
             && std::fs::read(&tmp)
-                .map(|b| std::fs::write(file.with_extension("state.sha256"), sha256_hex(&b)))
+                .map(|b| {
+                    std::fs::write(file.with_extension("state.sha256"), crate::hex::sha256(&b))
+                })
                 .is_ok_and(|r| r.is_ok())
             && std::fs::rename(&tmp, file).is_ok();
         if !saved {

@@ -1,6 +1,8 @@
 //! A stand-in backend for fast tests of everything around the model.
 //!
-//! Selected only with `CMDAI_BACKEND=mock`; it replies with the text in
+//! Compiled only with the cargo feature `mock` (test builds turn it on through
+//! the crate's self dev-dependency) and selected only with
+//! `CMDAI_BACKEND=mock`; it replies with the text in
 //! `CMDAI_MOCK_REPLY` (a free-form reply, parsed like any remote model's) after
 //! `CMDAI_MOCK_DELAY_MS`. Tests that claim inference works never use it.
 

@@ -2,12 +2,14 @@
 //!
 //! [`llama`] owns llama.cpp (model, context, the cached prompt prefix) and must
 //! stay on one thread; [`worker`] puts it on its own thread and hands out a
-//! `Send` handle that talks to it through channels. [`mock`] answers from an
+//! `Send` handle that talks to it through channels. `mock` answers from an
 //! environment variable and exists only for fast tests of the code around the
-//! model (shell widgets, output formats); it is never proof that inference works.
+//! model (shell widgets, output formats), in builds with the cargo feature
+//! `mock` (test builds); it is never proof that inference works.
 //! [`openai`] sends the same prompt to a shared OpenAI-compatible server.
 
 pub mod llama;
+#[cfg(feature = "mock")]
 pub mod mock;
 pub mod openai;
 pub mod runaway;

@@ -13,10 +13,10 @@ pub use super::error::{free_space, DownloadError};
 
 use super::catalog::{Mirror, ModelSpec};
 use super::files::Sidecars;
+use super::hf;
 use super::http::{self, Client, FetchError, HashingFile};
 use super::part::{write_atomic, PartState};
 use super::progress::Progress;
-use super::hf;
 use super::pypi;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::errno::Errno;
@@ -167,7 +167,7 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     FILES_HASHED.with(|c| c.set(c.get() + 1));
     let (hasher, len) = http::hash_reader(&mut File::open(path)?)?;
     use sha2::Digest;
-    Ok((http::hex(&hasher.finalize()), len))
+    Ok((crate::hex::encode(&hasher.finalize()), len))
 }
 
 /// The checksum the file must have: the pinned one, else the one recorded

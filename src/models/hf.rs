@@ -24,13 +24,25 @@ pub(crate) fn endpoint(override_: Option<&str>) -> String {
     e.trim().trim_end_matches('/').to_string()
 }
 
-/// The access token: the per-call override, else `HF_TOKEN`.
+/// The access token: the per-call override, else `HF_TOKEN`, else the token
+/// file `huggingface-cli login` writes (`$HF_HOME/token`, else
+/// `~/.cache/huggingface/token`), read by hf-hub's own `Cache::token()`.
 pub(crate) fn token(override_: Option<&str>) -> Option<String> {
+    let from_env = std::env::var("HF_TOKEN").ok();
+    token_from(override_, from_env.as_deref(), &hf_hub::Cache::from_env())
+}
+
+/// [`token`] with its sources given: blank values count as absent.
+fn token_from(
+    override_: Option<&str>,
+    from_env: Option<&str>,
+    cache: &hf_hub::Cache,
+) -> Option<String> {
     override_
-        .map(str::to_string)
-        .or_else(|| std::env::var("HF_TOKEN").ok())
+        .or(from_env)
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
+        .or_else(|| cache.token())
 }
 
 /// `{endpoint}/{repo}/resolve/{revision}/{file}`.
@@ -165,6 +177,27 @@ pub(crate) fn cached_copies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_order_override_env_then_login_file() {
+        let home = tempfile::tempdir().unwrap();
+        let cache = hf_hub::Cache::new(home.path().join("hub"));
+        assert_eq!(token_from(None, None, &cache), None);
+        std::fs::write(home.path().join("token"), "from-file\n").unwrap();
+        assert_eq!(token_from(None, None, &cache).as_deref(), Some("from-file"));
+        assert_eq!(
+            token_from(None, Some(" "), &cache).as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            token_from(None, Some("env"), &cache).as_deref(),
+            Some("env")
+        );
+        assert_eq!(
+            token_from(Some("given"), Some("env"), &cache).as_deref(),
+            Some("given")
+        );
+    }
 
     #[test]
     fn url_layout_and_endpoint_override() {

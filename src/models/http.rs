@@ -166,7 +166,10 @@ impl HashingFile {
         self.file
             .sync_all()
             .map_err(|e| DownloadError::io("cannot sync", &self.path, e))?;
-        Ok((hex(&self.hasher.clone().finalize()), self.len))
+        Ok((
+            crate::hex::encode(&self.hasher.clone().finalize()),
+            self.len,
+        ))
     }
 }
 
@@ -187,11 +190,6 @@ pub(crate) fn hash_reader(r: &mut impl Read) -> std::io::Result<(Sha256, u64)> {
             Err(e) => return Err(e),
         }
     }
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a ranged download stopped.
@@ -351,19 +349,14 @@ mod tests {
         f.write(b"world", None).unwrap();
         let (sha, len) = f.finish().unwrap();
         assert_eq!(len, 11);
-        assert_eq!(sha, hex(&Sha256::digest(b"hello world")));
+        assert_eq!(sha, crate::hex::sha256(b"hello world"));
         assert_eq!(std::fs::read(&p).unwrap(), b"hello world");
 
         let mut f = HashingFile::open(&p).unwrap();
         f.reset().unwrap();
         f.write(b"abc", None).unwrap();
         let (sha, len) = f.finish().unwrap();
-        assert_eq!((sha, len), (hex(&Sha256::digest(b"abc")), 3));
+        assert_eq!((sha, len), (crate::hex::sha256(b"abc"), 3));
         assert_eq!(std::fs::read(&p).unwrap(), b"abc");
-    }
-
-    #[test]
-    fn hex_is_lower_case() {
-        assert_eq!(hex(&[0, 15, 255]), "000fff");
     }
 }

@@ -35,7 +35,6 @@ impl ResolvedModel {
         if let Some(sha) = &self.sha256 {
             return sha.clone();
         }
-        use sha2::Digest;
         let meta = std::fs::metadata(&self.path).ok();
         let stamp = format!(
             "{}|{}|{:?}",
@@ -46,9 +45,7 @@ impl ResolvedModel {
             meta.as_ref().map_or(0, |m| m.len()),
             meta.and_then(|m| m.modified().ok())
         );
-        let digest = sha2::Sha256::digest(stamp.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("file:{hex}")
+        format!("file:{}", crate::hex::sha256(stamp.as_bytes()))
     }
 }
 

@@ -12,7 +12,6 @@
 use super::download::{ensure_model, files_hashed, verify, DownloadError, DownloadOptions};
 use super::part::PartState;
 use super::{Mirror, ModelSpec, Sidecars};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::{TcpListener, TcpStream};
@@ -210,7 +209,7 @@ const PREFIX: &str = "tm-model-part";
 const REPO: &str = "test/repo";
 
 fn sha_hex(b: &[u8]) -> String {
-    super::http::hex(&Sha256::digest(b))
+    crate::hex::sha256(b)
 }
 
 /// Deterministic, poorly compressible bytes.

@@ -2,7 +2,7 @@
 //! model subcommands that write or read files (`use`, `info`, `import`),
 //! plus `cmdai doctor` on a healthy and a broken setup.
 
-use crate::util::{run, TestDir, MODEL_FILE};
+use crate::util::{run, skip, TestDir, MODEL_FILE};
 use std::path::PathBuf;
 
 const SMALL: &str = "qwen2.5-coder-0.5b-q4_k_m";
@@ -59,12 +59,13 @@ fn real_model_or_skip() -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the real model is not at {}; run `cargo run -- model pull` first",
-        p.display()
+    skip(
+        "a real-model config test",
+        &format!(
+            "the real model is not at {}; run `cargo run -- model pull` first",
+            p.display()
+        ),
     );
-    eprintln!("skipped: the real model is not at {}", p.display());
     None
 }
 
@@ -233,6 +234,65 @@ fn model_use_writes_the_file_and_the_next_run_uses_it() {
         "{}",
         r.stderr
     );
+}
+
+/// Writes edit the file in place: comments (also the one after the value
+/// replaced) and other keys stay; `memory off` writes a boolean the next run
+/// reads back.
+#[test]
+fn writes_keep_comments_and_other_keys() {
+    let t = TestDir::new();
+    let before =
+        "# my settings\nmodel = \"old\" # was this\n\n[openai]\n# the shared box\nmodel = \"x\"\n";
+    write_config(&t, before);
+    let mut c = t.cmd();
+    c.args(["model", "use", SMALL]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut c = t.cmd();
+    c.args(["memory", "off"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(config_file(&t)).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "# my settings\nmodel = \"{SMALL}\" # was this\nmemory = false\n\n[openai]\n# the shared box\nmodel = \"x\"\n"
+        )
+    );
+    let (v, stderr) = show(&t, &[], &[]);
+    assert_eq!(stderr, "", "a written file reads back without warnings");
+    assert_eq!(setting(&v, "model"), (SMALL.into(), "config-file".into()));
+}
+
+/// A file that does not parse is never rewritten (that would lose what the
+/// user wrote): the write is refused in one sentence naming the file and the
+/// parse error, and the file stays byte for byte.
+#[test]
+fn writes_refuse_a_file_that_does_not_parse() {
+    let t = TestDir::new();
+    let broken = "# half-edited\nthreads = 4\nmodel = \"unterminated\n[openai\n";
+    write_config(&t, broken);
+    for args in [&["model", "use", SMALL][..], &["memory", "off"][..]] {
+        let mut c = t.cmd();
+        c.args(args);
+        let r = run(c);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        let file = config_file(&t).display().to_string();
+        let refusal: Vec<_> = r
+            .stderr
+            .lines()
+            .filter(|l| l.contains("left as it is"))
+            .collect();
+        assert_eq!(refusal.len(), 1, "{args:?}: {}", r.stderr);
+        assert!(
+            refusal[0].contains(&format!("{file} is not valid TOML ("))
+                && refusal[0].contains("fix or delete it"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read_to_string(config_file(&t)).unwrap(), broken);
+    }
 }
 
 #[test]

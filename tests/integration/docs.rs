@@ -1,6 +1,6 @@
 //! `cmdai completions` and `cmdai man`: generated, and valid for their readers.
 
-use crate::util::{run, TestDir};
+use crate::util::{run, skip, TestDir};
 use std::process::Command;
 
 fn installed(tool: &str) -> bool {
@@ -24,9 +24,9 @@ fn completions_parse_in_their_shells() {
         assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
         assert!(r.stdout.contains("explain"), "{shell}: subcommands missing");
         if !installed(check[0]) {
-            eprintln!(
-                "skipping the {shell} syntax check: {} is not installed",
-                check[0]
+            skip(
+                &format!("the {shell} completion syntax check"),
+                &format!("{} is not installed", check[0]),
             );
             continue;
         }

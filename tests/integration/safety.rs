@@ -3,7 +3,7 @@
 //! and what happens to dangerous answers and hostile requests with the real
 //! model.
 
-use crate::util::{run, TestDir};
+use crate::util::{run, skip, TestDir};
 use std::io::Write;
 use std::process::Stdio;
 
@@ -198,7 +198,10 @@ fn execute_menu_enter_alone_runs_nothing() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !tmux_ok {
-        eprintln!("note: execute_menu_enter_alone_runs_nothing: skipped, tmux not installed");
+        skip(
+            "execute_menu_enter_alone_runs_nothing",
+            "tmux is not installed",
+        );
         return;
     }
     let t = TestDir::new();

@@ -10,9 +10,9 @@
 //! through a warm daemon.
 //!
 //! A tool that is not installed makes its tests pass with a note on stderr
-//! (CI installs zsh, fish, tmux and shellcheck; shfmt is optional).
+//! (CI installs zsh, fish, tmux, shellcheck and shfmt, and fails a test that lacks one).
 
-use crate::util::{run, TestDir};
+use crate::util::{run, skip, TestDir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -82,13 +82,14 @@ fn installed(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// False, with a note, when a tool a test needs is missing.
+/// False when a tool a test needs is missing, through [`skip`] (which fails
+/// the test under `CI=true`).
 fn have(tools: &[&str], test: &str) -> bool {
     let missing: Vec<_> = tools.iter().filter(|t| !installed(t)).collect();
     if missing.is_empty() {
         return true;
     }
-    eprintln!("note: {test}: skipped, not installed: {missing:?}");
+    skip(test, &format!("not installed: {missing:?}"));
     false
 }
 

@@ -92,6 +92,26 @@ pub fn run(mut c: Command) -> Run {
     }
 }
 
+/// Whether this run is CI (`CI=true`; `.ci/run` sets it itself). There every
+/// test must measure what it claims: nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The one way a test gives up because something it needs is `missing`
+/// (a tool, the model, a server, data, root): under `CI=true` the test fails;
+/// elsewhere it prints a `SKIPPED` line straight to stderr, which the test
+/// harness does not capture, so the skip is seen. The caller then returns.
+#[track_caller]
+pub fn skip(test: &str, missing: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: {missing}; under CI=true no test may be skipped, so install it (see .ci/run)"
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {missing}");
+}
+
 pub const MODEL_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
 
 /// The real default model, fetched beforehand by `cmdai model pull` (the

@@ -87,11 +87,7 @@ fn hash(file: &Path) -> Result<String> {
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::hex::encode(&hasher.finalize()))
 }
 
 /// Puts `src` at `dest` atomically: a hard link, else a copy, into a temp
@@ -164,13 +160,8 @@ fn register(cat: &Catalog, file: &Path, name: Option<&str>, sha: &str) -> Result
     }
     let abs = std::fs::canonicalize(file)
         .map_err(|e| CliError::model(format!("cannot resolve {}: {e}", file.display())))?;
-    let config = crate::config::write_key(Some("custom_models"), name, &abs.display().to_string())
-        .map_err(|e| {
-            CliError::failure(format!(
-                "could not write {}: {e}; fix its permissions or set CMDAI_CONFIG_DIR",
-                crate::config::path().display()
-            ))
-        })?;
+    let config = crate::config::write_key(Some("custom_models"), name, abs.display().to_string())
+        .map_err(|e| CliError::failure(e.to_string()))?;
     println!(
         "{name}: registered as a custom model ({}, sha256 {}) in {}; use it with `cmdai --model {name}` or `cmdai model use {name}`",
         abs.display(),

@@ -38,12 +38,8 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
             spec.id.clone()
         }
     };
-    let file = crate::config::write_key(None, "model", &value).map_err(|e| {
-        CliError::failure(format!(
-            "could not write {}: {e}; fix its permissions or set CMDAI_CONFIG_DIR",
-            crate::config::path().display()
-        ))
-    })?;
+    let file = crate::config::write_key(None, "model", value.as_str())
+        .map_err(|e| CliError::failure(e.to_string()))?;
     println!("model = {value:?} written to {}", file.display());
     // Prepare its prompt now, so the first request with it does not wait.
     let margs = crate::cli::ModelArgs {
