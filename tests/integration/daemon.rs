@@ -171,8 +171,8 @@ fn socket_dir_of_another_user_is_refused() {
         let r = run(c);
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(
-            r.stderr
-                .contains("not private to this user; refusing to use it"),
+            r.stderr.contains("not private to this user (")
+                && r.stderr.contains("refusing to use it"),
             "{}",
             r.stderr
         );
