@@ -312,3 +312,59 @@ pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connect
 pub fn connect_existing() -> Result<Connection, ClientError> {
     Connection::open(&socket_path())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(threads: usize, context_size: usize) -> DaemonInfo {
+        DaemonInfo {
+            protocol: PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").into(),
+            model_id: "m".into(),
+            model: "m".into(),
+            pid: 1,
+            ready: true,
+            requests_served: 0,
+            idle_timeout_s: 900,
+            threads,
+            context_size,
+        }
+    }
+
+    #[test]
+    fn settings_decide_compatibility() {
+        let args: Vec<String> = ["--model", "m", "--threads", "4", "--context-size", "8192"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let want = Settings::from_serve_args(&args);
+        assert_eq!(
+            want,
+            Settings {
+                threads: 4,
+                context_size: 8192
+            }
+        );
+        assert!(compatible(&info(4, 8192), "m", want));
+        assert!(!compatible(&info(2, 8192), "m", want));
+        assert!(!compatible(&info(4, 0), "m", want));
+        assert!(!compatible(&info(4, 8192), "other", want));
+        let auto = Settings::from_serve_args(&args[..4]);
+        assert!(compatible(&info(4, 0), "m", auto));
+    }
+
+    #[test]
+    fn an_older_daemons_hello_parses_and_is_replaced() {
+        let line = br#"{"hello":{"protocol":3,"version":"0.1.0","model_id":"m","model":"m","pid":7,"ready":true,"requests_served":0,"idle_timeout_s":900}}
+"#;
+        let Some(Response::Hello(old)) = protocol::read_msg(&mut &line[..]).unwrap() else {
+            panic!("not a hello");
+        };
+        let want = Settings {
+            threads: 0,
+            context_size: 0,
+        };
+        assert!(!compatible(&old, "m", want));
+    }
+}

@@ -46,9 +46,12 @@ pub struct DaemonInfo {
     pub ready: bool,
     pub requests_served: u64,
     pub idle_timeout_s: u64,
-    /// Inference threads the daemon runs with.
+    /// Inference threads the daemon runs with. (Absent from an older
+    /// daemon's hello, which must still parse so the client can replace it.)
+    #[serde(default)]
     pub threads: usize,
     /// Context size it was asked for (0: automatic).
+    #[serde(default)]
     pub context_size: usize,
 }
 
