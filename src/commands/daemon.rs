@@ -25,11 +25,13 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
                 .status()
                 .map_err(|e| CliError::failure(e.to_string()))?;
             println!(
-                "running: pid {}, model {}, {}, {} requests served, idle timeout {}s, version {}, socket {}",
+                "running: pid {}, model {}, {}, {} requests served, {} threads, context {}, idle timeout {}s, version {}, socket {}",
                 i.pid,
                 i.model,
                 if i.ready { "ready" } else { "loading" },
                 i.requests_served,
+                i.threads,
+                if i.context_size == 0 { "auto".to_string() } else { i.context_size.to_string() },
                 i.idle_timeout_s,
                 i.version,
                 socket_path().display()

@@ -1,10 +1,11 @@
 //! `cmdai serve`: keep the model resident and answer over a Unix socket.
 //!
 //! Model, threads and context size come from the client that starts it (as
-//! flags, see `generate::serve_args`); the idle timeout from flag, env or
-//! config file like every other setting.
+//! flags, see `backend::serve_args`); the idle timeout from flag, env or
+//! config file like every other setting. A model that fails to load ends the
+//! daemon with the same error (and exit code) as a run without it.
 
-use crate::backend::{context_size, threads};
+use crate::backend::{context_size, engine_error, threads};
 use crate::cli::ServeArgs;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
@@ -48,8 +49,13 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         idle_timeout,
         model_id: model.model_id(),
         model_name: model.name.clone(),
+        threads: threads(&args.model),
+        context_size: n_ctx,
     };
-    server::serve(listener, worker, serve_opts)
+    let load_error = server::serve(listener, worker, serve_opts)
         .map_err(|e| CliError::failure(format!("the daemon failed: {e}")))?;
-    Ok(exit::OK)
+    match load_error {
+        Some(e) => Err(engine_error(e)),
+        None => Ok(exit::OK),
+    }
 }

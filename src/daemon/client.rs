@@ -1,7 +1,9 @@
 //! Reaching the daemon: connect, check it is ours and current, start it when
 //! absent, replace it when outdated.
 //!
-//! Every failure here is recoverable: the caller falls back to in-process
+//! A daemon's own errors (model does not load, request too long) come back as
+//! the same [`EngineError`] an in-process run would give. Every other failure
+//! here is recoverable: the caller falls back to in-process
 //! inference and tells the user why in one line.
 
 use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, PROTOCOL_VERSION};
@@ -24,7 +26,7 @@ const ANSWER_WAIT: Duration = Duration::from_secs(300);
 pub enum ClientError {
     #[error("no daemon is running")]
     NotRunning,
-    #[error("the socket directory {0} is not private to this user; refusing to use it")]
+    #[error("the socket directory {0} is not private to this user (a symbolic link, another user's, or open to others); refusing to use it: remove it, or set CMDAI_SOCKET_DIR to a private directory")]
     Unsafe(String),
     #[error("the daemon could not be started: {0}")]
     StartFailed(String),
@@ -50,11 +52,12 @@ pub struct Connection {
 pub fn check_private(socket: &Path) -> Result<(), ClientError> {
     let me = nix::unistd::getuid().as_raw();
     for p in [socket.parent(), Some(socket)].into_iter().flatten() {
-        let Ok(meta) = std::fs::metadata(p) else {
+        // Never follow a link: it could lead anywhere.
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
             return Err(ClientError::NotRunning);
         };
         let open_to_others = p != socket && meta.mode() & 0o077 != 0;
-        if meta.uid() != me || open_to_others {
+        if meta.file_type().is_symlink() || meta.uid() != me || open_to_others {
             return Err(ClientError::Unsafe(p.display().to_string()));
         }
     }
@@ -169,22 +172,50 @@ impl Connection {
     }
 }
 
+/// The daemon's error as this process would have had it: same sentence,
+/// same exit code.
 fn engine_error(kind: ErrorKind, message: String) -> ClientError {
-    ClientError::Engine(match kind {
-        ErrorKind::Cancelled => EngineError::Cancelled,
-        _ => EngineError::Inference(message),
-    })
+    ClientError::Engine(kind.into_engine_error(message))
 }
 
-/// Whether a daemon's identity matches what this client would load.
-pub fn compatible(info: &DaemonInfo, model_id: &str) -> bool {
+/// What a client expects of a daemon besides its model: the settings it
+/// would start one with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub threads: usize,
+    /// 0: automatic.
+    pub context_size: usize,
+}
+
+impl Settings {
+    /// Read back from the `cmdai serve` arguments the client would start a
+    /// daemon with (`--threads N`, `--context-size N`).
+    pub fn from_serve_args(args: &[String]) -> Settings {
+        let value = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .and_then(|v| v.parse().ok())
+        };
+        Settings {
+            threads: value("--threads").unwrap_or(0),
+            context_size: value("--context-size").unwrap_or(0),
+        }
+    }
+}
+
+/// Whether a daemon's identity and settings match what this client would
+/// load: another version, model, thread count or context size is replaced.
+pub fn compatible(info: &DaemonInfo, model_id: &str, settings: Settings) -> bool {
     info.protocol == PROTOCOL_VERSION
         && info.version == env!("CARGO_PKG_VERSION")
         && info.model_id == model_id
+        && info.threads == settings.threads
+        && info.context_size == settings.context_size
 }
 
 /// Starts `cmdai serve` detached (own session, stdio to the log file).
-pub fn spawn_daemon(serve_args: &[String]) -> Result<(), ClientError> {
+pub fn spawn_daemon(serve_args: &[String]) -> Result<std::process::Child, ClientError> {
     let exe = std::env::current_exe().map_err(|e| ClientError::StartFailed(e.to_string()))?;
     let log = log_path();
     if let Some(dir) = log.parent() {
@@ -213,16 +244,26 @@ pub fn spawn_daemon(serve_args: &[String]) -> Result<(), ClientError> {
         });
     }
     cmd.spawn()
-        .map_err(|e| ClientError::StartFailed(e.to_string()))?;
-    Ok(())
+        .map_err(|e| ClientError::StartFailed(e.to_string()))
 }
 
-/// Waits for a socket to accept a checked connection.
-fn wait_for(socket: &Path, deadline: Instant) -> Result<Connection, ClientError> {
+/// Waits for a socket to accept a checked connection; gives up at once when
+/// the daemon we started has already exited (e.g. its model did not load).
+fn wait_for(
+    socket: &Path,
+    deadline: Instant,
+    child: &mut std::process::Child,
+) -> Result<Connection, ClientError> {
     loop {
         match Connection::open(socket) {
             Ok(c) => return Ok(c),
             Err(ClientError::NotRunning) | Err(ClientError::Died) if Instant::now() < deadline => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(ClientError::StartFailed(format!(
+                        "it exited ({status}); see {}",
+                        log_path().display()
+                    )));
+                }
                 std::thread::sleep(Duration::from_millis(30));
             }
             Err(e) => return Err(e),
@@ -233,15 +274,20 @@ fn wait_for(socket: &Path, deadline: Instant) -> Result<Connection, ClientError>
 /// Connects to a compatible daemon, starting (or replacing) one as needed.
 pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connection, ClientError> {
     let socket = socket_path();
-    // Our own directory with loose permissions is tightened (nobody else can
-    // have put a socket of theirs there: the socket's owner is checked too);
-    // one owned by someone else is refused.
+    // The directory is made private, or refused when it is a link, someone
+    // else's or open to others (never chmod-ed: it may have been planted).
     if let Some(dir) = socket.parent() {
-        super::server::prepare_dir(dir)
-            .map_err(|_| ClientError::Unsafe(dir.display().to_string()))?;
+        super::server::prepare_dir(dir).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                ClientError::Unsafe(dir.display().to_string())
+            } else {
+                ClientError::Io(e)
+            }
+        })?;
     }
+    let settings = Settings::from_serve_args(serve_args);
     match Connection::open(&socket) {
-        Ok(c) if compatible(&c.info, model_id) => return Ok(c),
+        Ok(c) if compatible(&c.info, model_id, settings) => return Ok(c),
         Ok(c) => {
             // Outdated or other model: ask it to go, then start ours.
             let _ = c.shutdown();
@@ -253,9 +299,9 @@ pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connect
         Err(ClientError::NotRunning) | Err(ClientError::Died) => {}
         Err(e) => return Err(e),
     }
-    spawn_daemon(serve_args)?;
-    let c = wait_for(&socket, Instant::now() + START_WAIT)?;
-    if compatible(&c.info, model_id) {
+    let mut child = spawn_daemon(serve_args)?;
+    let c = wait_for(&socket, Instant::now() + START_WAIT, &mut child)?;
+    if compatible(&c.info, model_id, settings) {
         Ok(c)
     } else {
         Err(ClientError::Mismatch(Box::new(c.info)))
@@ -265,4 +311,60 @@ pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connect
 /// Connects to a running daemon without starting one.
 pub fn connect_existing() -> Result<Connection, ClientError> {
     Connection::open(&socket_path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(threads: usize, context_size: usize) -> DaemonInfo {
+        DaemonInfo {
+            protocol: PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").into(),
+            model_id: "m".into(),
+            model: "m".into(),
+            pid: 1,
+            ready: true,
+            requests_served: 0,
+            idle_timeout_s: 900,
+            threads,
+            context_size,
+        }
+    }
+
+    #[test]
+    fn settings_decide_compatibility() {
+        let args: Vec<String> = ["--model", "m", "--threads", "4", "--context-size", "8192"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let want = Settings::from_serve_args(&args);
+        assert_eq!(
+            want,
+            Settings {
+                threads: 4,
+                context_size: 8192
+            }
+        );
+        assert!(compatible(&info(4, 8192), "m", want));
+        assert!(!compatible(&info(2, 8192), "m", want));
+        assert!(!compatible(&info(4, 0), "m", want));
+        assert!(!compatible(&info(4, 8192), "other", want));
+        let auto = Settings::from_serve_args(&args[..4]);
+        assert!(compatible(&info(4, 0), "m", auto));
+    }
+
+    #[test]
+    fn an_older_daemons_hello_parses_and_is_replaced() {
+        let line = br#"{"hello":{"protocol":3,"version":"0.1.0","model_id":"m","model":"m","pid":7,"ready":true,"requests_served":0,"idle_timeout_s":900}}
+"#;
+        let Some(Response::Hello(old)) = protocol::read_msg(&mut &line[..]).unwrap() else {
+            panic!("not a hello");
+        };
+        let want = Settings {
+            threads: 0,
+            context_size: 0,
+        };
+        assert!(!compatible(&old, "m", want));
+    }
 }

@@ -6,6 +6,7 @@
 //! it when needed. The socket lives in a directory only the user can enter.
 
 pub mod client;
+pub mod peer;
 pub mod protocol;
 pub mod server;
 

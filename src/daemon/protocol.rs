@@ -6,12 +6,13 @@
 //! hangs up (and replaces the daemon) on any mismatch, so a newer binary never
 //! talks to an old daemon.
 
-use crate::engine::{GenerateRequest, Generation};
+use crate::engine::{EngineError, GenerateRequest, Generation};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest line either side accepts (a request is at most a few KB).
 pub const MAX_LINE: usize = 1 << 20;
@@ -45,6 +46,13 @@ pub struct DaemonInfo {
     pub ready: bool,
     pub requests_served: u64,
     pub idle_timeout_s: u64,
+    /// Inference threads the daemon runs with. (Absent from an older
+    /// daemon's hello, which must still parse so the client can replace it.)
+    #[serde(default)]
+    pub threads: usize,
+    /// Context size it was asked for (0: automatic).
+    #[serde(default)]
+    pub context_size: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,16 +74,66 @@ pub enum Response {
     ShuttingDown,
 }
 
-/// Error classes the client maps to its exit codes.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// Error classes the client maps to its exit codes. Each carries what the
+/// client needs to rebuild the daemon's [`EngineError`], so a failure reads
+/// and exits the same with and without the daemon.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    ModelLoad,
-    TooLong,
+    ModelLoad { path: PathBuf },
+    TooLong { tokens: usize, max: usize },
+    Template,
+    OutOfTime,
     Cancelled,
     Inference,
     BadRequest,
 }
+
+impl ErrorKind {
+    /// The class of `e`, with its details.
+    pub fn of(e: &EngineError) -> ErrorKind {
+        match e {
+            EngineError::Load { path } => ErrorKind::ModelLoad { path: path.clone() },
+            EngineError::TooLong { tokens, max } => ErrorKind::TooLong {
+                tokens: *tokens,
+                max: *max,
+            },
+            EngineError::Template(_) => ErrorKind::Template,
+            EngineError::OutOfTime => ErrorKind::OutOfTime,
+            EngineError::Cancelled => ErrorKind::Cancelled,
+            _ => ErrorKind::Inference,
+        }
+    }
+
+    /// The daemon's error as this process would have had it; `message` is
+    /// the daemon's text of it.
+    pub fn into_engine_error(self, message: String) -> EngineError {
+        match self {
+            ErrorKind::ModelLoad { path } => EngineError::Load { path },
+            ErrorKind::TooLong { tokens, max } => EngineError::TooLong { tokens, max },
+            ErrorKind::Template => EngineError::Template(
+                message
+                    .strip_prefix(TEMPLATE_PREFIX)
+                    .unwrap_or(&message)
+                    .to_string(),
+            ),
+            ErrorKind::OutOfTime => EngineError::OutOfTime,
+            ErrorKind::Cancelled => EngineError::Cancelled,
+            ErrorKind::Inference => EngineError::Inference(
+                message
+                    .strip_prefix(INFERENCE_PREFIX)
+                    .unwrap_or(&message)
+                    .to_string(),
+            ),
+            ErrorKind::BadRequest => EngineError::Inference(message),
+        }
+    }
+}
+
+/// The fixed start of [`EngineError::Template`]'s and
+/// [`EngineError::Inference`]'s text, so the rebuilt error is not prefixed twice.
+const TEMPLATE_PREFIX: &str = "the model has no usable chat template and none could be applied: ";
+const INFERENCE_PREFIX: &str = "inference failed: ";
 
 /// Writes one message as one line.
 pub fn write_msg<W: Write, T: Serialize>(w: &mut W, msg: &T) -> std::io::Result<()> {
@@ -124,6 +182,35 @@ mod tests {
         assert!(buf.ends_with(b"\n"));
         let back: Request = read_msg(&mut &buf[..]).unwrap().unwrap();
         assert_eq!(back, req);
+    }
+
+    #[test]
+    fn errors_cross_the_socket_unchanged() {
+        let errors = [
+            EngineError::Load {
+                path: PathBuf::from("/m/broken.gguf"),
+            },
+            EngineError::TooLong {
+                tokens: 5000,
+                max: 4096,
+            },
+            EngineError::Template("no template".into()),
+            EngineError::Inference("decode failed".into()),
+            EngineError::OutOfTime,
+            EngineError::Cancelled,
+        ];
+        for e in errors {
+            let resp = Response::Error {
+                kind: ErrorKind::of(&e),
+                message: e.to_string(),
+            };
+            let mut buf = Vec::new();
+            write_msg(&mut buf, &resp).unwrap();
+            let Some(Response::Error { kind, message }) = read_msg(&mut &buf[..]).unwrap() else {
+                panic!("not an error");
+            };
+            assert_eq!(kind.into_engine_error(message).to_string(), e.to_string());
+        }
     }
 
     #[test]

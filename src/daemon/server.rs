@@ -5,11 +5,12 @@
 //! single inference [`Worker`]. A client that hangs up mid-generation cancels
 //! its request. The daemon exits after `idle_timeout` without requests.
 
+use super::peer;
 use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, PROTOCOL_VERSION};
 use crate::engine::worker::Worker;
 use crate::engine::EngineError;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{getsockopt, recv, sockopt, MsgFlags};
+use nix::sys::socket::{recv, MsgFlags};
 use std::io::BufReader;
 use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
@@ -32,6 +33,15 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     pub model_id: String,
     pub model_name: String,
+    /// Reported to clients, which replace a daemon started with other settings.
+    pub threads: usize,
+    pub context_size: usize,
+}
+
+/// How long a connection may stay silent between requests: a client sends its
+/// request right after `Hello`, so this only ends stuck or idle clients.
+pub fn connection_timeout(idle_timeout: Duration) -> Duration {
+    idle_timeout.clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 
 struct Shared {
@@ -54,6 +64,8 @@ impl Shared {
             ready: self.ready.load(Ordering::Relaxed),
             requests_served: self.served.load(Ordering::Relaxed),
             idle_timeout_s: self.opts.idle_timeout.as_secs(),
+            threads: self.opts.threads,
+            context_size: self.opts.context_size,
         }
     }
     fn touch(&self) {
@@ -61,22 +73,57 @@ impl Shared {
     }
 }
 
-/// Creates the socket directory (0700), refusing one owned by someone else.
+/// Creates the socket directory with mode 0700, or checks the one that is
+/// there: it must be a real directory (not a symbolic link, which could point
+/// anywhere), owned by this user, with no group or other permissions. Anything
+/// else is refused with one sentence saying what to do, and never chmod-ed:
+/// someone else could have planted it.
 pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let meta = std::fs::metadata(dir)?;
-    let uid = nix::unistd::getuid().as_raw();
-    if meta.uid() != uid {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!(
-                "{} belongs to another user (uid {}); remove it or set CMDAI_SOCKET_DIR",
-                dir.display(),
-                meta.uid()
-            ),
-        ));
+    use std::os::unix::fs::DirBuilderExt;
+    if let Err(e) = std::fs::symlink_metadata(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(e);
+        }
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            // Made by a concurrent client a moment ago: checked below like any other.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    check_dir(dir)
+}
+
+/// Why `dir` cannot hold the socket, as one sentence; `Ok` when it is private.
+pub fn check_dir(dir: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(dir)?;
+    let uid = nix::unistd::getuid().as_raw();
+    let d = dir.display();
+    let fix = "remove it, or set CMDAI_SOCKET_DIR to a private directory";
+    let problem = if meta.file_type().is_symlink() {
+        format!("the socket directory {d} is a symbolic link; {fix}")
+    } else if !meta.is_dir() {
+        format!("the socket directory {d} is not a directory; {fix}")
+    } else if meta.uid() != uid {
+        format!(
+            "the socket directory {d} belongs to another user (uid {}); {fix}",
+            meta.uid()
+        )
+    } else if meta.mode() & 0o077 != 0 {
+        format!(
+            "the socket directory {d} is open to other users (mode {:o}); run `chmod 700 {d}` or {fix}",
+            meta.mode() & 0o777
+        )
+    } else {
+        return Ok(());
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        problem,
+    ))
 }
 
 /// Binds the socket, replacing a stale one left by a crashed daemon.
@@ -119,24 +166,21 @@ fn peer_gone(stream: &UnixStream) -> bool {
 }
 
 fn error_response(e: &EngineError) -> Response {
-    let kind = match e {
-        EngineError::Load { .. } => ErrorKind::ModelLoad,
-        EngineError::TooLong { .. } => ErrorKind::TooLong,
-        EngineError::Cancelled => ErrorKind::Cancelled,
-        _ => ErrorKind::Inference,
-    };
     Response::Error {
-        kind,
+        kind: ErrorKind::of(e),
         message: e.to_string(),
     }
 }
 
 fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
     // Only the user who owns the daemon may use it.
-    let me = nix::unistd::getuid().as_raw();
-    let peer_ok = getsockopt(&stream, sockopt::PeerCredentials).is_ok_and(|c| c.uid() == me);
     let mut writer = stream.try_clone()?;
-    if !peer_ok {
+    // A client that stops talking (or reading) is hung up on, so it cannot
+    // keep the daemon from its idle exit.
+    let wait = connection_timeout(shared.opts.idle_timeout);
+    stream.set_read_timeout(Some(wait))?;
+    stream.set_write_timeout(Some(wait))?;
+    if !peer::is_same_user(&stream) {
         return protocol::write_msg(
             &mut writer,
             &Response::Error {
@@ -149,6 +193,24 @@ fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
     loop {
         let msg: Option<Request> = match protocol::read_msg(&mut reader) {
             Ok(m) => m,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                let _ = protocol::write_msg(
+                    &mut writer,
+                    &Response::Error {
+                        kind: ErrorKind::BadRequest,
+                        message: format!(
+                            "no request within {} s; closing the connection",
+                            wait.as_secs()
+                        ),
+                    },
+                );
+                return Ok(());
+            }
             Err(e) => {
                 let _ = protocol::write_msg(
                     &mut writer,
@@ -216,8 +278,15 @@ fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
     }
 }
 
-/// Runs the daemon until idle, `Shutdown`, SIGTERM or SIGINT.
-pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std::io::Result<()> {
+/// Runs the daemon until idle, `Shutdown`, SIGTERM or SIGINT, or until the
+/// model has failed to load and every client connected by then has been told
+/// why: then the load error is returned, so the daemon does not sit answering
+/// errors until its idle timeout.
+pub fn serve(
+    listener: UnixListener,
+    worker: Worker,
+    opts: ServeOptions,
+) -> std::io::Result<Option<EngineError>> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let action = SigAction::new(
         SigHandler::Handler(on_signal),
@@ -239,11 +308,16 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
         last_activity: Mutex::new(Instant::now()),
         opts,
     });
+    let load_error: Arc<Mutex<Option<EngineError>>> = Arc::default();
     {
         let shared = shared.clone();
+        let load_error = load_error.clone();
         std::thread::spawn(move || match shared.worker.wait_ready() {
             Ok(()) => shared.ready.store(true, Ordering::Relaxed),
-            Err(e) => eprintln!("cmdai serve: {e}"),
+            Err(e) => {
+                eprintln!("cmdai serve: {e}");
+                *load_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            }
         });
     }
     listener.set_nonblocking(true)?;
@@ -252,19 +326,20 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
         socket.display(),
         std::process::id()
     );
+    let accept = |stream: UnixStream| -> std::io::Result<()> {
+        stream.set_nonblocking(false)?;
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let _ = handle(stream, &shared);
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+        });
+        Ok(())
+    };
+    let failed = || load_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     while !STOP.load(Ordering::SeqCst) {
         match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false)?;
-                shared.active.fetch_add(1, Ordering::SeqCst);
-                shared.touch();
-                let shared = shared.clone();
-                std::thread::spawn(move || {
-                    let _ = handle(stream, &shared);
-                    shared.active.fetch_sub(1, Ordering::SeqCst);
-                    shared.touch();
-                });
-            }
+            Ok((stream, _)) => accept(stream)?,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 // Sleep until a client connects (no polling delay on the
                 // request path), waking now and then for signals and idleness.
@@ -275,9 +350,16 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .elapsed();
-                if shared.active.load(Ordering::SeqCst) == 0 && idle >= shared.opts.idle_timeout {
+                let quiet = shared.active.load(Ordering::SeqCst) == 0;
+                if quiet && failed().is_some() {
+                    eprintln!("cmdai serve: the model did not load, exiting");
+                    drain(&listener, &socket, &shared, accept)?;
+                    return Ok(failed());
+                }
+                if quiet && idle >= shared.opts.idle_timeout {
                     eprintln!("cmdai serve: idle for {}s, exiting", idle.as_secs());
-                    break;
+                    drain(&listener, &socket, &shared, accept)?;
+                    return Ok(None);
                 }
                 // The socket file was removed or replaced: another daemon took over.
                 if !socket.exists() {
@@ -291,6 +373,28 @@ pub fn serve(listener: UnixListener, worker: Worker, opts: ServeOptions) -> std:
         }
     }
     let _ = std::fs::remove_file(&socket);
+    Ok(None)
+}
+
+/// Leaving on our own: the socket file goes first, so no new client can
+/// connect; whoever connected just before is still accepted and answered.
+fn drain(
+    listener: &UnixListener,
+    socket: &Path,
+    shared: &Shared,
+    accept: impl Fn(UnixStream) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(socket);
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => accept(stream)?,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => break,
+        }
+    }
+    while shared.active.load(Ordering::SeqCst) > 0 && !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
 }
 
@@ -332,5 +436,56 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(dmode, 0o700);
+    }
+
+    #[test]
+    fn socket_dir_is_made_private_and_anything_else_refused() {
+        use std::os::unix::fs::DirBuilderExt;
+        let t = tempfile::tempdir().unwrap();
+        // Made fresh: 0700, whatever the umask.
+        let fresh = t.path().join("a").join("cmdai");
+        prepare_dir(&fresh).unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().mode() & 0o777, 0o700);
+        prepare_dir(&fresh).unwrap();
+
+        let refused = |dir: &Path, why: &str| {
+            let e = prepare_dir(dir).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+            assert!(e.to_string().contains(why), "{e}");
+            assert!(e.to_string().contains("CMDAI_SOCKET_DIR"), "{e}");
+        };
+        // A planted symbolic link, even to a private directory of ours: not
+        // followed, not chmod-ed.
+        let target = t.path().join("target");
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&target)
+            .unwrap();
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        refused(&link, "is a symbolic link");
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o777, 0o755);
+        // Open to group or others: refused, left as it is.
+        let open = t.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        for mode in [0o770, 0o705, 0o777] {
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(mode)).unwrap();
+            refused(&open, "is open to other users");
+            assert_eq!(std::fs::metadata(&open).unwrap().mode() & 0o777, mode);
+        }
+        // A file where the directory should be.
+        let file = t.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        refused(&file, "is not a directory");
+        // Another user's directory (only root can make one here).
+        let theirs = t.path().join("theirs");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&theirs)
+            .unwrap();
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        if nix::unistd::chown(&theirs, Some(nobody), None).is_ok() {
+            refused(&theirs, "belongs to another user (uid 65534)");
+        }
     }
 }

@@ -58,9 +58,12 @@ pub enum GgufError {
     Io(#[from] std::io::Error),
 }
 
-/// Upper bounds that keep a damaged header from asking for absurd memory.
+/// Upper bounds that keep a damaged or crafted header from asking for absurd
+/// memory or recursing off the stack: a string's length, an array's or the
+/// header's counts, and how deep arrays may nest (real models never nest).
 const MAX_STRING: u64 = 64 << 20;
 const MAX_COUNT: u64 = 1 << 32;
+const MAX_DEPTH: u32 = 4;
 
 struct Reader<R> {
     r: R,
@@ -98,17 +101,28 @@ impl<R: Read> Reader<R> {
         }
         Ok(())
     }
-    fn string(&mut self) -> Result<String, GgufError> {
+    /// A string's length, refused above [`MAX_STRING`].
+    fn string_len(&mut self) -> Result<u64, GgufError> {
         let n = self.u64()?;
         if n > MAX_STRING {
             return Err(GgufError::Damaged(format!("a string of {n} bytes")));
         }
-        let mut b = vec![0u8; n as usize];
-        self.r.read_exact(&mut b)?;
+        Ok(n)
+    }
+    fn string(&mut self) -> Result<String, GgufError> {
+        let n = self.string_len()?;
+        // Grows with what is really there: a length the file does not back
+        // costs no memory up front.
+        let mut b = Vec::with_capacity(n.min(1 << 16) as usize);
+        (&mut self.r).take(n).read_to_end(&mut b)?;
+        if b.len() as u64 != n {
+            return Err(GgufError::Damaged("it ends inside the header".into()));
+        }
         Ok(String::from_utf8_lossy(&b).into_owned())
     }
     /// A value of type `t`; `keep` false skips strings (array elements).
-    fn value(&mut self, t: u32, keep: bool) -> Result<Value, GgufError> {
+    /// `depth` counts the arrays around it.
+    fn value(&mut self, t: u32, keep: bool, depth: u32) -> Result<Value, GgufError> {
         Ok(match t {
             0 => Value::Int(self.bytes::<1>()?[0] as i128),
             1 => Value::Int(self.bytes::<1>()?[0] as i8 as i128),
@@ -120,11 +134,16 @@ impl<R: Read> Reader<R> {
             7 => Value::Bool(self.bytes::<1>()?[0] != 0),
             8 if keep => Value::Str(self.string()?),
             8 => {
-                let n = self.u64()?;
+                let n = self.string_len()?;
                 self.skip(n)?;
                 Value::Str(String::new())
             }
             9 => {
+                if depth >= MAX_DEPTH {
+                    return Err(GgufError::Damaged(format!(
+                        "arrays nested more than {MAX_DEPTH} deep"
+                    )));
+                }
                 let et = self.u32()?;
                 let len = self.count("array")?;
                 let width = match et {
@@ -138,7 +157,7 @@ impl<R: Read> Reader<R> {
                     Some(w) => self.skip(len * w)?,
                     None => {
                         for _ in 0..len {
-                            self.value(et, false)?;
+                            self.value(et, false, depth + 1)?;
                         }
                     }
                 }
@@ -188,12 +207,12 @@ pub fn parse(r: impl Read) -> Result<Header, GgufError> {
     for _ in 0..kv_count {
         let key = r.string()?;
         let t = r.u32()?;
-        let v = r.value(t, true)?;
+        let v = r.value(t, true, 0)?;
         metadata.insert(key, v);
     }
     let mut parameters: u64 = 0;
     for _ in 0..tensor_count {
-        let n = r.u64()?;
+        let n = r.string_len()?;
         r.skip(n)?;
         let dims = r.u32()?;
         if dims > 8 {
@@ -405,6 +424,154 @@ mod tests {
         let mut huge = synth::header();
         huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(parse(&huge[..]), Err(GgufError::Damaged(_))));
+    }
+
+    /// A header whose one key holds `value` (type tag and bytes).
+    fn one_key(t: u32, value: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(MAGIC);
+        b.extend(3u32.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        synth::string(&mut b, "k");
+        b.extend(t.to_le_bytes());
+        b.extend(value);
+        b
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // A million arrays, each holding one array: unbounded recursion would
+        // overflow the stack long before the end.
+        let mut v = Vec::new();
+        for _ in 0..1_000_000 {
+            v.extend(9u32.to_le_bytes());
+            v.extend(1u64.to_le_bytes());
+        }
+        let e = parse(&one_key(9, &v)[..]).unwrap_err();
+        assert!(e.to_string().contains("nested more than 4 deep"), "{e}");
+        // Nesting within the limit still reads.
+        let mut ok = Vec::new();
+        for _ in 0..3 {
+            ok.extend(9u32.to_le_bytes());
+            ok.extend(1u64.to_le_bytes());
+        }
+        ok.extend(4u32.to_le_bytes());
+        ok.extend(1u64.to_le_bytes());
+        ok.extend(7u32.to_le_bytes());
+        let h = parse(&one_key(9, &ok)[..]).unwrap();
+        assert_eq!(h.get("k"), Some(&Value::Array { len: 1 }));
+    }
+
+    #[test]
+    fn huge_lengths_are_errors_without_huge_allocations() {
+        let damaged = |b: Vec<u8>| match parse(&b[..]) {
+            Err(GgufError::Damaged(m)) => m,
+            other => panic!("expected a damaged header, got {other:?}"),
+        };
+        // A string far over the limit, and one under it the file does not
+        // back (63 MiB promised, 3 bytes there: refused, nothing allocated up front).
+        assert!(damaged(one_key(8, &u64::MAX.to_le_bytes())).contains("a string of"));
+        let mut short = (63u64 << 20).to_le_bytes().to_vec();
+        short.extend(b"abc");
+        assert!(damaged(one_key(8, &short)).contains("ends inside"));
+        // Arrays: an absurd count, and a plausible one of strings with nothing behind it.
+        let mut arr = 8u32.to_le_bytes().to_vec();
+        arr.extend(u64::MAX.to_le_bytes());
+        assert!(damaged(one_key(9, &arr)).contains("array count"));
+        let mut arr = 8u32.to_le_bytes().to_vec();
+        arr.extend((1u64 << 32).to_le_bytes());
+        assert!(damaged(one_key(9, &arr)).contains("ends inside"));
+        // Counts in the header itself, and a key or tensor name of absurd length.
+        let mut h = synth::header();
+        h[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(damaged(h).contains("tensor count"));
+        let mut b = Vec::new();
+        b.extend(MAGIC);
+        b.extend(3u32.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        b.extend(u64::MAX.to_le_bytes());
+        assert!(damaged(b).contains("a string of"));
+        let mut b = Vec::new();
+        b.extend(MAGIC);
+        b.extend(3u32.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend(u64::MAX.to_le_bytes());
+        assert!(damaged(b).contains("a string of"));
+    }
+
+    /// Deterministic pseudo-random numbers (xorshift64*), so a failure
+    /// reproduces from its iteration number.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_and_truncated_headers_never_panic() {
+        let good = synth::header();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut ok, mut err) = (0, 0);
+        for i in 0..20_000 {
+            let mut b = good.clone();
+            // 1 to 4 mutations: a random byte, an interesting word written
+            // over any offset (lengths, counts, type tags), or a truncation.
+            for _ in 0..1 + rng.below(4) {
+                match rng.below(4) {
+                    0 => {
+                        let at = rng.below(b.len());
+                        b[at] = rng.next() as u8;
+                    }
+                    1 => {
+                        let words: [u64; 6] =
+                            [0, 9, u32::MAX as u64, 1 << 32, MAX_STRING + 1, u64::MAX];
+                        let w = words[rng.below(words.len())].to_le_bytes();
+                        let at = rng.below(b.len());
+                        let n = (b.len() - at).min(8);
+                        b[at..at + n].copy_from_slice(&w[..n]);
+                    }
+                    2 => {
+                        // Array-of-array tags spliced in, to reach the nesting limit.
+                        let at = rng.below(b.len());
+                        for _ in 0..rng.below(64) {
+                            b.splice(at..at, [9, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+                        }
+                    }
+                    _ => {
+                        let keep = rng.below(b.len());
+                        b.truncate(keep);
+                    }
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            match parse(&b[..]) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert!(!e.to_string().is_empty(), "iteration {i}");
+                    err += 1;
+                }
+            }
+            // Every strict prefix of the valid header is an error.
+            let cut = rng.below(good.len());
+            assert!(
+                parse(&good[..cut]).is_err(),
+                "prefix of {cut} bytes read as valid"
+            );
+        }
+        // The mutations reach both outcomes (the test is not vacuous).
+        assert!(ok > 100 && err > 10_000, "ok {ok}, err {err}");
     }
 
     #[test]

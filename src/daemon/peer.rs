@@ -1,0 +1,47 @@
+//! Who is on the other end of a Unix socket.
+//!
+//! The daemon answers only its own user. The kernel tells a server the peer's
+//! uid, but not in one portable way: Linux and Android have the `SO_PEERCRED`
+//! socket option, macOS and the BSDs have `getpeereid(3)`. This module hides
+//! the difference so `server` compiles and checks the same on all of them.
+
+use std::os::fd::AsFd;
+
+/// The effective uid of the process connected to `sock`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn peer_uid<F: AsFd>(sock: &F) -> nix::Result<u32> {
+    use nix::sys::socket::{getsockopt, sockopt};
+    getsockopt(sock, sockopt::PeerCredentials).map(|c| c.uid())
+}
+
+/// The effective uid of the process connected to `sock`.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+pub fn peer_uid<F: AsFd>(sock: &F) -> nix::Result<u32> {
+    nix::unistd::getpeereid(sock.as_fd()).map(|(uid, _gid)| uid.as_raw())
+}
+
+/// Whether the process connected to `sock` runs as this process's user; any
+/// failure to find out counts as no.
+pub fn is_same_user<F: AsFd>(sock: &F) -> bool {
+    peer_uid(sock).is_ok_and(|uid| uid == nix::unistd::getuid().as_raw())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn a_socket_pair_is_our_own_user() {
+        let (a, b) = UnixStream::pair().unwrap();
+        assert_eq!(peer_uid(&a).unwrap(), nix::unistd::getuid().as_raw());
+        assert!(is_same_user(&b));
+    }
+}
