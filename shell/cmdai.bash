@@ -74,10 +74,12 @@ else
     printf '\r\033[K' >&2
   }
 
-  # The newest history entry: its number, a tab, then the line (`fc -l`
-  # ignores HISTTIMEFORMAT).
+  # The newest history entry: its number, a space and a mark (`*` if it was
+  # edited), then the line. (`fc -l` would skip it, taking it for itself.)
   __cmdai_hist_last() {
-    fc -l -1 2>/dev/null
+    local last
+    last=$(HISTTIMEFORMAT='' builtin history 1 2>/dev/null)
+    printf '%s' "${last#"${last%%[![:space:]]*}"}"
   }
 
   # True if the line that ran ($2) is the offered command ($1) or an edit of
@@ -100,8 +102,8 @@ else
       last=$(__cmdai_hist_last)
       num=${last%%[[:space:]]*}
       if [[ -n $num && $num != "$__cmdai_offer_hist" ]]; then
-        ran=${last#*$'\t'}
-        ran=${ran#[ *]}
+        ran=${last#"$num"?}
+        ran=${ran#' '}
         if __cmdai_is_edit "$__cmdai_offer" "$ran"; then
           (command "$__cmdai_bin" remember --request="$__cmdai_offer_request" --offered="$__cmdai_offer" --ran="$ran" --cwd="$PWD" </dev/null >/dev/null 2>&1 &)
         fi
