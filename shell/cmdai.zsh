@@ -65,6 +65,7 @@ __cmdai_is_edit() {
 # Runs before each command line: reports the offered command if this line is
 # it (or an edit of it), in the background and silently, then forgets it.
 __cmdai_preexec() {
+  emulate -L zsh # the user's options (ksharrays, extendedglob...) stay out
   local ran=${1:-$3} offer=$__cmdai_offer req=$__cmdai_offer_request
   [[ -n $offer ]] || return 0
   __cmdai_offer=''
