@@ -7,14 +7,25 @@
 # A command the safety policy blocks is printed above the prompt with the
 # reason and never put on the line: your request stays there instead.
 #
+# Refine: type ` # ` and what to change after the command cmdai gave
+# (`find . -type f # only .log files`) and press the key: the command is
+# revised for the same request. Alt-E explains the command on the line above
+# the prompt, leaving the line as it is.
+#
+# When you run a command cmdai gave (as given or edited), the request and the
+# line that ran are remembered in the background (`cmdai memory list`; never a
+# High or Critical command; `cmdai memory off` stops it), so the same request
+# later gets what you ran.
+#
 # Load it from ~/.config/fish/config.fish:
 #
 #     cmdai init fish | source
 #
 # `cmdai init fish --key \cx` binds another key (bind notation; also
-# $CMDAI_KEY); `--no-bind` only defines the function, to bind it yourself:
-# `bind \cx __cmdai_widget` (and `bind -M insert \cx __cmdai_widget` for vi
-# mode). The key works with the default (emacs) and the vi key bindings. This
+# $CMDAI_KEY; $CMDAI_EXPLAIN_KEY for Alt-E); `--no-bind` only defines the
+# functions, to bind them yourself: `bind \cx __cmdai_widget` and
+# `bind \ee __cmdai_explain_widget` (and the same with `-M insert` for vi
+# mode). The keys work with the default (emacs) and the vi key bindings. This
 # file is a template that `cmdai init` fills in with the absolute path of the
 # cmdai binary and the key.
 #
@@ -31,6 +42,11 @@ set -g __cmdai_bin __CMDAI_BIN__
 set -g __cmdai_last_request
 set -g __cmdai_last_result
 set -g __cmdai_avoid
+# The command the key last put on the line and the request it came from,
+# until the next line runs (then it is reported if that line is this command
+# or an edit of it, and forgotten either way).
+set -g __cmdai_offer
+set -g __cmdai_offer_request
 # What the binary writes on stderr before a command it blocked (exit 5).
 set -g __cmdai_blocked_prefix 'cmdai: blocked, not put on your command line: '
 
@@ -70,13 +86,53 @@ function __cmdai_history_add --argument-names req
     return 0
 end
 
+# True if the line that ran ($ran) is the offered command ($offer) or an edit
+# of it: it holds the command, or starts with the same word.
+function __cmdai_is_edit --argument-names offer ran
+    set ran (string trim -l -- "$ran" | string collect)
+    string match -qr -- (string escape --style=regex -- "$offer") "$ran"; and return 0
+    set -l first (string split -m1 -f1 ' ' -- (string trim -- "$offer"))
+    set -l ran_first (string split -m1 -f1 ' ' -- "$ran")
+    test -n "$first"; and test "$ran_first" = "$first"
+end
+
+# Runs before each command line: reports the offered command if this line is
+# it (or an edit of it), in the background and silently, then forgets it.
+function __cmdai_preexec --on-event fish_preexec
+    set -l offer "$__cmdai_offer"
+    set -l req "$__cmdai_offer_request"
+    test -n "$offer"; or return 0
+    set -g __cmdai_offer
+    set -g __cmdai_offer_request
+    __cmdai_is_edit "$offer" "$argv[1]"; or return 0
+    command $__cmdai_bin remember --request=$req --offered=$offer --ran=$argv[1] --cwd=$PWD </dev/null >/dev/null 2>&1 &
+    disown $last_pid 2>/dev/null
+    return 0
+end
+
 function __cmdai_widget --description 'cmdai: replace the request on the command line with a shell command'
     set -l buffer (commandline | string collect)
     set -l req "$buffer"
     set -l alternative 0
+    set -l instruction
+    set -l previous
     if test -n "$__cmdai_last_result"; and test "$buffer" = "$__cmdai_last_result"
         set req $__cmdai_last_request
         set alternative 1
+    else if test -n "$__cmdai_offer"; and string match -q -- '* # *' "$buffer"
+        # Refine: what follows the last ` # ` (not the command's own) says
+        # what to change in the command before it.
+        set -l after (string replace -r -- '(?s)^.* # ' '' "$buffer")
+        if not string match -qr -- ' # '(string escape --style=regex -- "$after")'$' "$__cmdai_offer"
+            set instruction (string trim -- "$after")
+            set previous (string replace -r -- '(?s)^(.*) # .*$' '$1' "$buffer" | string trim -r | string collect)
+            if test -z "$instruction"
+                __cmdai_say "cmdai: write what to change after the ' # ' (e.g. find . -type f # only .log files), then press the key again"
+                commandline -f repaint
+                return 0
+            end
+            set req $__cmdai_offer_request
+        end
     end
     set -l trimmed (string trim -- "$req")
     if test -z "$trimmed"
@@ -95,6 +151,8 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
         for prev in $__cmdai_avoid
             set -a args --avoid $prev
         end
+    else if test -n "$instruction"
+        set -a args --refine=$instruction --previous=$previous
     end
 
     set -l errfile (command mktemp (set -q TMPDIR; and echo $TMPDIR; or echo /tmp)/cmdai.XXXXXX)
@@ -123,12 +181,16 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
         test (count $notes) -gt 0; and __cmdai_say $notes
         if test $alternative = 1
             set -a __cmdai_avoid $out
+        else if test -n "$instruction"
+            set __cmdai_avoid $out
         else
             __cmdai_history_add $req
             set __cmdai_avoid $out
         end
         set __cmdai_last_request $req
         set __cmdai_last_result $out
+        set -g __cmdai_offer_request $req
+        set -g __cmdai_offer $out
         commandline -r -- $out
         commandline -C (string length -- $out)
     else if test $rc -eq 5
@@ -141,7 +203,7 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
             end
         end
         __cmdai_say $notes "cmdai: your request is back on the line; press the key again for a different command"
-        if test $alternative = 1
+        if test $alternative = 1; or test -n "$instruction"
             test -n "$blocked"; and set -a __cmdai_avoid $blocked
         else
             __cmdai_history_add $req
@@ -150,6 +212,8 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
         end
         set __cmdai_last_request $req
         set __cmdai_last_result $req
+        set -g __cmdai_offer
+        set -g __cmdai_offer_request
         commandline -r -- $req
         commandline -C (string length -- $req)
     else if test (count $notes) -gt 0
@@ -165,10 +229,39 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
     return 0
 end
 
+# Alt-E: explains the command on the line, above the prompt; the line stays.
+function __cmdai_explain_widget --description 'cmdai: explain the command on the command line'
+    set -l buffer (commandline | string collect)
+    set -l trimmed (string trim -- "$buffer")
+    if test -z "$trimmed"
+        __cmdai_say "cmdai: put a command on the line first (type it, or recall it with Up), then press Alt-E to have it explained"
+        commandline -f repaint
+        return 0
+    end
+    if not test -x "$__cmdai_bin"
+        __cmdai_say "cmdai: $__cmdai_bin is missing; reinstall cmdai, then run: cmdai init fish | source"
+        commandline -f repaint
+        return 0
+    end
+    printf '\r\033[K' >&2
+    function __cmdai_on_sigint --on-signal SIGINT
+    end
+    set -lx CMDAI_SHELL fish
+    command $__cmdai_bin explain -- $buffer </dev/null >&2
+    set -l rc $status
+    functions -e __cmdai_on_sigint
+    test $rc -gt 128; and printf '%s\n' "cmdai: interrupted" >&2
+    commandline -f repaint
+    return 0
+end
+
 # >>> cmdai key bindings (left out by `cmdai init fish --no-bind`)
 # The key in bind notation (e.g. \cg); `string unescape` turns the escapes
 # into the characters `bind` matches, as if the key were typed unquoted.
 set -g __cmdai_key (string unescape -- __CMDAI_KEY__)
 bind $__cmdai_key __cmdai_widget
 bind -M insert $__cmdai_key __cmdai_widget
+set -g __cmdai_explain_key (string unescape -- __CMDAI_EXPLAIN_KEY__)
+bind $__cmdai_explain_key __cmdai_explain_widget
+bind -M insert $__cmdai_explain_key __cmdai_explain_widget
 # <<< cmdai key bindings

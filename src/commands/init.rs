@@ -1,9 +1,10 @@
 //! `cmdai init <shell>`: prints the shell integration script.
 //!
 //! The scripts live as real files in `shell/` (so linters and editors see
-//! them as shell code) and are built into the binary. Each one holds two
-//! placeholders: [`BIN`] for the absolute path of this binary and [`KEY`] for
-//! the key to bind; `--no-bind` drops the lines between the [`BIND_BEGIN`]
+//! them as shell code) and are built into the binary. Each one holds three
+//! placeholders: [`BIN`] for the absolute path of this binary, [`KEY`] for
+//! the key to bind and [`EXPLAIN_KEY`] for the one that explains the line
+//! (Alt-E, or `CMDAI_EXPLAIN_KEY`); `--no-bind` drops the lines between the [`BIND_BEGIN`]
 //! and [`BIND_END`] markers. Users load the result with
 //! `eval "$(cmdai init zsh)"` (bash likewise) or `cmdai init fish | source`.
 
@@ -19,6 +20,10 @@ const FISH: &str = include_str!("../../shell/cmdai.fish");
 pub const BIN: &str = "__CMDAI_BIN__";
 /// Stands for the key to bind, shell-quoted, in the shell's own notation.
 pub const KEY: &str = "__CMDAI_KEY__";
+/// Stands for the explain key, like [`KEY`].
+pub const EXPLAIN_KEY: &str = "__CMDAI_EXPLAIN_KEY__";
+/// The environment variable that picks another explain key.
+const EXPLAIN_KEY_ENV: &str = "CMDAI_EXPLAIN_KEY";
 /// The line that starts the key-binding section (and the one that ends it).
 pub const BIND_BEGIN: &str = "# >>> cmdai key bindings";
 pub const BIND_END: &str = "# <<< cmdai key bindings";
@@ -37,6 +42,14 @@ fn default_key(shell: Shell) -> &'static str {
         Shell::Zsh => "^G",
         Shell::Bash => r"\C-g",
         Shell::Fish => r"\cg",
+    }
+}
+
+/// Alt-E in the shell's key notation.
+fn default_explain_key(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Zsh => "^[e",
+        Shell::Bash | Shell::Fish => r"\ee",
     }
 }
 
@@ -62,7 +75,18 @@ pub fn run(args: &InitArgs) -> Result<i32> {
     let bin = binary_path();
     // `--key`, `CMDAI_KEY`, `key` in config.toml, else Ctrl-G.
     let key = crate::config::key(args.key.as_deref()).value;
-    let script = render(args.shell, &bin, key.as_deref(), args.no_bind)?;
+    let explain_key = std::env::var(EXPLAIN_KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty());
+    let script = render(
+        args.shell,
+        &bin,
+        Keys {
+            main: key.as_deref(),
+            explain: explain_key.as_deref(),
+        },
+        args.no_bind,
+    )?;
     let mut out = std::io::stdout().lock();
     match out.write_all(script.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(exit::OK),
@@ -83,17 +107,36 @@ fn binary_path() -> String {
         .unwrap_or_else(|| "cmdai".to_owned())
 }
 
-/// The script for `shell`, with `bin` and the key filled in.
-pub fn render(shell: Shell, bin: &str, key: Option<&str>, no_bind: bool) -> Result<String> {
-    let key = key.unwrap_or(default_key(shell));
+/// The keys to bind; `None` is the default (Ctrl-G, Alt-E).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keys<'a> {
+    pub main: Option<&'a str>,
+    pub explain: Option<&'a str>,
+}
+
+/// One clear sentence when a key cannot be bound as given.
+fn check_key(shell: Shell, key: &str, how: &str, example: &str) -> Result<()> {
     if key.is_empty() || key.chars().any(char::is_control) {
         return Err(CliError::usage(format!(
-            "the key `{}` is not usable; give it in {}'s own notation, e.g. --key '{}'",
+            "the key `{}` is not usable; give it in {}'s own notation, e.g. {how}'{example}'",
             key.escape_debug(),
             shell_name(shell),
-            default_key(shell)
         )));
     }
+    Ok(())
+}
+
+/// The script for `shell`, with `bin` and the keys filled in.
+pub fn render(shell: Shell, bin: &str, keys: Keys, no_bind: bool) -> Result<String> {
+    let key = keys.main.unwrap_or(default_key(shell));
+    check_key(shell, key, "--key ", default_key(shell))?;
+    let explain_key = keys.explain.unwrap_or(default_explain_key(shell));
+    check_key(
+        shell,
+        explain_key,
+        "CMDAI_EXPLAIN_KEY=",
+        default_explain_key(shell),
+    )?;
     if bin.contains(['\n', '\0']) {
         return Err(CliError::failure(
             "the path of the cmdai binary contains a newline; move cmdai to a plain directory",
@@ -106,6 +149,7 @@ pub fn render(shell: Shell, bin: &str, key: Option<&str>, no_bind: bool) -> Resu
     };
     Ok(template
         .replace(BIN, &quote(shell, bin))
+        .replace(EXPLAIN_KEY, &quote(shell, explain_key))
         .replace(KEY, &quote(shell, key)))
 }
 
@@ -137,6 +181,7 @@ mod tests {
             let t = template(shell);
             assert!(t.contains(BIN), "{}", shell_name(shell));
             assert!(t.contains(KEY), "{}", shell_name(shell));
+            assert!(t.contains(EXPLAIN_KEY), "{}", shell_name(shell));
             assert_eq!(t.matches(BIND_BEGIN).count(), 1, "{}", shell_name(shell));
             assert_eq!(t.matches(BIND_END).count(), 1, "{}", shell_name(shell));
             assert!(
@@ -150,7 +195,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_in() {
         for shell in SHELLS {
-            let s = render(shell, "/opt/cmdai/bin/cmdai", None, false).unwrap();
+            let s = render(shell, "/opt/cmdai/bin/cmdai", Keys::default(), false).unwrap();
             assert!(
                 !s.contains(BIN) && !s.contains(KEY),
                 "{}",
@@ -166,15 +211,20 @@ mod tests {
                 "{}",
                 shell_name(shell)
             );
+            assert!(
+                s.contains(&quote(shell, default_explain_key(shell))),
+                "{}",
+                shell_name(shell)
+            );
         }
     }
 
     #[test]
     fn no_bind_drops_the_binding_section_only() {
         for shell in SHELLS {
-            let s = render(shell, "/x/cmdai", None, true).unwrap();
+            let s = render(shell, "/x/cmdai", Keys::default(), true).unwrap();
             assert!(!s.contains(BIND_BEGIN) && !s.contains(BIND_END));
-            assert!(!s.contains(KEY));
+            assert!(!s.contains(KEY) && !s.contains(EXPLAIN_KEY));
             let code = s.lines().filter(|l| !l.trim_start().starts_with('#'));
             assert!(
                 code.clone().all(|l| !l.contains("bind")),
@@ -182,6 +232,7 @@ mod tests {
                 shell_name(shell)
             );
             assert!(s.contains("__cmdai_widget"));
+            assert!(s.contains("__cmdai_explain_widget"));
         }
     }
 
@@ -194,9 +245,27 @@ mod tests {
 
     #[test]
     fn custom_and_bad_keys() {
-        let s = render(Shell::Bash, "/x", Some(r"\C-x\C-g"), false).unwrap();
+        let main = |k| Keys {
+            main: Some(k),
+            explain: None,
+        };
+        let s = render(Shell::Bash, "/x", main(r"\C-x\C-g"), false).unwrap();
         assert!(s.contains(r"__cmdai_key='\C-x\C-g'"));
-        assert!(render(Shell::Zsh, "/x", Some(""), false).is_err());
-        assert!(render(Shell::Fish, "/x", Some("a\nb"), false).is_err());
+        assert!(s.contains(r"__cmdai_explain_key='\ee'"));
+        assert!(render(Shell::Zsh, "/x", main(""), false).is_err());
+        assert!(render(Shell::Fish, "/x", main("a\nb"), false).is_err());
+        let explain = Keys {
+            main: None,
+            explain: Some("^Xe"),
+        };
+        let s = render(Shell::Zsh, "/x", explain, false).unwrap();
+        assert!(s.contains("__cmdai_explain_key='^Xe'"), "{s}");
+        assert!(s.contains("__cmdai_key='^G'"), "{s}");
+        let bad = Keys {
+            main: None,
+            explain: Some("\t"),
+        };
+        let e = render(Shell::Zsh, "/x", bad, false).unwrap_err();
+        assert!(e.to_string().contains("CMDAI_EXPLAIN_KEY="), "{e}");
     }
 }

@@ -1186,6 +1186,349 @@ fn widget_adds_the_request_to_history() {
 }
 
 // ---------------------------------------------------------------------------
+// Capture, refine, explain (issue 17)
+
+/// `cmdai <args> --format json` in the shell's data dir, parsed.
+fn data_json(t: &TestDir, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut c = t.cmd();
+    c.env("XDG_DATA_HOME", t.path("data")).args(args);
+    let r = run(c);
+    assert_eq!(r.code, 0, "cmdai {args:?}: {}", r.stderr);
+    serde_json::from_str::<serde_json::Value>(&r.stdout)
+        .unwrap_or_else(|e| panic!("cmdai {args:?}: {e}: {}", r.stdout))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn memory(t: &TestDir) -> Vec<serde_json::Value> {
+    data_json(t, &["memory", "list", "--format", "json"])
+}
+
+/// Waits until the wrapper's log holds `n` calls; returns them.
+fn wait_calls(log: &Path, n: usize, label: &str) -> Vec<String> {
+    let deadline = Instant::now() + MOCK_TIMEOUT;
+    while calls(log).len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{label}: cmdai was not called {n} times: {:?}",
+            calls(log)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    calls(log)
+}
+
+/// Runs the line on the prompt with Enter and waits for `output` and a new
+/// empty prompt.
+fn run_line(s: &Session, output: &str) {
+    let prompts = s.screen().prompt_count();
+    s.send_keys(&["Enter"]);
+    s.wait_for("the line's output and a new prompt", MOCK_TIMEOUT, |sc| {
+        sc.0.lines().any(|l| l == output) && sc.prompt_count() > prompts && sc.buffer() == Some("")
+    });
+}
+
+/// Types a line by hand and runs it.
+fn type_and_run(s: &Session, line: &str, output: &str) {
+    s.send_text(line);
+    s.wait_for("the typed line", MOCK_TIMEOUT, |sc| {
+        sc.buffer() == Some(line)
+    });
+    run_line(s, output);
+}
+
+/// The command the widget offered, edited and run, is remembered for the
+/// request (`cmdai remember` in the background, exact arguments); a line
+/// typed by hand is not, nor one that runs after the offer was replaced by
+/// something else, and nothing is stored twice. In bash the user's own
+/// PROMPT_COMMAND still runs, once, and loading the script twice adds the
+/// hook once.
+#[test]
+fn widget_remembers_the_command_that_ran() {
+    for shell in shells("widget_remembers_the_command_that_ran") {
+        let t = TestDir::new();
+        let (wrapper, log) = wrapper(&t, None);
+        let pc_log = t.path("prompt-command.log");
+        let mut rc = shell.set_global("__cmdai_bin", wrapper.to_str().unwrap());
+        if shell == Sh::Bash {
+            rc = format!(
+                "PROMPT_COMMAND='echo pc >>{}'\neval \"$({} init bash)\"\n{rc}",
+                pc_log.display(),
+                sh_quote(BIN)
+            );
+        }
+        let s = Session::start(
+            &t,
+            shell,
+            Keymap::Emacs,
+            &mock(r#"{"cmd": "echo captured"}"#),
+            &rc,
+        );
+        let label = s.label();
+        let work = t.path("work");
+        let work = std::fs::canonicalize(&work).unwrap();
+        s.ask("say it was captured");
+        s.wait_for("the command", MOCK_TIMEOUT, |sc| {
+            sc.buffer() == Some("echo captured")
+        });
+        s.send_text(" -x");
+        s.wait_for("the edit", MOCK_TIMEOUT, |sc| {
+            sc.buffer() == Some("echo captured -x")
+        });
+        run_line(&s, "captured -x");
+        let c = wait_calls(&log, 2, &label);
+        assert_eq!(
+            c[1],
+            format!(
+                "call <remember> <--request=say it was captured> <--offered=echo captured> <--ran=echo captured -x> <--cwd={}>",
+                work.display()
+            ),
+            "{label}"
+        );
+        let deadline = Instant::now() + MOCK_TIMEOUT;
+        let m = loop {
+            let m = memory(&t);
+            if !m.is_empty() || Instant::now() > deadline {
+                break m;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(m.len(), 1, "{label}: {m:?}");
+        assert_eq!(m[0]["request"], "say it was captured", "{label}");
+        assert_eq!(m[0]["command"], "echo captured -x", "{label}");
+        assert_eq!(m[0]["offered"], "echo captured", "{label}");
+
+        // Typed by hand: not from cmdai, not reported.
+        type_and_run(&s, "echo by-hand", "by-hand");
+        // Offered, then replaced by another program: forgotten, and the
+        // offered text typed by hand afterwards is not reported either. (The
+        // first request would now get the remembered command back.)
+        s.ask("print a word for me");
+        s.wait_for("the command again", MOCK_TIMEOUT, |sc| {
+            sc.buffer() == Some("echo captured")
+        });
+        let c = wait_calls(&log, 3, &label);
+        s.send_keys(&["C-u"]);
+        s.wait_for("an empty line", MOCK_TIMEOUT, |sc| sc.buffer() == Some(""));
+        type_and_run(&s, "printf '%s\\n' other", "other");
+        type_and_run(&s, "echo captured", "captured");
+        std::thread::sleep(Duration::from_millis(1000));
+        assert_eq!(
+            calls(&log),
+            c,
+            "{label}: only the edited offer was reported"
+        );
+        assert_eq!(memory(&t).len(), 1, "{label}: {:?}", memory(&t));
+        // Silent: no job-control notice and no output from the report.
+        let sc = s.screen();
+        assert!(
+            !sc.0.contains("remember") && !sc.0.contains("[1]"),
+            "{label}: the report showed on the screen:\n{}",
+            sc.0
+        );
+        if shell == Sh::Bash {
+            let pc = std::fs::read_to_string(&pc_log).unwrap_or_default();
+            let prompts = s.screen().prompt_count();
+            assert_eq!(
+                pc.lines().count(),
+                prompts,
+                "{label}: the user's PROMPT_COMMAND runs once per prompt"
+            );
+        }
+    }
+}
+
+/// A High command (`git reset --hard`, here in a folder that is no
+/// repository) that was offered and ran is reported but not remembered.
+#[test]
+fn widget_does_not_remember_a_high_command() {
+    for shell in shells("widget_does_not_remember_a_high_command") {
+        let t = TestDir::new();
+        let (wrapper, log) = wrapper(&t, None);
+        let rc = shell.set_global("__cmdai_bin", wrapper.to_str().unwrap());
+        let cmd = "git -C ./no-repo reset --hard";
+        let reply = format!("{{\"cmd\": \"{cmd}\"}}");
+        let s = Session::start(&t, shell, Keymap::Emacs, &mock(&reply), &rc);
+        let label = s.label();
+        s.ask("throw away my changes");
+        s.wait_for("the command", MOCK_TIMEOUT, |sc| sc.buffer() == Some(cmd));
+        let prompts = s.screen().prompt_count();
+        s.send_keys(&["Enter"]);
+        s.wait_for("a new prompt", MOCK_TIMEOUT, |sc| {
+            sc.prompt_count() > prompts && sc.buffer() == Some("")
+        });
+        let c = wait_calls(&log, 2, &label);
+        assert!(c[1].starts_with("call <remember> "), "{label}: {}", c[1]);
+        // The report ran to its end: the history marks the command as run.
+        let deadline = Instant::now() + MOCK_TIMEOUT;
+        loop {
+            let h = data_json(&t, &["history", "--format", "json"]);
+            if h.iter().any(|e| e["run"] == true) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{label}: never marked as run: {h:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(memory(&t).is_empty(), "{label}: {:?}", memory(&t));
+    }
+}
+
+/// ` # instruction` after the offered command, then the key: the binary gets
+/// the instruction, the command and the original request, and the line gets
+/// the revised command. The key on that unchanged result still asks for an
+/// alternative; an empty instruction gets a hint and no call.
+#[test]
+fn widget_refines_the_command_in_place() {
+    for shell in shells("widget_refines_the_command_in_place") {
+        for keymap in EMACS_AND_VI {
+            let t = TestDir::new();
+            let (wrapper, log) = wrapper(&t, None);
+            let rc = shell.set_global("__cmdai_bin", wrapper.to_str().unwrap());
+            let s = Session::start(
+                &t,
+                shell,
+                keymap,
+                &mock(r#"{"cmd": "find . -type f"}"#),
+                &rc,
+            );
+            let label = s.label();
+            s.ask("find the files");
+            s.wait_for("the command", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some("find . -type f")
+            });
+            wait_calls(&log, 1, &label);
+            s.send_text(" # ");
+            s.wait_for("an empty instruction", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some("find . -type f #")
+            });
+            s.send_keys(&["C-g"]);
+            s.wait_for("the hint", MOCK_TIMEOUT, |sc| {
+                sc.has_line_starting("cmdai: write what to change after")
+            });
+            s.send_text("only .log files");
+            let typed = "find . -type f # only .log files";
+            s.wait_for("the instruction", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some(typed)
+            });
+            s.send_keys(&["C-g"]);
+            let c = wait_calls(&log, 2, &label);
+            assert_eq!(
+                c[1],
+                "call <--widget> <--refine=only .log files> <--previous=find . -type f> <--> <find the files>",
+                "{label}"
+            );
+            s.wait_for("the revised command", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some("find . -type f")
+            });
+            s.send_keys(&["C-g"]);
+            let c = wait_calls(&log, 3, &label);
+            assert_eq!(
+                c[2], "call <--widget> <--avoid> <find . -type f> <--> <find the files>",
+                "{label}"
+            );
+            assert_eq!(calls(&log).len(), 3, "{label}: {:?}", calls(&log));
+        }
+    }
+}
+
+/// A refine that fails leaves the line as the user typed it.
+#[test]
+fn widget_refine_failure_leaves_the_line() {
+    for shell in shells("widget_refine_failure_leaves_the_line") {
+        let t = TestDir::new();
+        // Succeeds for the request, fails (exit 4) for the refine.
+        let path = t.path("cmdai-refine-fails");
+        let script = format!(
+            "#!/bin/sh\nfor a in \"$@\"; do case $a in --refine=*) echo 'cmdai: no usable command came back' >&2; exit 4;; esac; done\nexec {} \"$@\"\n",
+            sh_quote(BIN)
+        );
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rc = shell.set_global("__cmdai_bin", path.to_str().unwrap());
+        let s = Session::start(&t, shell, Keymap::Emacs, &mock(r#"{"cmd": "ls -la"}"#), &rc);
+        s.ask("list the files");
+        s.wait_for("the command", MOCK_TIMEOUT, |sc| {
+            sc.buffer() == Some("ls -la")
+        });
+        let typed = "ls -la # newest first";
+        s.send_text(" # newest first");
+        s.wait_for("the instruction", MOCK_TIMEOUT, |sc| {
+            sc.buffer() == Some(typed)
+        });
+        s.send_keys(&["C-g"]);
+        let sc = s.wait_for("the failure and the line unchanged", MOCK_TIMEOUT, |sc| {
+            sc.has_line_starting("cmdai: no usable command") && sc.buffer() == Some(typed)
+        });
+        assert!(
+            !sc.0.contains('⏳'),
+            "{}: progress left:\n{}",
+            s.label(),
+            sc.0
+        );
+        no_temp_files_left(&t, &s.label());
+    }
+}
+
+/// Alt-E prints the explanation of the line above the prompt and leaves the
+/// line as it was; on an empty line it gives a hint and calls nothing.
+#[test]
+fn widget_alt_e_explains_the_line() {
+    for shell in shells("widget_alt_e_explains_the_line") {
+        for keymap in EMACS_AND_VI {
+            let t = TestDir::new();
+            let (wrapper, log) = wrapper(&t, None);
+            let rc = shell.set_global("__cmdai_bin", wrapper.to_str().unwrap());
+            let mut env = mock(r#"{"cmd": "ls"}"#);
+            env.push((
+                "CMDAI_MOCK_EXPLAIN",
+                "MOCK-EXPLANATION lists the files, long format".into(),
+            ));
+            let s = Session::start(&t, shell, keymap, &env, &rc);
+            let label = s.label();
+            let line = "ls -la /tmp";
+            s.send_text(line);
+            s.wait_for("the line", MOCK_TIMEOUT, |sc| sc.buffer() == Some(line));
+            s.send_keys(&["M-e"]);
+            let sc = s.wait_for("the explanation and the line", MOCK_TIMEOUT, |sc| {
+                sc.has_line_starting("MOCK-EXPLANATION lists the files")
+                    && sc.has_line_starting("Safety: ")
+                    && sc.buffer() == Some(line)
+            });
+            let lines: Vec<_> = sc.0.lines().collect();
+            let said = lines
+                .iter()
+                .position(|l| l.starts_with("MOCK-EXPLANATION"))
+                .unwrap();
+            let prompt_at = lines.iter().rposition(|l| l.starts_with("PROMPT")).unwrap();
+            assert!(said < prompt_at, "{label}: not above the prompt:\n{}", sc.0);
+            assert_eq!(
+                calls(&log),
+                vec!["call <explain> <--> <ls -la /tmp>".to_string()],
+                "{label}"
+            );
+            // Still the same line, still editable.
+            s.send_text(" x");
+            s.wait_for("typing after Alt-E", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some("ls -la /tmp x")
+            });
+            s.send_keys(&["C-u"]);
+            s.wait_for("an empty line", MOCK_TIMEOUT, |sc| sc.buffer() == Some(""));
+            s.send_keys(&["M-e"]);
+            s.wait_for("the hint and an empty line", MOCK_TIMEOUT, |sc| {
+                sc.has_line_starting("cmdai: put a command on the line first")
+                    && sc.buffer() == Some("")
+            });
+            assert_eq!(calls(&log).len(), 1, "{label}: {:?}", calls(&log));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Widget with the real model
 
 /// The real model through a warm daemon: "find large files" becomes a `find`
