@@ -216,9 +216,11 @@ fn parse_args() -> Args {
         save: true,
         answers: None,
         out: None,
-        search: Search::default(),
-        kb_k: 0,
-        kb_min: 1.0,
+        // The product's default quality unless `--quality` or the knobs
+        // below say otherwise, so `--check` in CI measures what users get.
+        search: cmdai::quality::Quality::default().search(),
+        kb_k: cmdai::quality::Quality::default().knowledge().0,
+        kb_min: cmdai::quality::Quality::default().knowledge().1,
         kb_probe: false,
         only_kb: false,
         kb_tldr: false,

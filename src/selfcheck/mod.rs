@@ -26,12 +26,15 @@ mod request_depth;
 mod request_paths;
 
 /// Milliseconds a request may take, its self-check retry included: the
-/// retry is given what the first answer left (p99 under 3 s on the dev sets
-/// instead of 4-6 s for the rows that were asked twice).
-pub const RETRY_BUDGET_MS: u64 = 2800;
+/// retry is given what the first answer left, so a slow first answer is not
+/// followed by a slow retry. At 2,800 ms (set for a p99 under 3 s) the retry
+/// ran out of time on almost every row here (reading the longer retry
+/// request and writing ~20 tokens take ~1.5 s on 2 cores), so known-broken
+/// answers (`tail -r` on GNU) went out unrepaired; 4,500 ms lets it finish.
+pub const RETRY_BUDGET_MS: u64 = 4500;
 /// A retry with less time left than this is not tried: reading the longer
-/// retry request alone takes most of it.
-pub const MIN_RETRY_MS: u64 = 900;
+/// retry request and writing a short command take about this long.
+pub const MIN_RETRY_MS: u64 = 1500;
 
 /// Words bash runs without looking in `PATH`.
 const BUILTINS: &[&str] = &[
@@ -251,6 +254,14 @@ mod tests {
         let cmd = format!("df -h | awk '{{print {}}}'", fields.join(", "));
         let p = problem(&cmd).unwrap();
         assert!(p.contains("repeats"), "{p}");
+    }
+
+    #[test]
+    fn a_bsd_option_on_a_gnu_tool_is_named() {
+        // Seen from the model after the layers refactor: `tail -r` went
+        // through unchecked because the safety layer no longer listed it.
+        let p = problem_for("print long.txt in reverse", "tail -r long.txt").unwrap();
+        assert!(p.contains("-r"), "{p}");
     }
 
     #[test]
