@@ -3,18 +3,22 @@
 # model, and (after asking) adds the shell integration to your rc file.
 # POSIX sh; safe to run again (it does nothing twice).
 #
-#   ./install.sh [--yes] [--no-modify-rc]
+#   ./install.sh [--yes] [--no-modify-rc] [--native]
+#   --native: build for this machine's CPU only (every extension it has,
+#   e.g. AVX-512); the binary may then not run on another machine.
 #   CMDAI_INSTALL_DIR=/usr/local/bin ./install.sh
 set -eu
 
 yes=0
 modify_rc=1
+native=0
 for arg in "$@"; do
   case "$arg" in
     -y|--yes) yes=1 ;;
     --no-modify-rc) modify_rc=0 ;;
+    --native) native=1 ;;
     -h|--help)
-      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
       exit 0 ;;
     *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -54,7 +58,12 @@ fi
 
 # 3. Build and install the binary.
 say "building cmdai (release; the first build compiles llama.cpp and takes a few minutes)"
-cargo build --release --locked
+if [ "$native" = 1 ]; then
+  # Overrides .cargo/config.toml's portable x86-64-v3 for this build only.
+  RUSTFLAGS="-C target-cpu=native" cargo build --release --locked
+else
+  cargo build --release --locked
+fi
 dest="${CMDAI_INSTALL_DIR:-$HOME/.local/bin}"
 mkdir -p "$dest"
 cp "${CARGO_TARGET_DIR:-target}/release/cmdai" "$dest/cmdai.new"

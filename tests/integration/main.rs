@@ -9,6 +9,7 @@ mod errors;
 mod explain;
 mod generate;
 mod layers;
+mod memory;
 mod openai;
 mod safety;
 mod shells;
