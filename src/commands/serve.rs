@@ -37,7 +37,10 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         verbose: args.model.verbose,
         model_id: model.model_id(),
         state_dir: crate::paths::prefix_state_dir(),
-        use_mmap: false,
+        // Mapped, like the in-process engine: reading the whole file first
+        // made the first request after install 5.4 s instead of 4.1 s here,
+        // and warm requests were no faster (the daemon keeps the pages hot).
+        use_mmap: true,
     };
     let n_ctx = context_size(&args.model);
     let worker = Worker::spawn(move || {
