@@ -32,3 +32,5 @@ pub mod quality;
 pub mod response_cache;
 pub mod safety;
 pub mod selfcheck;
+#[cfg(test)]
+mod test_rng;

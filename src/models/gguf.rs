@@ -502,25 +502,10 @@ mod tests {
         assert!(damaged(b).contains("a string of"));
     }
 
-    /// Deterministic pseudo-random numbers (xorshift64*), so a failure
-    /// reproduces from its iteration number.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     #[test]
     fn mutated_and_truncated_headers_never_panic() {
         let good = synth::header();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
         let (mut ok, mut err) = (0, 0);
         for i in 0..20_000 {
             let mut b = good.clone();
