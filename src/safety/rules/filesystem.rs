@@ -487,7 +487,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             if c.input == Input::Unknown {
                 for up in cx.upstream(c.index).filter(|u| u.name == "find") {
                     if find_action(up).is_none() {
-                        find_rules(up, FindAction::Delete, find_filtered(up), cx, out);
+                        find_rules(up, FindAction::Delete, find_filtered(up, true), cx, out);
                     }
                 }
             }
@@ -511,7 +511,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         }
         "find" => {
             if let Some(action) = find_action(c) {
-                find_rules(c, action, find_filtered(c), cx, out);
+                find_rules(c, action, find_filtered(c, false), cx, out);
             }
         }
         "chmod" | "chown" | "chgrp" => {
@@ -614,18 +614,71 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     }
 }
 
-/// Whether a `find` expression narrows what it selects (a name, age, size,
+/// Whether a `find` expression narrows what it acts on (a name, age, size,
 /// owner... test), as opposed to taking everything below its roots.
-fn find_filtered(c: &Cmd) -> bool {
-    c.args.iter().enumerate().any(|(i, w)| {
-        let t = w.text.as_str();
+///
+/// The expression is cut at its top-level `-o`s; every branch that does the
+/// harm (deletes or empties; for `find | xargs rm`, prints the paths) must
+/// narrow, or every branch when none names it (find prints by default).
+/// `find / -path /proc -prune -o -delete` has a test, but not in the branch
+/// that deletes: it deletes everything except `/proc`.
+fn find_filtered(c: &Cmd, piped: bool) -> bool {
+    let words: Vec<&str> = c.args.iter().map(|w| w.text.as_str()).collect();
+    let mut branches: Vec<(bool, bool)> = vec![(false, false)]; // (acts, narrows)
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < words.len() {
+        let t = words[i];
+        match t {
+            "(" | "\\(" => depth += 1,
+            ")" | "\\)" => depth = depth.saturating_sub(1),
+            "-o" | "-or" if depth == 0 => branches.push((false, false)),
+            _ => {}
+        }
+        let branch = branches.last_mut().expect("one branch at least");
+        let harms = if piped {
+            t.starts_with("-print") || t.starts_with("-fprint")
+        } else {
+            t == "-delete"
+                || (crate::find_predicates::runs_command(t)
+                    && words.get(i + 1).is_some_and(|p| {
+                        matches!(
+                            crate::safety::words::prog_name(p).as_str(),
+                            "rm" | "rmdir"
+                                | "unlink"
+                                | "srm"
+                                | "wipe"
+                                | "shred"
+                                | "truncate"
+                                | "cp"
+                        )
+                    }))
+        };
+        if harms {
+            branch.0 = true;
+        }
         // `-name '*'` selects everything all the same.
         let everything = matches!(
             t,
             "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
-        ) && c.args.get(i + 1).is_some_and(|v| v.text == "*");
-        !everything && crate::find_predicates::narrows(t)
-    })
+        ) && words.get(i + 1) == Some(&"*");
+        if !everything && crate::find_predicates::narrows(t) {
+            branch.1 = true;
+        }
+        if crate::find_predicates::runs_command(t) {
+            // The command's own words are not find's tests.
+            while i + 1 < words.len() && !matches!(words[i + 1], ";" | "+") {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    let acting: Vec<bool> = branches.iter().filter(|b| b.0).map(|b| b.1).collect();
+    if acting.is_empty() {
+        branches.iter().all(|b| b.1)
+    } else {
+        acting.into_iter().all(|narrows| narrows)
+    }
 }
 
 /// The rule for what `find` deletes or empties below each of its roots:
@@ -907,6 +960,31 @@ mod tests {
         assert_flags("find ~ -mindepth 1 -delete", "fs.find_delete_system");
         assert_not_flags("find . -name '*.tmp' -delete", "fs.find_delete_system");
         assert_not_flags("find / -name '*.tmp' -delete", "fs.find_delete_system");
+        // A test in another branch does not narrow the one that deletes.
+        assert_flags(
+            "find / -path /proc -prune -o -exec rm -rf {} +",
+            "fs.find_delete_system",
+        );
+        assert_flags(
+            "find ~ -path ~/keep -prune -o -delete",
+            "fs.find_delete_system",
+        );
+        assert_flags(
+            "find / -path /proc -prune -o -print0 | xargs -0 rm -rf",
+            "fs.find_delete_system",
+        );
+        assert_not_flags(
+            "find / -path /proc -prune -o -name '*.tmp' -delete",
+            "fs.find_delete_system",
+        );
+        assert_not_flags(
+            "find / \\( -name '*.tmp' -o -name '*.bak' \\) -delete",
+            "fs.find_delete_system",
+        );
+        assert_not_flags(
+            "find ~ -name '*.pyc' -delete -o -print",
+            "fs.find_delete_system",
+        );
     }
 
     #[test]
