@@ -138,6 +138,8 @@ pub struct FileConfig {
     pub safety: Option<SafetyLevel>,
     pub idle_timeout: Option<String>,
     pub key: Option<String>,
+    /// The widget's explain key (Alt-E when unset).
+    pub explain_key: Option<String>,
     pub backend: Option<BackendKind>,
     pub quality: Option<crate::quality::Quality>,
     pub memory: Option<bool>,
@@ -158,6 +160,7 @@ pub const KEYS: &[&str] = &[
     "safety",
     "idle_timeout",
     "key",
+    "explain_key",
     "backend",
     "quality",
     "memory",
@@ -247,6 +250,12 @@ impl FileConfig {
             "key",
             "must be a key in the shell's notation, e.g. \"^G\"",
             "Ctrl-G",
+        );
+        c.explain_key = w.take(
+            raw.explain_key,
+            "explain_key",
+            "must be a key in the shell's notation, e.g. \"^[e\"",
+            "Alt-E",
         );
         c.backend = w.take(
             raw.backend,
@@ -400,6 +409,7 @@ struct RawFile {
     safety: Field<Named<SafetyLevel>>,
     idle_timeout: Field<Duration>,
     key: Field<KeyText>,
+    explain_key: Field<KeyText>,
     backend: Field<FileBackend>,
     quality: Field<Named<crate::quality::Quality>>,
     memory: Field<bool>,
@@ -743,6 +753,22 @@ pub fn key(flag: Option<&str>) -> Setting<Option<String>> {
         |s| Some(s.to_string()),
         "a key",
         file().key.clone(),
+    )
+    .map_or_else(
+        || Setting::new(None, Source::Default),
+        |s| Setting::new(Some(s.value), s.source),
+    )
+}
+
+/// The widget's explain key: `CMDAI_EXPLAIN_KEY`, the file, else `None`
+/// (Alt-E).
+pub fn explain_key() -> Setting<Option<String>> {
+    layered(
+        None,
+        "CMDAI_EXPLAIN_KEY",
+        |s| Some(s.to_string()),
+        "a key",
+        file().explain_key.clone(),
     )
     .map_or_else(
         || Setting::new(None, Source::Default),

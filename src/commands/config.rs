@@ -67,6 +67,12 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
         k.value.unwrap_or_else(|| "Ctrl-G".into()),
         k.source,
     ));
+    let e = config::explain_key();
+    v.push(row(
+        "explain_key",
+        e.value.unwrap_or_else(|| "Alt-E".into()),
+        e.source,
+    ));
     let b = config::backend();
     v.push(row("backend", b.value, b.source));
     let f = config::file();

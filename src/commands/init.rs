@@ -4,7 +4,7 @@
 //! them as shell code) and are built into the binary. Each one holds three
 //! placeholders: [`BIN`] for the absolute path of this binary, [`KEY`] for
 //! the key to bind and [`EXPLAIN_KEY`] for the one that explains the line
-//! (Alt-E, or `CMDAI_EXPLAIN_KEY`); `--no-bind` drops the lines between the [`BIND_BEGIN`]
+//! (Alt-E, `CMDAI_EXPLAIN_KEY` or `explain_key` in config.toml); `--no-bind` drops the lines between the [`BIND_BEGIN`]
 //! and [`BIND_END`] markers. Users load the result with
 //! `eval "$(cmdai init zsh)"` (bash likewise) or `cmdai init fish | source`.
 
@@ -22,8 +22,6 @@ pub const BIN: &str = "__CMDAI_BIN__";
 pub const KEY: &str = "__CMDAI_KEY__";
 /// Stands for the explain key, like [`KEY`].
 pub const EXPLAIN_KEY: &str = "__CMDAI_EXPLAIN_KEY__";
-/// The environment variable that picks another explain key.
-const EXPLAIN_KEY_ENV: &str = "CMDAI_EXPLAIN_KEY";
 /// The line that starts the key-binding section (and the one that ends it).
 pub const BIND_BEGIN: &str = "# >>> cmdai key bindings";
 pub const BIND_END: &str = "# <<< cmdai key bindings";
@@ -75,9 +73,8 @@ pub fn run(args: &InitArgs) -> Result<i32> {
     let bin = binary_path();
     // `--key`, `CMDAI_KEY`, `key` in config.toml, else Ctrl-G.
     let key = crate::config::key(args.key.as_deref()).value;
-    let explain_key = std::env::var(EXPLAIN_KEY_ENV)
-        .ok()
-        .filter(|k| !k.is_empty());
+    // `CMDAI_EXPLAIN_KEY`, `explain_key` in config.toml, else Alt-E.
+    let explain_key = crate::config::explain_key().value;
     let script = render(
         args.shell,
         &bin,
@@ -134,7 +131,7 @@ pub fn render(shell: Shell, bin: &str, keys: Keys, no_bind: bool) -> Result<Stri
     check_key(
         shell,
         explain_key,
-        "CMDAI_EXPLAIN_KEY=",
+        "CMDAI_EXPLAIN_KEY= or explain_key = ",
         default_explain_key(shell),
     )?;
     if bin.contains(['\n', '\0']) {

@@ -344,6 +344,50 @@ fn init_takes_the_key_from_the_config_file() {
 }
 
 #[test]
+fn init_takes_the_explain_key_from_the_config_file() {
+    let t = TestDir::new();
+    write_config(&t, "explain_key = '\\C-x\\C-e'\n");
+    let mut c = t.cmd();
+    c.args(["init", "bash"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(r"__cmdai_explain_key='\C-x\C-e'"),
+        "{}",
+        r.stdout
+    );
+    let mut c = t.cmd();
+    c.args(["init", "bash"]).env("CMDAI_EXPLAIN_KEY", r"\C-t");
+    let r = run(c);
+    assert!(
+        r.stdout.contains(r"__cmdai_explain_key='\C-t'"),
+        "the environment wins"
+    );
+    let mut c = t.cmd();
+    c.args(["config", "show"]);
+    let r = run(c);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("explain_key") && l.contains(r"\C-x\C-e")),
+        "{}",
+        r.stdout
+    );
+    // A value that is not a key is one warning and the default.
+    write_config(&t, "explain_key = 5\n");
+    let mut c = t.cmd();
+    c.args(["init", "bash"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("explain_key"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains(r"__cmdai_explain_key='\ee'"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn model_info_reads_the_real_models_header() {
     let Some(model) = real_model_or_skip() else {
         return;
