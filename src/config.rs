@@ -747,28 +747,28 @@ pub fn idle_timeout(flag: Option<&str>) -> Setting<String> {
 
 /// The widget key; `None` means the shell's Ctrl-G.
 pub fn key(flag: Option<&str>) -> Setting<Option<String>> {
-    layered(
-        flag.map(str::to_owned),
-        "CMDAI_KEY",
-        |s| Some(s.to_string()),
-        "a key",
-        file().key.clone(),
-    )
-    .map_or_else(
-        || Setting::new(None, Source::Default),
-        |s| Setting::new(Some(s.value), s.source),
-    )
+    key_setting(flag, "CMDAI_KEY", file().key.clone())
 }
 
 /// The widget's explain key: `CMDAI_EXPLAIN_KEY`, the file, else `None`
 /// (Alt-E).
 pub fn explain_key() -> Setting<Option<String>> {
+    key_setting(None, "CMDAI_EXPLAIN_KEY", file().explain_key.clone())
+}
+
+/// A key binding taken as written (the shell checks its notation); `None`
+/// when nothing sets it and the shell's default applies.
+fn key_setting(
+    flag: Option<&str>,
+    env_name: &str,
+    from_file: Option<String>,
+) -> Setting<Option<String>> {
     layered(
-        None,
-        "CMDAI_EXPLAIN_KEY",
+        flag.map(str::to_owned),
+        env_name,
         |s| Some(s.to_string()),
         "a key",
-        file().explain_key.clone(),
+        from_file,
     )
     .map_or_else(
         || Setting::new(None, Source::Default),
