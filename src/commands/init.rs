@@ -131,7 +131,7 @@ pub fn render(shell: Shell, bin: &str, keys: Keys, no_bind: bool) -> Result<Stri
     check_key(
         shell,
         explain_key,
-        "CMDAI_EXPLAIN_KEY= or explain_key = ",
+        "CMDAI_EXPLAIN_KEY=",
         default_explain_key(shell),
     )?;
     if bin.contains(['\n', '\0']) {

@@ -341,37 +341,45 @@ fn find_action(c: &Cmd) -> Option<FindAction> {
         return Some(FindAction::Delete);
     }
     let mut action = None;
-    for (i, w) in c.args.iter().enumerate() {
-        if !crate::find_predicates::runs_command(&w.text) {
-            continue;
-        }
-        let Some(p) = c.args.get(i + 1) else { continue };
-        let rest: Vec<&str> = c.args[i + 2..]
-            .iter()
-            .take(32)
-            .map(|w| w.text.as_str())
-            .take_while(|t| *t != ";" && *t != "+")
-            .collect();
-        match crate::safety::words::prog_name(&p.text).as_str() {
-            "rm" | "rmdir" | "unlink" | "srm" | "wipe" => return Some(FindAction::Delete),
-            "shred"
-                if rest.iter().any(|t| {
-                    *t == "-u"
-                        || t.starts_with("--remove")
-                        || (t.starts_with('-') && !t.starts_with("--") && t.contains('u'))
-                }) =>
-            {
-                return Some(FindAction::Delete)
-            }
-            "shred" => action = Some(FindAction::Empty),
-            "truncate" if truncate_destroys(rest.iter().copied()) => {
-                action = Some(FindAction::Empty)
-            }
-            "cp" if rest.first() == Some(&"/dev/null") => action = Some(FindAction::Empty),
-            _ => {}
+    for i in 0..c.args.len() {
+        match exec_action(c, i) {
+            Some(FindAction::Delete) => return Some(FindAction::Delete),
+            Some(FindAction::Empty) => action = Some(FindAction::Empty),
+            None => {}
         }
     }
     action
+}
+
+/// What the `-exec`-like word at `i` does to each file it is given, when it
+/// runs a program that deletes or empties it.
+fn exec_action(c: &Cmd, i: usize) -> Option<FindAction> {
+    if !crate::find_predicates::runs_command(&c.args[i].text) {
+        return None;
+    }
+    let p = c.args.get(i + 1)?;
+    let rest: Vec<&str> = c.args[i + 2..]
+        .iter()
+        .take(32)
+        .map(|w| w.text.as_str())
+        .take_while(|t| *t != ";" && *t != "+")
+        .collect();
+    match crate::safety::words::prog_name(&p.text).as_str() {
+        "rm" | "rmdir" | "unlink" | "srm" | "wipe" => Some(FindAction::Delete),
+        "shred"
+            if rest.iter().any(|t| {
+                *t == "-u"
+                    || t.starts_with("--remove")
+                    || (t.starts_with('-') && !t.starts_with("--") && t.contains('u'))
+            }) =>
+        {
+            Some(FindAction::Delete)
+        }
+        "shred" => Some(FindAction::Empty),
+        "truncate" if truncate_destroys(rest.iter().copied()) => Some(FindAction::Empty),
+        "cp" if rest.first() == Some(&"/dev/null") => Some(FindAction::Empty),
+        _ => None,
+    }
 }
 
 fn is_system_config(path: &str) -> bool {
@@ -630,8 +638,8 @@ fn find_filtered(c: &Cmd, piped: bool) -> bool {
     while i < words.len() {
         let t = words[i];
         match t {
-            "(" | "\\(" => depth += 1,
-            ")" | "\\)" => depth = depth.saturating_sub(1),
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
             "-o" | "-or" if depth == 0 => branches.push((false, false)),
             _ => {}
         }
@@ -639,20 +647,7 @@ fn find_filtered(c: &Cmd, piped: bool) -> bool {
         let harms = if piped {
             t.starts_with("-print") || t.starts_with("-fprint")
         } else {
-            t == "-delete"
-                || (crate::find_predicates::runs_command(t)
-                    && words.get(i + 1).is_some_and(|p| {
-                        matches!(
-                            crate::safety::words::prog_name(p).as_str(),
-                            "rm" | "rmdir"
-                                | "unlink"
-                                | "srm"
-                                | "wipe"
-                                | "shred"
-                                | "truncate"
-                                | "cp"
-                        )
-                    }))
+            t == "-delete" || exec_action(c, i).is_some()
         };
         if harms {
             branch.0 = true;
@@ -673,12 +668,8 @@ fn find_filtered(c: &Cmd, piped: bool) -> bool {
         }
         i += 1;
     }
-    let acting: Vec<bool> = branches.iter().filter(|b| b.0).map(|b| b.1).collect();
-    if acting.is_empty() {
-        branches.iter().all(|b| b.1)
-    } else {
-        acting.into_iter().all(|narrows| narrows)
-    }
+    let any_acts = branches.iter().any(|b| b.0);
+    branches.iter().filter(|b| b.0 || !any_acts).all(|b| b.1)
 }
 
 /// The rule for what `find` deletes or empties below each of its roots:
