@@ -803,6 +803,7 @@ fn main() {
                 } else {
                     "/work".into()
                 },
+                folder: Vec::new(),
             },
             avoid: Vec::new(),
             feedback: None,

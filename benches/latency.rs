@@ -196,11 +196,7 @@ fn main() {
         REQUESTS.to_vec()
     };
     let model = real_model();
-    let ctx = RequestContext {
-        os: Os::current(),
-        shell: "bash".into(),
-        cwd: "~".into(),
-    };
+    let ctx = RequestContext::new(Os::current(), "bash", "~");
     let reqs: Vec<GenerateRequest> = requests
         .iter()
         .map(|q| GenerateRequest {

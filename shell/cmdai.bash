@@ -182,9 +182,14 @@ else
     __cmdai_clear_progress
 
     local -a notes=()
-    local line
+    local line cursor=''
     while IFS= read -r line || [[ -n $line ]]; do
-      [[ -n $line ]] && notes+=("$line")
+      # The first placeholder's position, for the cursor; not a note.
+      if [[ $line =~ ^cmdai-cursor:([0-9]+)$ ]]; then
+        cursor=${BASH_REMATCH[1]}
+      elif [[ -n $line ]]; then
+        notes+=("$line")
+      fi
     done <"$errfile"
     command rm -f -- "$errfile"
 
@@ -205,7 +210,8 @@ else
       __cmdai_offer_hist=$(__cmdai_hist_last)
       __cmdai_offer_hist=${__cmdai_offer_hist%%[[:space:]]*}
       READLINE_LINE=$out
-      READLINE_POINT=${#out}
+      # On the first placeholder to fill in, else at the end.
+      READLINE_POINT=${cursor:-${#out}}
     elif ((rc == 5)); then
       # Blocked: shown above the prompt, never on the line; the request goes
       # back on the line.

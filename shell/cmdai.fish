@@ -176,6 +176,9 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
 
     set -l notes (string match -v -- '' <$errfile)
     command rm -f -- $errfile
+    # The first placeholder's position, for the cursor; not a note.
+    set -l cursor (string match -r -- '^cmdai-cursor:([0-9]+)$' $notes)[2]
+    set notes (string match -v -r -- '^cmdai-cursor:' $notes)
 
     if test $rc -eq 0; and test -n "$out"
         test (count $notes) -gt 0; and __cmdai_say $notes
@@ -192,7 +195,12 @@ function __cmdai_widget --description 'cmdai: replace the request on the command
         set -g __cmdai_offer_request $req
         set -g __cmdai_offer $out
         commandline -r -- $out
-        commandline -C (string length -- $out)
+        # On the first placeholder to fill in, else at the end.
+        if test -n "$cursor"
+            commandline -C $cursor
+        else
+            commandline -C (string length -- $out)
+        end
     else if test $rc -eq 5
         # Blocked: shown above the prompt, never on the line; the request
         # goes back on the line.

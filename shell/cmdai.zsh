@@ -134,10 +134,15 @@ __cmdai_widget() {
   POSTDISPLAY=$saved_postdisplay
 
   local -a notes
-  local line
+  local line cursor=''
   notes=()
   while IFS= read -r line || [[ -n $line ]]; do
-    [[ -n $line ]] && notes+=("$line")
+    # The first placeholder's position, for the cursor; not a note.
+    if [[ $line == cmdai-cursor:[0-9]* && ${line#cmdai-cursor:} != *[^0-9]* ]]; then
+      cursor=${line#cmdai-cursor:}
+    elif [[ -n $line ]]; then
+      notes+=("$line")
+    fi
   done <"$errfile"
   command rm -f -- "$errfile"
 
@@ -156,8 +161,9 @@ __cmdai_widget() {
     __cmdai_offer_request=$req
     __cmdai_offer=$out
     BUFFER=$out
+    # On the first placeholder to fill in, else at the end.
     # shellcheck disable=SC2034 # zle reads CURSOR
-    CURSOR=${#BUFFER}
+    CURSOR=${cursor:-${#BUFFER}}
   elif ((rc == 5)); then
     # Blocked: shown above the prompt, never on the line (Enter must not run
     # it, whatever the options); the request goes back on the line.

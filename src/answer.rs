@@ -12,6 +12,7 @@ use crate::config::BackendKind;
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
 use crate::error::Result;
+use crate::folder::FolderUse;
 use crate::memory::Recall;
 use crate::models::resolve::resolve_model;
 use crate::paths;
@@ -23,8 +24,10 @@ use crate::safety;
 /// of what this user ran as example turns. With `--refine`, the original
 /// request and the command to revise come first as a turn of their own and
 /// the instruction is the request.
-pub fn build_request(args: &GenerateArgs, query: &str) -> GenerateRequest {
-    let context = RequestContext::detect();
+pub fn build_request(args: &GenerateArgs, query: &str) -> (GenerateRequest, FolderUse) {
+    let mut context = RequestContext::detect();
+    let folder = folder_context(args, query);
+    context.folder = folder.lines.clone();
     let quality = crate::config::quality(args.quality.as_deref()).value;
     let (query, examples) = match (&args.refine, &args.previous) {
         (Some(instruction), Some(previous)) => (
@@ -46,7 +49,7 @@ pub fn build_request(args: &GenerateArgs, query: &str) -> GenerateRequest {
             )
         }
     };
-    GenerateRequest {
+    let req = GenerateRequest {
         query,
         context,
         avoid: args.avoid.clone(),
@@ -54,6 +57,48 @@ pub fn build_request(args: &GenerateArgs, query: &str) -> GenerateRequest {
         search: quality.search(),
         examples,
         deadline_ms: None,
+    };
+    (req, folder)
+}
+
+/// Longest wait for the folder's snapshot; past it the request goes on
+/// without (a hung network file system must not hang the request).
+const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The folder's lines for `query` when the `context` setting is on
+/// ([`crate::config::context`]).
+fn folder_context(args: &GenerateArgs, query: &str) -> FolderUse {
+    let backend = crate::config::backend().value;
+    if !crate::config::context(args.no_context, backend).value {
+        return FolderUse::default();
+    }
+    // A refinement is about the original request and the instruction.
+    let about = match &args.refine {
+        Some(instruction) => format!("{query} {instruction}"),
+        None => query.to_string(),
+    };
+    let Ok(dir) = std::env::current_dir() else {
+        return FolderUse {
+            on: true,
+            note: Some("the folder no longer exists".into()),
+            ..FolderUse::default()
+        };
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let words = about.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::folder::Snapshot::read(&dir, &words));
+    });
+    match rx.recv_timeout(SNAPSHOT_WAIT) {
+        Ok(snap) => snap.use_for(&about),
+        Err(_) => FolderUse {
+            on: true,
+            note: Some(format!(
+                "the folder took longer than {} ms to read; answered without it",
+                SNAPSHOT_WAIT.as_millis()
+            )),
+            ..FolderUse::default()
+        },
     }
 }
 
@@ -145,7 +190,7 @@ pub fn revise(
     a.refine = Some(instruction.to_string());
     a.previous = Some(previous.to_string());
     a.avoid.clear();
-    let req = build_request(&a, request);
+    let (req, _) = build_request(&a, request);
     let out = answer(&a, &req, None)?;
     if crate::memory::enabled() {
         let ctx = safety::Context::for_user().in_dir(&req.context.cwd);

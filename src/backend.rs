@@ -16,6 +16,7 @@ use crate::error::{CliError, Result};
 use crate::models::resolve::ResolvedModel;
 use crate::output;
 use crate::parser;
+use crate::selfcheck::CutOff;
 use std::time::Duration;
 
 pub fn engine_error(e: EngineError) -> CliError {
@@ -254,16 +255,29 @@ pub fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Gene
     Ok((g, server.settings().model.clone()))
 }
 
-/// Turns the model's raw text into a command.
+/// Turns the model's raw text into a command. An answer cut off before its
+/// end (token cap, or a loop stopped) that bash cannot read is shortened to
+/// its whole commands, or refused: a broken line is never handed out.
 pub fn parse_generation(g: &Generation) -> Result<String> {
     let parsed = if g.prefilled {
         parser::parse_prefilled(&g.text)
     } else {
         parser::parse_reply(&g.text)
     };
-    parsed.map(|p| p.command).map_err(|e| {
+    let cmd = parsed.map(|p| p.command).map_err(|e| {
         CliError::no_command(format!(
             "the model's answer held no usable command ({e}); try rephrasing the request"
         ))
-    })
+    })?;
+    let cut_off = g.prefilled && parser::prefilled_end(&g.text, false).is_none();
+    if !cut_off {
+        return Ok(cmd);
+    }
+    match crate::selfcheck::whole_part(&cmd) {
+        CutOff::Whole => Ok(cmd),
+        CutOff::Part(part) => Ok(part),
+        CutOff::Broken => Err(CliError::no_command(
+            "the model's answer ran on and was cut off before it ended, so it is not a whole command; try a shorter or more specific request",
+        )),
+    }
 }

@@ -36,7 +36,7 @@ fn prefer<T>(pool: Vec<T>, keep: impl Fn(&T) -> bool) -> Vec<T> {
 
 /// Index of the answer to keep among `candidates` for `request`; `None` when
 /// there are none.
-pub fn choose(request: &str, candidates: &[Candidate]) -> Option<usize> {
+pub fn choose(request: &str, tools: &[String], candidates: &[Candidate]) -> Option<usize> {
     if candidates.len() < 2 {
         return (!candidates.is_empty()).then_some(0);
     }
@@ -51,7 +51,7 @@ pub fn choose(request: &str, candidates: &[Candidate]) -> Option<usize> {
             None => (
                 crate::safety::assess_request(request, &cmd, &ctx).risk
                     >= crate::safety::Risk::High,
-                selfcheck::problem_for(request, &cmd).is_none(),
+                selfcheck::problem_in(request, tools, &cmd).is_none(),
             ),
         };
         judged.push((i, cmd, risky, ok));
@@ -74,8 +74,8 @@ pub fn choose(request: &str, candidates: &[Candidate]) -> Option<usize> {
 
 /// `g` answering with the chosen candidate's text; unchanged when it wrote
 /// one answer.
-pub fn apply(request: &str, mut g: Generation) -> Generation {
-    if let Some(i) = choose(request, &g.candidates) {
+pub fn apply(request: &str, tools: &[String], mut g: Generation) -> Generation {
+    if let Some(i) = choose(request, tools, &g.candidates) {
         g.text = g.candidates[i].text.clone();
     }
     g
@@ -89,13 +89,14 @@ pub fn generate<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
-    let first = apply(&req.query, run(req)?);
-    let Some((cmd, why)) = selfcheck::generation_problem(&req.query, &first) else {
+    let tools = crate::folder::tools(&req.context.folder);
+    let first = apply(&req.query, &tools, run(req)?);
+    let Some((cmd, why)) = selfcheck::generation_problem(&req.query, &tools, &first) else {
         return Ok(first);
     };
     // A slip with one obvious repair is repaired, without asking again.
     if let Some(fixed) = selfcheck::repaired(&cmd) {
-        if selfcheck::problem_for(&req.query, &fixed).is_none() {
+        if selfcheck::problem_in(&req.query, &tools, &fixed).is_none() {
             return Ok(selfcheck::with_command(first, &fixed));
         }
     }
@@ -108,10 +109,10 @@ pub fn generate<E>(
     let mut retry = req.clone();
     retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
     retry.deadline_ms = Some(left);
-    let Ok(mut second) = run(&retry).map(|g| apply(&req.query, g)) else {
+    let Ok(mut second) = run(&retry).map(|g| apply(&req.query, &tools, g)) else {
         return Ok(first);
     };
-    if selfcheck::generation_problem(&req.query, &second).is_some() {
+    if selfcheck::generation_problem(&req.query, &tools, &second).is_some() {
         return Ok(first);
     }
     second.timings.load += first.timings.load;
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn the_most_likely_good_answer_wins() {
         let c = [cand("ls -l", -3.0), cand("ls -la", -1.0), cand("ls", -2.0)];
-        assert_eq!(choose("list files", &c), Some(1));
+        assert_eq!(choose("list files", &[], &c), Some(1));
     }
 
     #[test]
@@ -153,20 +154,20 @@ mod tests {
             cand("find . -name '*.rs' | ", -0.2),
             cand("ls -la", -4.0),
         ];
-        assert_eq!(choose("list files", &c), Some(3));
+        assert_eq!(choose("list files", &[], &c), Some(3));
     }
 
     #[test]
     fn a_dangerous_answer_gives_way_to_a_safe_one() {
         let c = [cand("rm -rf /", -0.5), cand("ls -la /tmp", -3.0)];
-        assert_eq!(choose("show temporary files", &c), Some(1));
+        assert_eq!(choose("show temporary files", &[], &c), Some(1));
     }
 
     #[test]
     fn when_every_answer_has_a_problem_the_likeliest_is_kept() {
         let c = [cand("nope-one", -2.0), cand("nope-two", -1.0)];
-        assert_eq!(choose("x", &c), Some(1));
-        assert_eq!(choose("x", &[]), None);
+        assert_eq!(choose("x", &[], &c), Some(1));
+        assert_eq!(choose("x", &[], &[]), None);
     }
 
     #[test]
@@ -176,14 +177,14 @@ mod tests {
             prefilled: true,
             ..Default::default()
         };
-        assert_eq!(apply("x", g).text, "ls\"}");
+        assert_eq!(apply("x", &[], g).text, "ls\"}");
         let g = Generation {
             text: "frobnicate-xyz\"}".into(),
             prefilled: true,
             candidates: vec![cand("frobnicate-xyz", -0.1), cand("ls -la", -3.0)],
             ..Default::default()
         };
-        assert_eq!(apply("list files", g).text, "ls -la\"}");
+        assert_eq!(apply("list files", &[], g).text, "ls -la\"}");
     }
 
     fn gen(text: &str, ms: u64) -> Generation {
@@ -204,11 +205,7 @@ mod tests {
     fn req() -> GenerateRequest {
         GenerateRequest {
             query: "q".into(),
-            context: crate::context::RequestContext {
-                os: crate::context::Os::Linux,
-                shell: "bash".into(),
-                cwd: "~".into(),
-            },
+            context: crate::context::RequestContext::new(crate::context::Os::Linux, "bash", "~"),
             avoid: vec![],
             feedback: None,
             search: Default::default(),

@@ -78,6 +78,12 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "COMMAND", requires = "refine")]
     pub previous: Option<String>,
 
+    /// Do not tell the model what this folder holds (project kind, git
+    /// branch, the files the request is about); also CMDAI_CONTEXT=off or
+    /// `context = "off"` in config.toml.
+    #[arg(long)]
+    pub no_context: bool,
+
     /// Run inside this process instead of the resident daemon.
     #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub no_daemon: bool,
@@ -225,6 +231,9 @@ pub struct ConfigShowArgs {
     /// Safety strictness, as for a request.
     #[arg(long, value_name = "LEVEL")]
     pub safety: Option<String>,
+    /// As for a request: show the context setting with it off.
+    #[arg(long)]
+    pub no_context: bool,
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +288,12 @@ pub struct ExplainArgs {
     pub command: Vec<String>,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Do not tell the model what this folder holds (project kind, git
+    /// branch, the files the request is about); also CMDAI_CONTEXT=off or
+    /// `context = "off"` in config.toml.
+    #[arg(long)]
+    pub no_context: bool,
+
     /// Run inside this process instead of the resident daemon.
     #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub no_daemon: bool,

@@ -143,6 +143,8 @@ pub struct FileConfig {
     pub backend: Option<BackendKind>,
     pub quality: Option<crate::quality::Quality>,
     pub memory: Option<bool>,
+    /// Whether the model is told what the folder holds ([`crate::folder`]).
+    pub context: Option<bool>,
     pub openai: OpenAiConfig,
     /// Which `[openai]` keys the file set.
     pub openai_set: Vec<&'static str>,
@@ -164,6 +166,7 @@ pub const KEYS: &[&str] = &[
     "backend",
     "quality",
     "memory",
+    "context",
     "openai",
     "custom_models",
 ];
@@ -270,6 +273,12 @@ impl FileConfig {
             "\"balanced\"",
         );
         c.memory = w.take(raw.memory, "memory", "must be true or false", "true");
+        c.context = w.take(
+            raw.context,
+            "context",
+            "must be \"on\" or \"off\"",
+            "the default (on for the local model, off for a shared server)",
+        );
         if let Some(o) = w.take(
             raw.openai,
             "openai",
@@ -413,6 +422,7 @@ struct RawFile {
     backend: Field<FileBackend>,
     quality: Field<Named<crate::quality::Quality>>,
     memory: Field<bool>,
+    context: Field<OnOff>,
     openai: Field<RawOpenAi>,
     custom_models: Field<BTreeMap<String, Field<Text>>>,
     #[serde(flatten)]
@@ -564,6 +574,38 @@ impl<'de> Deserialize<'de> for Duration {
 impl From<Duration> for String {
     fn from(d: Duration) -> String {
         d.0
+    }
+}
+
+/// A switch: `"on"`/`"off"` (also `true`/`false`, `"yes"`/`"no"`, `1`/`0`).
+#[derive(Debug)]
+struct OnOff(bool);
+
+/// Reads a switch's text: `1/true/yes/on` or `0/false/no/off`.
+pub fn parse_switch(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Some(true),
+        "0" | "false" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for OnOff {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match toml::Value::deserialize(d)? {
+            toml::Value::Boolean(b) => Some(b),
+            toml::Value::String(s) => parse_switch(&s),
+            toml::Value::Integer(n @ (0 | 1)) => Some(n == 1),
+            _ => None,
+        }
+        .map(OnOff)
+        .ok_or_else(|| serde::de::Error::custom("not on or off"))
+    }
+}
+
+impl From<OnOff> for bool {
+    fn from(b: OnOff) -> bool {
+        b.0
     }
 }
 
@@ -722,15 +764,26 @@ pub fn memory() -> Setting<bool> {
     layered(
         None,
         "CMDAI_MEMORY",
-        |s| match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "on" | "yes" => Some(true),
-            "0" | "false" | "off" | "no" => Some(false),
-            _ => None,
-        },
+        parse_switch,
         "on or off",
         file().memory,
     )
     .unwrap_or_else(|| Setting::new(true, Source::Default))
+}
+
+/// Whether the model is told what the folder holds ([`crate::folder`]):
+/// `--no-context`, `CMDAI_CONTEXT`, `context` in the file; by default on
+/// for the local model and off for a shared server (file and branch names
+/// would leave the machine), where only an explicit setting turns it on.
+pub fn context(no_context_flag: bool, backend: BackendKind) -> Setting<bool> {
+    layered(
+        no_context_flag.then_some(false),
+        "CMDAI_CONTEXT",
+        parse_switch,
+        "on or off",
+        file().context,
+    )
+    .unwrap_or_else(|| Setting::new(backend != BackendKind::OpenAi, Source::Default))
 }
 
 /// How long the daemon waits for requests before exiting.

@@ -1,7 +1,11 @@
-//! Facts about where the command will run (OS, shell, working directory).
+//! Facts about where the command will run (OS, shell, working directory,
+//! and what that folder holds).
 //!
-//! The OS decides GNU vs BSD flags and goes into the cached system prompt; the
-//! shell and directory change per request and go into the request turn.
+//! The OS decides GNU vs BSD flags and goes into the cached system prompt;
+//! the shell, the kind of place and the folder's facts ([`crate::folder`])
+//! change per request and go into the request turn. The folder's own path
+//! does not: a random folder name must not change the answer, and a model
+//! that sees `/home/me/proj` writes it where `.` is meant.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -37,7 +41,13 @@ pub struct RequestContext {
     /// Shell name only (`bash`, `zsh`, `fish`, ...).
     pub shell: String,
     /// Working directory, shortened with `~` when under the home directory.
+    /// Used to judge paths ([`crate::safety`]) and in history; the prompt
+    /// shows only [`RequestContext::place`].
     pub cwd: String,
+    /// What the folder holds, as far as the request is about it: the lines
+    /// [`crate::folder::Snapshot::render`] wrote (empty with context off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folder: Vec<String>,
 }
 
 impl RequestContext {
@@ -57,7 +67,58 @@ impl RequestContext {
             os: Os::current(),
             shell,
             cwd,
+            folder: Vec::new(),
         }
+    }
+
+    /// A context for `shell` in `cwd`, with no folder facts (tests, benches).
+    pub fn new(os: Os, shell: &str, cwd: &str) -> RequestContext {
+        RequestContext {
+            os,
+            shell: shell.to_string(),
+            cwd: cwd.to_string(),
+            folder: Vec::new(),
+        }
+    }
+
+    /// The kind of place the request is asked in, as the prompt shows it:
+    /// `~` for the home folder, the path for a system location (`/etc`,
+    /// `/var/log/nginx`: where relative paths mean system files), nothing
+    /// for any other folder.
+    pub fn place(&self) -> &str {
+        place(&self.cwd)
+    }
+}
+
+/// See [`RequestContext::place`].
+pub fn place(cwd: &str) -> &str {
+    const SYSTEM: &[&str] = &[
+        "etc",
+        "var",
+        "usr",
+        "opt",
+        "srv",
+        "boot",
+        "lib",
+        "lib64",
+        "bin",
+        "sbin",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "Library",
+        "System",
+        "Applications",
+        "private",
+    ];
+    if cwd == "~" || cwd == "/" {
+        return cwd;
+    }
+    let first = cwd.strip_prefix('/').and_then(|r| r.split('/').next());
+    match first {
+        Some(top) if SYSTEM.contains(&top) => cwd,
+        _ => "",
     }
 }
 
@@ -86,6 +147,18 @@ fn tilde(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_home_and_system_places_are_shown() {
+        assert_eq!(place("~"), "~");
+        assert_eq!(place("/"), "/");
+        assert_eq!(place("/var/log/nginx"), "/var/log/nginx");
+        assert_eq!(place("/etc"), "/etc");
+        assert_eq!(place("~/projects/app"), "");
+        assert_eq!(place("/tmp/tmp.XyZ12"), "");
+        assert_eq!(place("/home/other/src"), "");
+        assert_eq!(place("/variable"), "");
+    }
 
     #[test]
     fn shell_names() {

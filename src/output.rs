@@ -17,6 +17,10 @@ pub struct JsonResult<'a> {
     pub model: &'a str,
     pub backend: &'a str,
     pub timings_ms: Timings,
+    /// What the model was told about the folder.
+    pub context: &'a crate::folder::FolderUse,
+    /// Stand-ins the user must replace (`<branch-name>`), first to last.
+    pub placeholders: &'a [crate::placeholders::Span],
 }
 
 pub fn stderr_is_terminal() -> bool {

@@ -64,7 +64,11 @@ Rules:\n\
 - Add sudo only when the task needs root.\n\
 - Never explain, never refuse, never answer with a placeholder such as echo: \
 the user reads every command before it runs.\n\
-The request turn starts with [shell directory].",
+The request is the last line and starts with [shell] (with ~ or the path when \
+asked in the home folder or a system folder). Lines before it describe the folder \
+it is asked in (project:, git:, logs:, archives:...): when the request refers to \
+such a thing, use the exact names given and the project's own tool; never act on \
+files the request does not ask for.",
         os = os.name()
     )
 }
@@ -240,13 +244,80 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Example turns use a rotating, made-up context so the model learns the
-/// `[shell directory]` format without copying any one value.
-const EXAMPLE_CONTEXTS: [(&str, &str); 3] =
-    [("bash", "~"), ("zsh", "~/projects/app"), ("bash", "~/work")];
+/// `[shell]` format without copying any one value.
+const EXAMPLE_CONTEXTS: [(&str, &str); 3] = [("bash", ""), ("zsh", ""), ("bash", "~")];
 
-/// The request turn's text: `[zsh ~/src] find large files`.
-pub fn request_turn(shell: &str, cwd: &str, request: &str) -> String {
-    format!("[{shell} {cwd}] {request}")
+/// Examples asked in a folder the model is told about (the lines before the
+/// request, as [`crate::folder::Snapshot::render`] writes them): each shows
+/// the folder's names or tool used where the request refers to them, and
+/// the other files left alone. Written for this project.
+fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str)> {
+    vec![
+        (
+            &["project: Rust crate (Cargo.toml, cargo)"],
+            "run the unit tests",
+            "cargo test",
+        ),
+        (
+            &["archives: photos-march.zip"],
+            "extract it here",
+            "unzip photos-march.zip",
+        ),
+        (
+            &["git: branch feature/search-box, remote origin"],
+            "push my branch",
+            "git push -u origin feature/search-box",
+        ),
+        (
+            &["project: Node.js (package.json, yarn; scripts: lint start test)"],
+            "start the app",
+            "yarn start",
+        ),
+        (
+            &["logs: api.log cron.log"],
+            "remove the log files",
+            "rm api.log cron.log",
+        ),
+        (
+            &["project: Go module (go.mod, go)"],
+            "the 5 biggest files in this project",
+            "find . -type f -exec du -h {} + | sort -rh | head -n 5",
+        ),
+        (
+            &["config files: settings.toml"],
+            "show me the settings",
+            "cat settings.toml",
+        ),
+        (
+            &["project: Python (pyproject.toml, poetry)"],
+            "install the dependencies",
+            "poetry install",
+        ),
+    ]
+}
+
+/// Every how many examples a folder example is put among the others.
+const FOLDER_EXAMPLE_EVERY: usize = 4;
+
+/// The request line: `[zsh] find large files`, `[bash ~] ...`,
+/// `[bash /var/log] ...` (see [`crate::context::place`]).
+pub fn request_turn(shell: &str, place: &str, request: &str) -> String {
+    if place.is_empty() {
+        format!("[{shell}] {request}")
+    } else {
+        format!("[{shell} {place}] {request}")
+    }
+}
+
+/// The whole user turn: the folder's lines, then the request line.
+fn turn_with_folder(folder: &[impl AsRef<str>], line: String) -> String {
+    let mut text = String::new();
+    for l in folder {
+        text.push_str(l.as_ref());
+        text.push('\n');
+    }
+    text.push_str(&line);
+    text
 }
 
 /// JSON answer for a command, exactly as the model should write it (the
@@ -260,10 +331,18 @@ pub fn answer(cmd: &str) -> String {
 /// The static part of the conversation: system + examples. Depends only on the OS.
 pub fn prefix_messages(os: Os) -> Vec<Message> {
     let mut msgs = vec![Message::new("system", system_prompt(os))];
+    let mut folder = folder_examples().into_iter();
     for (i, (req, cmd)) in examples(os).into_iter().enumerate() {
-        let (shell, cwd) = EXAMPLE_CONTEXTS[i % EXAMPLE_CONTEXTS.len()];
-        msgs.push(Message::new("user", request_turn(shell, cwd, req)));
+        let (shell, place) = EXAMPLE_CONTEXTS[i % EXAMPLE_CONTEXTS.len()];
+        msgs.push(Message::new("user", request_turn(shell, place, req)));
         msgs.push(Message::new("assistant", answer(cmd)));
+        if i % FOLDER_EXAMPLE_EVERY == FOLDER_EXAMPLE_EVERY - 1 {
+            if let Some((lines, req, cmd)) = folder.next() {
+                let line = request_turn(shell, "", req);
+                msgs.push(Message::new("user", turn_with_folder(lines, line)));
+                msgs.push(Message::new("assistant", answer(cmd)));
+            }
+        }
     }
     msgs
 }
@@ -275,7 +354,7 @@ pub fn example_messages(ctx: &RequestContext, examples: &[Example]) -> Vec<Messa
         .iter()
         .flat_map(|e| {
             [
-                Message::new("user", user_turn(ctx, &e.request)),
+                Message::new("user", request_line(ctx, &e.request)),
                 Message::new("assistant", answer(&e.command)),
             ]
         })
@@ -295,9 +374,16 @@ pub fn clean_request(raw: &str) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
-/// The per-request user turn for a context.
+/// The request line for a context, without the folder's lines (example
+/// turns from the knowledge base and memory were asked elsewhere).
+pub fn request_line(ctx: &RequestContext, request: &str) -> String {
+    request_turn(&ctx.shell, ctx.place(), request)
+}
+
+/// The per-request user turn for a context: the folder's lines, then the
+/// request line.
 pub fn user_turn(ctx: &RequestContext, request: &str) -> String {
-    request_turn(&ctx.shell, &ctx.cwd, request)
+    turn_with_folder(&ctx.folder, request_line(ctx, request))
 }
 
 /// A GBNF grammar for the rest of the JSON string after [`ANSWER_PREFILL`]:
@@ -369,15 +455,51 @@ mod tests {
     }
 
     #[test]
-    fn user_turn_has_context() {
-        let ctx = RequestContext {
-            os: Os::Linux,
-            shell: "zsh".into(),
-            cwd: "~/src".into(),
-        };
+    fn user_turn_has_context_but_not_the_folders_name() {
+        let mut ctx = RequestContext::new(Os::Linux, "zsh", "~/src/tmp.Xy12");
         assert_eq!(
             user_turn(&ctx, "find large files"),
-            "[zsh ~/src] find large files"
+            "[zsh] find large files"
         );
+        ctx.cwd = "~".into();
+        assert_eq!(
+            user_turn(&ctx, "find large files"),
+            "[zsh ~] find large files"
+        );
+        ctx.cwd = "/var/log".into();
+        ctx.folder = vec!["logs: a.log b.log".into()];
+        assert_eq!(
+            user_turn(&ctx, "delete the logs"),
+            "logs: a.log b.log\n[zsh /var/log] delete the logs"
+        );
+        // Example turns never carry this folder's lines.
+        assert_eq!(request_line(&ctx, "x"), "[zsh /var/log] x");
+    }
+
+    #[test]
+    fn folder_examples_are_among_the_others() {
+        let msgs = prefix_messages(Os::Linux);
+        let with_folder = msgs
+            .iter()
+            .filter(|m| m.role == "user" && m.content.contains('\n'))
+            .count();
+        assert_eq!(with_folder, folder_examples().len());
+        // The lines each example shows are what the snapshot writes.
+        for (lines, _, _) in folder_examples() {
+            for l in lines {
+                assert!(
+                    [
+                        "project: ",
+                        "git: ",
+                        "logs: ",
+                        "archives: ",
+                        "config files: "
+                    ]
+                    .iter()
+                    .any(|p| l.starts_with(p)),
+                    "{l}"
+                );
+            }
+        }
     }
 }

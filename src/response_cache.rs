@@ -36,11 +36,12 @@ impl ResponseCache {
             .map(|m| format!("{}:{}\n", m.role, m.content))
             .collect();
         format!(
-            "cmdai {}\n{model_id}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{}",
+            "cmdai {}\n{model_id}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
             env!("CARGO_PKG_VERSION"),
             crate::hex::sha256(prompt.as_bytes()),
             req.context.shell,
             req.context.cwd,
+            req.context.folder,
             req.context.os,
             req.search,
             req.examples,
@@ -119,11 +120,7 @@ mod tests {
     fn req(q: &str, cwd: &str) -> GenerateRequest {
         GenerateRequest {
             query: q.into(),
-            context: RequestContext {
-                os: Os::Linux,
-                shell: "bash".into(),
-                cwd: cwd.into(),
-            },
+            context: RequestContext::new(Os::Linux, "bash", cwd),
             avoid: vec![],
             feedback: None,
             search: Default::default(),

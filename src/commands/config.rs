@@ -75,6 +75,15 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
     ));
     let b = config::backend();
     v.push(row("backend", b.value, b.source));
+    let c = config::context(args.no_context, b.value);
+    v.push(Row {
+        note: Some(if c.value {
+            "the folder's project kind, git branch and matching file names go to the model".into()
+        } else {
+            "the model is not told what the folder holds".into()
+        }),
+        ..row("context", if c.value { "on" } else { "off" }, c.source)
+    });
     let f = config::file();
     let o = &f.openai;
     let src = |name: &str| {

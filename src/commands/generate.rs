@@ -46,7 +46,7 @@ pub fn safety_level(value: Option<&str>) -> SafetyLevel {
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let query = join_query(&args.query)?;
     let level = safety_level(args.safety.as_deref());
-    let req = build_request(args, &query);
+    let (req, folder) = build_request(args, &query);
     if args.explain && output::stderr_is_terminal() {
         eprintln!(
             "cmdai: generating a command for \"{query}\", then explaining it (to explain a command you have: cmdai explain COMMAND)"
@@ -68,6 +68,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         model_name,
         backend,
     } = answer(args, &req, remembered)?;
+    // What the folder answers fills the model's stand-ins (`<branch-name>`);
+    // what is left is pointed out.
+    let command = crate::placeholders::fill(&command, &folder);
+    let placeholders = crate::placeholders::find(&command);
     // Relative paths and globs are judged in the directory the request came
     // from (`rm -rf *` in `/` is the whole system).
     let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
@@ -85,7 +89,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
 
     if args.widget {
-        return Ok(widget_output(&command, &assessment, blocked));
+        return Ok(widget_output(&command, &assessment, blocked, &placeholders));
     }
     match args.format {
         Format::Json => {
@@ -97,6 +101,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 model: &model_name,
                 backend,
                 timings_ms: timings,
+                context: &folder,
+                placeholders: &placeholders,
             };
             println!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
@@ -109,6 +115,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             if output::stderr_is_terminal() {
                 for f in &assessment.findings {
                     output::note(f.risk, &f.explanation);
+                }
+                if let Some(note) = placeholder_note(&placeholders) {
+                    eprintln!("cmdai: {note}");
                 }
             }
         }
@@ -141,7 +150,12 @@ pub const WIDGET_BLOCKED_PREFIX: &str = "cmdai: blocked, not put on your command
 /// [`WIDGET_BLOCKED_PREFIX`] with the command, so it can show it above the
 /// prompt and leave the request on the line. (A widget that only knows
 /// "non-zero means failure" keeps the request and shows that last line.)
-fn widget_output(command: &str, a: &safety::Assessment, blocked: bool) -> i32 {
+fn widget_output(
+    command: &str,
+    a: &safety::Assessment,
+    blocked: bool,
+    placeholders: &[crate::placeholders::Span],
+) -> i32 {
     for w in output::warnings(a) {
         eprintln!("cmdai: {}", output::visible(&w));
     }
@@ -150,8 +164,28 @@ fn widget_output(command: &str, a: &safety::Assessment, blocked: bool) -> i32 {
         eprintln!("{WIDGET_BLOCKED_PREFIX}{shown}");
         return exit::BLOCKED;
     }
+    if let (Some(note), Some(first)) = (placeholder_note(placeholders), placeholders.first()) {
+        eprintln!("cmdai: {note}");
+        eprintln!("{WIDGET_CURSOR_PREFIX}{}", first.start);
+    }
     println!("{command}");
     exit::OK
+}
+
+/// The line the widget scripts look for to put the cursor on the first
+/// placeholder instead of the end of the line: `cmdai-cursor:N`, in
+/// characters (as zsh's `CURSOR`, bash's `READLINE_POINT` and fish's
+/// `commandline -C` count). Never shown.
+pub const WIDGET_CURSOR_PREFIX: &str = "cmdai-cursor:";
+
+/// One sentence naming what the user must fill in, when anything.
+fn placeholder_note(placeholders: &[crate::placeholders::Span]) -> Option<String> {
+    let names: Vec<&str> = placeholders.iter().map(|p| p.text.as_str()).collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("replace {one} before running it")),
+        many => Some(format!("replace {} before running it", many.join(", "))),
+    }
 }
 
 #[cfg(test)]

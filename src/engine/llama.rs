@@ -243,6 +243,10 @@ pub struct LlamaEngine {
     pub prefix_source: PrefixSource,
     /// Tokens of the explanation prompt's static part, once in sequence 1.
     explain_prefix: Option<usize>,
+    /// The request tokens after the prefix that are in [`COMMAND_SEQ`]'s
+    /// cache now (those of the last request): a request that starts the
+    /// same way (the same folder's lines) reads only what differs.
+    cached_suffix: Vec<LlamaToken>,
 }
 
 impl LlamaEngine {
@@ -300,6 +304,7 @@ impl LlamaEngine {
             pending_load_ms: 0,
             prefix_source: PrefixSource::Prefilled,
             explain_prefix: None,
+            cached_suffix: Vec::new(),
         };
         let state_file = opts.state_dir.as_ref().map(|d| {
             d.join(format!(
@@ -352,6 +357,7 @@ impl LlamaEngine {
         if !ok {
             self.ctx.clear_kv_cache();
             self.explain_prefix = None;
+            self.cached_suffix.clear();
             let _ = std::fs::remove_file(file);
             let _ = std::fs::remove_file(&sidecar);
         }
@@ -384,6 +390,7 @@ impl LlamaEngine {
     fn prefill_prefix(&mut self) -> Result<(), EngineError> {
         self.ctx.clear_kv_cache();
         self.explain_prefix = None;
+        self.cached_suffix.clear();
         let tokens = self.prefix_tokens.clone();
         self.decode_tokens(&tokens, 0, COMMAND_SEQ, false)
     }
@@ -435,7 +442,7 @@ impl LlamaEngine {
         let mut toks = Vec::new();
         for e in &req.examples {
             toks.extend(vocab.tokenize(ex_open.as_bytes(), false, true));
-            let user = prompt::user_turn(&req.context, &e.request);
+            let user = prompt::request_line(&req.context, &e.request);
             toks.extend(vocab.tokenize(user.as_bytes(), false, false));
             toks.extend(vocab.tokenize(ex_mid.as_bytes(), false, true));
             toks.extend(vocab.tokenize(prompt::answer(&e.command).as_bytes(), false, false));
@@ -735,19 +742,59 @@ impl Backend for LlamaEngine {
                 max: budget,
             });
         }
-        // Drop the previous request, keep the prefix.
+        // Keep the prefix and what this request shares with the last one
+        // (at least its last token is read again, for its logits); drop the rest.
+        let same = reused_tokens(&self.cached_suffix, &suffix);
+        self.cached_suffix.clear();
         if self
             .ctx
-            .kv_cache_seq_rm(COMMAND_SEQ, Some(p as u32), None)
+            .kv_cache_seq_rm(COMMAND_SEQ, Some((p + same) as u32), None)
             .is_err()
         {
             self.prefill_prefix()?;
+            return self.generate_after_prefix(req, cancel, start, load, suffix, 0);
         }
-        self.decode_tokens(&suffix, p, COMMAND_SEQ, true)?;
+        self.generate_after_prefix(req, cancel, start, load, suffix, same)
+    }
+
+    fn explain(
+        &mut self,
+        command: &str,
+        cancel: &AtomicBool,
+        on_piece: &mut dyn FnMut(&str),
+    ) -> Result<Generation, EngineError> {
+        self.explain_command(command, cancel, on_piece)
+    }
+}
+
+/// How many of `new`'s tokens can stay in the cache from `cached`: their
+/// common start, but never all of `new` (its last token must be read for
+/// the logits the answer starts from).
+fn reused_tokens(cached: &[LlamaToken], new: &[LlamaToken]) -> usize {
+    let common = cached.iter().zip(new).take_while(|(a, b)| a == b).count();
+    common.min(new.len().saturating_sub(1))
+}
+
+impl LlamaEngine {
+    /// Reads `suffix[same..]` after the prefix and the `same` tokens already
+    /// cached, then writes the answers.
+    fn generate_after_prefix(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &AtomicBool,
+        start: Instant,
+        load: u64,
+        suffix: Vec<LlamaToken>,
+        same: usize,
+    ) -> Result<Generation, EngineError> {
+        let p = self.prefix_tokens.len();
+        self.decode_tokens(&suffix[same..], p + same, COMMAND_SEQ, true)?;
+        self.cached_suffix = suffix.clone();
         let prompt_ms = start.elapsed().as_millis() as u64;
 
         let gen_start = Instant::now();
-        let last_idx = ((suffix.len() - 1) % self.ctx.n_batch().max(1) as usize) as i32;
+        let read = suffix.len() - same;
+        let last_idx = ((read - 1) % self.ctx.n_batch().max(1) as usize) as i32;
         let candidates = self.write_answers(req, p + suffix.len(), last_idx, cancel, start)?;
         let generate_ms = gen_start.elapsed().as_millis() as u64;
         let generated = candidates.iter().map(|c| c.tokens).sum();
@@ -755,7 +802,7 @@ impl Backend for LlamaEngine {
             text: candidates[0].text.clone(),
             prefilled: true,
             retried: false,
-            prompt_tokens: suffix.len(),
+            prompt_tokens: read,
             generated_tokens: generated,
             timings: Timings {
                 load,
@@ -771,7 +818,8 @@ impl Backend for LlamaEngine {
         })
     }
 
-    fn explain(
+    /// Explains `command` (see [`Backend::explain`]).
+    fn explain_command(
         &mut self,
         command: &str,
         cancel: &AtomicBool,

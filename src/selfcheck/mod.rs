@@ -123,22 +123,30 @@ const BUILTINS: &[&str] = &[
 /// What is wrong with `command`, in words the model can act on; `None` when
 /// it parses, every program it names exists and every option checked is real.
 pub fn problem(command: &str) -> Option<String> {
-    command_problem(command, &crate::safety::invocations(command))
+    command_problem(command, &crate::safety::invocations(command), &[])
 }
 
 /// [`problem`], plus what only the request can tell: a path the user wrote
 /// out that the command uses without its directory, or a one-level glob
 /// where the request asked for the whole tree.
 pub fn problem_for(request: &str, command: &str) -> Option<String> {
+    problem_in(request, &[], command)
+}
+
+/// [`problem_for`] for a request asked in a folder whose project calls for
+/// `tools` ([`crate::folder::tools`]): those count as installed, since the
+/// folder itself asks for them (a pnpm project's `pnpm install` is right
+/// even on a machine that still lacks pnpm).
+pub fn problem_in(request: &str, tools: &[String], command: &str) -> Option<String> {
     let invocations = crate::safety::invocations(command);
-    command_problem(command, &invocations)
+    command_problem(command, &invocations, tools)
         .or_else(|| request_paths::dropped_path(request, command))
         .or_else(|| request_depth::one_level(request, &invocations))
 }
 
 /// [`problem`] for a command already split into the programs it runs (one
 /// parse serves every check).
-fn command_problem(command: &str, invocations: &[Invocation]) -> Option<String> {
+fn command_problem(command: &str, invocations: &[Invocation], tools: &[String]) -> Option<String> {
     if crate::engine::runaway::contains_loop(command.as_bytes()) {
         return Some("it repeats the same part over and over; write it once, shorter".into());
     }
@@ -148,7 +156,7 @@ fn command_problem(command: &str, invocations: &[Invocation]) -> Option<String> 
     let missing: Vec<&str> = invocations
         .iter()
         .map(|i| i.program.as_str())
-        .filter(|p| !is_available(p))
+        .filter(|p| !is_available(p) && !tools.iter().any(|t| t == p))
         .collect();
     match missing.as_slice() {
         [] => {}
@@ -202,14 +210,78 @@ fn is_available(program: &str) -> bool {
 
 /// The problem with a generation's command; `None` when it is fine or when
 /// there is no command at all (the parser reports that itself).
-pub(crate) fn generation_problem(request: &str, g: &Generation) -> Option<(String, String)> {
+pub(crate) fn generation_problem(
+    request: &str,
+    tools: &[String],
+    g: &Generation,
+) -> Option<(String, String)> {
     let parsed = if g.prefilled {
         parser::parse_prefilled(&g.text)
     } else {
         parser::parse_reply(&g.text)
     };
     let cmd = parsed.ok()?.command;
-    problem_for(request, &cmd).map(|p| (cmd, p))
+    problem_in(request, tools, &cmd).map(|p| (cmd, p))
+}
+
+/// What is left of an answer that was cut off before its end (the token
+/// cap, or a loop stopped as it happened).
+#[derive(Debug, PartialEq, Eq)]
+pub enum CutOff {
+    /// It reads fine as it is.
+    Whole,
+    /// Its longest leading part that is whole commands.
+    Part(String),
+    /// Nothing of it is a whole command: it must not be handed out.
+    Broken,
+}
+
+/// For a cut-off answer that bash cannot read as written (`df -h | awk
+/// '{print $1, $2, … $12,`): its longest leading part that is whole commands
+/// (`df -h`), cut at a top-level `|`, `&&`, `||` or `;`.
+pub fn whole_part(command: &str) -> CutOff {
+    let broken =
+        |c: &str| crate::engine::runaway::contains_loop(c.as_bytes()) || syntax_error(c).is_some();
+    if !broken(command) {
+        return CutOff::Whole;
+    }
+    top_level_breaks(command)
+        .into_iter()
+        .rev()
+        .map(|at| command[..at].trim_end())
+        .find(|part| !part.is_empty() && !broken(part))
+        .map_or(CutOff::Broken, |p| CutOff::Part(p.to_string()))
+}
+
+/// Byte offsets of the `|`, `&&`, `||` and `;` that separate commands at
+/// the top level (outside quotes, `$( )`, `( )` and `{ }`).
+fn top_level_breaks(command: &str) -> Vec<usize> {
+    let bytes = command.as_bytes();
+    let mut out = Vec::new();
+    let (mut quote, mut depth, mut i) = (None::<u8>, 0i32, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (quote, b) {
+            (_, b'\\') if quote != Some(b'\'') => i += 1,
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(' | b'{') => depth += 1,
+            (None, b')' | b'}') => depth -= 1,
+            (None, b'|' | b'&' | b';') if depth == 0 => {
+                let double = bytes.get(i + 1) == Some(&b) && b != b';';
+                if b != b'&' || double {
+                    out.push(i);
+                }
+                if double {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// `cmd` with every slip that has one obvious repair repaired (`find`'s
@@ -254,6 +326,21 @@ mod tests {
         let cmd = format!("df -h | awk '{{print {}}}'", fields.join(", "));
         let p = problem(&cmd).unwrap();
         assert!(p.contains("repeats"), "{p}");
+    }
+
+    #[test]
+    fn a_cut_off_answer_is_shortened_to_its_whole_commands() {
+        let fields: Vec<String> = (1..=12).map(|i| format!("${i}")).collect();
+        let cut = format!("df -h | awk '{{print {},", fields.join(", "));
+        assert_eq!(whole_part(&cut), CutOff::Part("df -h".into()));
+        assert_eq!(
+            whole_part("ls -la && grep -c 'a|b' f.txt | sort -k2 'x"),
+            CutOff::Part("ls -la && grep -c 'a|b' f.txt".into())
+        );
+        // Nothing whole to keep: nothing at all.
+        assert_eq!(whole_part("awk '{print $1"), CutOff::Broken);
+        // A command that reads fine is not cut.
+        assert_eq!(whole_part("ls | wc -l"), CutOff::Whole);
     }
 
     #[test]

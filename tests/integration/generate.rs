@@ -83,11 +83,7 @@ fn real_model_answers_common_requests() {
     };
     let mut engine = LlamaEngine::load(&engine_opts, Os::Linux).expect("loading the real model");
     let cancel = AtomicBool::new(false);
-    let ctx = RequestContext {
-        os: Os::Linux,
-        shell: "bash".into(),
-        cwd: "~/project".into(),
-    };
+    let ctx = RequestContext::new(Os::Linux, "bash", "~/project");
     let mut failures = Vec::new();
     let mut parsed = 0;
     for (query, programs) in CASES {

@@ -3,6 +3,7 @@
 mod util;
 
 mod config;
+mod context;
 mod daemon;
 mod docs;
 mod errors;

@@ -9,11 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 
 fn ctx() -> RequestContext {
-    RequestContext {
-        os: Os::Linux,
-        shell: "bash".into(),
-        cwd: "~/project".into(),
-    }
+    RequestContext::new(Os::Linux, "bash", "~/project")
 }
 
 fn request(query: &str, avoid: &[&str]) -> GenerateRequest {
@@ -120,7 +116,7 @@ fn messages_are_the_prompt_prefix_then_the_request_turn() {
     assert_eq!(msgs.len(), prefix.len() + 1);
     let last = msgs.last().unwrap();
     assert_eq!(last.role, "user");
-    assert_eq!(last.content, "[bash ~/project] show free disk space");
+    assert_eq!(last.content, "[bash] show free disk space");
 }
 
 #[test]
@@ -128,7 +124,7 @@ fn avoid_list_is_worded_like_the_local_engine() {
     let msgs = command_messages(&request("list files", &["ls", "ls -la"]));
     assert_eq!(
         msgs.last().unwrap().content,
-        "[bash ~/project] list files (give a different command than: ls ; ls -la)"
+        "[bash] list files (give a different command than: ls ; ls -la)"
     );
 }
 
@@ -455,7 +451,7 @@ fn posts_the_chat_and_returns_the_reply() {
     assert_eq!(body["model"], "qwen-test");
     assert_eq!(
         body["messages"].as_array().unwrap().last().unwrap()["content"],
-        "[bash ~/project] show free disk space"
+        "[bash] show free disk space"
     );
     // The key is not in anything printable.
     assert!(!format!("{b:?}").contains("sk-secret"));

@@ -1,0 +1,261 @@
+//! Placeholders in an answer: the parts the model could not know and wrote
+//! as a stand-in (`<branch-name>`, `/path/to/file`, `you@example.com`,
+//! `abc1234`), so the user has to replace them before the command can run.
+//!
+//! [`fill`] replaces the ones the folder's facts answer (the branch that is
+//! checked out, the remote it pushes to, the one file of the kind the
+//! request was about); [`find`] reports the rest, so `--format json` can
+//! list them and the shell widgets can put the cursor on the first one
+//! instead of the end of the line.
+
+use crate::folder::FolderUse;
+use regex::Regex;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// One placeholder: where it is in the command (in characters, as the
+/// shells count a cursor position) and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// What a placeholder stands for, when that can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stands {
+    Branch,
+    Remote,
+    File,
+    Other,
+}
+
+/// Placeholder patterns, each with what it stands for.
+fn patterns() -> &'static [(Regex, Stands)] {
+    static P: OnceLock<Vec<(Regex, Stands)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let r = |s: &str| Regex::new(s).expect("placeholder pattern");
+        vec![
+            (
+                r(r"(?i)^<(?:your[-_ ]?)?(?:current[-_ ]?)?branch(?:[-_ ]?name)?>$"),
+                Stands::Branch,
+            ),
+            (
+                r(r"(?i)^(?:your|my|current)[-_]branch(?:[-_]name)?$|^BRANCH(?:_NAME)?$|^branch[-_]name$"),
+                Stands::Branch,
+            ),
+            (
+                r(r"(?i)^<(?:your[-_ ]?)?remote(?:[-_ ]?name)?>$|^(?:your|my)[-_]remote$"),
+                Stands::Remote,
+            ),
+            (
+                r(r"(?i)^<(?:your[-_ ]?|the[-_ ]?)?(?:file|filename|file[-_ ]name|archive|log|script|path)(?:[-_ ]?name)?>$"),
+                Stands::File,
+            ),
+            (r(r"^<[A-Za-z][A-Za-z0-9 _.-]*>$"), Stands::Other),
+            (r(r"(?i)^(?:your|my)[-_][a-z][a-z0-9_-]*$"), Stands::Other),
+            (r(r"^YOUR_[A-Z0-9_]+$"), Stands::Other),
+            (r(r"^/path/to(?:/\S*)?$"), Stands::Other),
+            (r(r"(?i)^[\w.+-]*@example\.(?:com|org|net)$"), Stands::Other),
+            (r(r"(?i)^(?:https?://)?(?:www\.)?example\.(?:com|org|net)\S*$"), Stands::Other),
+            (r(r"^abc123[0-9a-f]*$"), Stands::Other),
+            (r(r"(?i)^(?:commit[-_]?hash|commit[-_]?id|<sha>|<hash>)$"), Stands::Other),
+        ]
+    })
+}
+
+/// What `word` stands for, when it is a placeholder.
+fn stands_for(word: &str) -> Option<Stands> {
+    patterns()
+        .iter()
+        .find(|(re, _)| re.is_match(word))
+        .map(|(_, s)| *s)
+}
+
+/// The unquoted words of `cmd` with their byte ranges. A quoted part is
+/// data (`grep '<div>'`), never a placeholder; a redirection's `<` or `>`
+/// is an operator, so a placeholder must be one whole word in `<…>`.
+fn words(cmd: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut quote: Option<char> = None;
+    let mut quoted_word = false;
+    let mut escaped = false;
+    for (i, c) in cmd.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\\') => {
+                escaped = true;
+                start.get_or_insert(i);
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                quoted_word = true;
+                start.get_or_insert(i);
+            }
+            (None, c) if c.is_whitespace() || matches!(c, ';' | '|' | '&' | '(' | ')') => {
+                if let Some(s) = start.take() {
+                    if !quoted_word {
+                        out.push((s, i));
+                    }
+                }
+                quoted_word = false;
+            }
+            (None, _) => {
+                start.get_or_insert(i);
+            }
+        }
+    }
+    if let (Some(s), None, false) = (start, quote, quoted_word) {
+        out.push((s, cmd.len()));
+    }
+    out
+}
+
+/// Byte range of the placeholder inside a word: the whole word, or the
+/// value after `--opt=` / `NAME=`.
+fn inner(cmd: &str, (s, e): (usize, usize)) -> (usize, usize) {
+    let w = &cmd[s..e];
+    match w.find('=') {
+        Some(i) if !w.starts_with('<') => (s + i + 1, e),
+        _ => (s, e),
+    }
+}
+
+/// Whether the word before `at` makes the placeholder a new name (`git
+/// checkout -b <branch-name>`, `git branch <name>`), which the checked-out
+/// branch must not fill.
+fn names_something_new(cmd: &str, at: usize) -> bool {
+    let before: Vec<&str> = cmd[..at].split_whitespace().collect();
+    matches!(
+        before.last(),
+        Some(&("-b" | "-B" | "-c" | "-C" | "branch" | "--orphan"))
+    )
+}
+
+/// `cmd` with the placeholders the folder's facts answer filled in.
+pub fn fill(cmd: &str, folder: &FolderUse) -> String {
+    let mut out = String::with_capacity(cmd.len());
+    let mut last = 0;
+    for range in words(cmd) {
+        let (s, e) = inner(cmd, range);
+        let Some(stands) = stands_for(&cmd[s..e]) else {
+            continue;
+        };
+        let value = match stands {
+            Stands::Branch if !names_something_new(cmd, s) => folder.facts.branch.clone(),
+            Stands::Remote => folder.facts.remote.clone(),
+            Stands::File => match folder.facts.listed.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(v) = value {
+            out.push_str(&cmd[last..s]);
+            out.push_str(&crate::folder::shell_word(&v));
+            last = e;
+        }
+    }
+    out.push_str(&cmd[last..]);
+    out
+}
+
+/// The placeholders left in `cmd`, first to last, in characters.
+pub fn find(cmd: &str) -> Vec<Span> {
+    words(cmd)
+        .into_iter()
+        .map(|r| inner(cmd, r))
+        .filter(|&(s, e)| stands_for(&cmd[s..e]).is_some())
+        .map(|(s, e)| Span {
+            start: cmd[..s].chars().count(),
+            end: cmd[..e].chars().count(),
+            text: cmd[s..e].to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::folder::Facts;
+
+    fn folder(branch: Option<&str>, remote: Option<&str>, listed: &[&str]) -> FolderUse {
+        FolderUse {
+            on: true,
+            facts: Facts {
+                branch: branch.map(String::from),
+                remote: remote.map(String::from),
+                listed: listed.iter().map(|s| s.to_string()).collect(),
+            },
+            ..FolderUse::default()
+        }
+    }
+
+    #[test]
+    fn the_checked_out_branch_and_remote_fill_their_placeholders() {
+        let f = folder(Some("fix/ui-crash"), Some("origin"), &[]);
+        assert_eq!(
+            fill("git push origin <branch-name>", &f),
+            "git push origin fix/ui-crash"
+        );
+        assert_eq!(
+            fill("git push -u <remote> your-branch", &f),
+            "git push -u origin fix/ui-crash"
+        );
+        assert_eq!(
+            fill("git push --set-upstream=<branch>", &f),
+            "git push --set-upstream=fix/ui-crash"
+        );
+        // A new branch's name is the user's to choose.
+        assert_eq!(
+            fill("git checkout -b <branch-name>", &f),
+            "git checkout -b <branch-name>"
+        );
+        // Without facts nothing changes.
+        let none = FolderUse::default();
+        assert_eq!(
+            fill("git push origin <branch-name>", &none),
+            "git push origin <branch-name>"
+        );
+    }
+
+    #[test]
+    fn one_listed_file_fills_a_file_placeholder_quoted() {
+        let f = folder(None, None, &["site 2023.tgz"]);
+        assert_eq!(fill("tar -xzf <file>", &f), "tar -xzf 'site 2023.tgz'");
+        let two = folder(None, None, &["a.tgz", "b.tgz"]);
+        assert_eq!(fill("tar -xzf <file>", &two), "tar -xzf <file>");
+    }
+
+    #[test]
+    fn placeholders_are_found_outside_quotes_only() {
+        let spans = find("git commit --author='Me <me@x.org>' -m <message> && cp /path/to/src dst");
+        let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["<message>", "/path/to/src"]);
+        assert_eq!(
+            spans[0].start,
+            "git commit --author='Me <me@x.org>' -m ".len()
+        );
+        assert!(find("grep '<div>' index.html").is_empty());
+        assert!(find("sort < names.txt > out.txt").is_empty());
+        assert!(find("diff <(ls a) <(ls b)").is_empty());
+        assert!(find("ls -la").is_empty());
+        let spans = find("git config user.email you@example.com");
+        assert_eq!(spans[0].text, "you@example.com");
+        let spans = find("git revert abc1234");
+        assert_eq!(spans[0].text, "abc1234");
+    }
+
+    #[test]
+    fn positions_count_characters() {
+        let spans = find("echo été <name>");
+        assert_eq!((spans[0].start, spans[0].end), (9, 15));
+    }
+}
