@@ -36,6 +36,7 @@ mod tldr;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
+use cmdai::folder::{FolderUse, Snapshot};
 use cmdai::hardware::physical_cores;
 use cmdai::safety::{self, SafetyLevel, Verdict};
 use common::real_model;
@@ -175,6 +176,9 @@ struct Report {
     #[serde(default)]
     generated_tokens_median: f64,
     failure_kinds: BTreeMap<String, usize>,
+    /// Whether the model was told what the row's folder holds.
+    #[serde(default)]
+    context: bool,
     results: Vec<RowReport>,
 }
 
@@ -205,6 +209,10 @@ struct Args {
     /// knowledge base instead of cmdai's own (measurement only: shared data
     /// never goes into the product).
     kb_tldr: bool,
+    /// `--context on|off`: tell the model what the row's folder holds (the
+    /// fixture tree, as the product's snapshot would see it); on by
+    /// default, as in the product.
+    context: bool,
 }
 
 fn parse_args() -> Args {
@@ -224,6 +232,7 @@ fn parse_args() -> Args {
         kb_probe: false,
         only_kb: false,
         kb_tldr: false,
+        context: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -252,6 +261,7 @@ fn parse_args() -> Args {
             "--kb-probe" => a.kb_probe = true,
             "--only-kb" => a.only_kb = true,
             "--kb-tldr" => a.kb_tldr = true,
+            "--context" => a.context = it.next().as_deref() != Some("off"),
             "--answers" => {
                 a.answers = Some(it.next().expect("--answers FILE").into());
                 a.save = false;
@@ -700,20 +710,16 @@ fn load_answers(path: &Path) -> BTreeMap<String, String> {
 
 /// What cmdai would print for a generation: the parsed command, or `# blocked`
 /// when the default safety policy blocks it; empty when nothing parsed.
-fn product_answer(query: &str, g: &Generation) -> (String, bool) {
-    let parsed = if g.prefilled {
-        cmdai::parser::parse_prefilled(&g.text)
-    } else {
-        cmdai::parser::parse_reply(&g.text)
-    };
-    let Ok(p) = parsed else {
+fn product_answer(query: &str, g: &Generation, folder: &FolderUse) -> (String, bool) {
+    let Ok(command) = cmdai::backend::parse_generation(g) else {
         return (String::new(), false);
     };
-    let a = safety::assess_request(query, &p.command, &safety::Context::for_user());
+    let command = cmdai::placeholders::fill(&command, folder);
+    let a = safety::assess_request(query, &command, &safety::Context::for_user());
     if safety::policy(a.risk, SafetyLevel::Default) == Verdict::Block {
-        return (format!("# blocked: {}", p.command), true);
+        return (format!("# blocked: {command}"), true);
     }
-    (p.command, false)
+    (command, false)
 }
 
 fn main() {
@@ -793,6 +799,18 @@ fn main() {
         let query = cmdai::prompt::clean_request(&row.nl).unwrap_or_default();
         let shell = row.shell.as_deref().unwrap_or("/bin/bash");
         let fixture = fixture_name(row.fs.as_deref());
+        // What the product's snapshot would say in the row's folder: the
+        // fixture tree (at `/` in the sandbox), else an empty folder.
+        let folder = if args.context {
+            let dir = match &fixture {
+                Some(f) => boxes.fixtures.path().join("fixtures").join(f),
+                None => boxes.scratch.path().join("empty"),
+            };
+            let _ = fs::create_dir_all(&dir);
+            Snapshot::read(&dir, &query).use_for(&query)
+        } else {
+            FolderUse::default()
+        };
         let req = GenerateRequest {
             query: query.clone(),
             context: RequestContext {
@@ -803,7 +821,7 @@ fn main() {
                 } else {
                     "/work".into()
                 },
-                folder: Vec::new(),
+                folder: folder.lines.clone(),
             },
             avoid: Vec::new(),
             feedback: None,
@@ -835,7 +853,7 @@ fn main() {
             },
             (None, None) => unreachable!("no engine and no answers"),
         };
-        let (generated, blocked) = product_answer(&query, &g);
+        let (generated, blocked) = product_answer(&query, &g, &folder);
 
         let want = boxes.run(fixture.as_deref(), shell, &row.cmd);
         let again = boxes.run(fixture.as_deref(), shell, &row.cmd);
@@ -863,7 +881,7 @@ fn main() {
         let (text_match, output_match, got) = judge(&generated, blocked);
         let correct_first = match answers.first().filter(|_| g.retried) {
             Some(first) => {
-                let (cmd, blocked) = product_answer(&query, first);
+                let (cmd, blocked) = product_answer(&query, first, &folder);
                 let (t, o, _) = judge(&cmd, blocked);
                 t || o
             }
@@ -880,7 +898,7 @@ fn main() {
                 prefilled: true,
                 ..Default::default()
             };
-            let (cmd, blocked) = product_answer(&query, &g);
+            let (cmd, blocked) = product_answer(&query, &g, &folder);
             let (t, o, _) = judge(&cmd, blocked);
             candidates.push(CandidateReport {
                 problem: cmdai::selfcheck::problem_for(&query, &cmd).unwrap_or_default(),
@@ -1032,6 +1050,7 @@ fn summarise(args: &Args, model: &Path, threads: usize, results: Vec<RowReport>)
         prompt_tokens_median: median(&times(|r| r.prompt_tokens as u64)),
         generated_tokens_median: median(&times(|r| r.generated_tokens as u64)),
         failure_kinds: kinds,
+        context: args.context,
         results,
     }
 }

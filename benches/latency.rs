@@ -5,7 +5,9 @@
 //!  (a) floor: llama-cpp-2 directly, prefix already in the KV cache: prefill
 //!      the request's tokens + greedy decode of as many tokens as cmdai made;
 //!  (i) cmdai's engine in this process (prefix cached): load/prompt/generate;
-//!  (b) warm: `cmdai` process with the daemon running (spawn to stdout);
+//!  (b) warm: `cmdai` process with the daemon running (spawn to stdout), in
+//!      a project folder (a Rust crate in git, with logs and an archive), with
+//!      the folder's context on (the default) and, (b'), off (`--no-context`);
 //!  (c) cold: `cmdai --no-daemon`, page cache warm, saved prefix state;
 //!  (d) naive: `cmdai --no-daemon` with no saved prefix (full prefill);
 //!  (e) `cmdai --version` and `cmdai init zsh` process time;
@@ -75,13 +77,57 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// The `q` quantile (nearest rank) of `v`.
+fn percentile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[((s.len() as f64 - 1.0) * q).round() as usize]
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// A private cache/socket tree with the model linked in.
+/// A private cache/socket tree with the model linked in, and a project
+/// folder (`proj`) the requests are asked in.
 struct Sandbox {
     dir: tempfile::TempDir,
+}
+
+/// A small Rust project in git, with logs and an archive beside the code.
+fn project(root: &Path) {
+    for d in ["src", "docs"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "server.log",
+        "worker.log",
+        "release-1.2.tgz",
+        "src/main.rs",
+    ] {
+        std::fs::write(root.join(f), "x\n").unwrap();
+    }
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("GIT_AUTHOR_NAME", "b")
+            .env("GIT_AUTHOR_EMAIL", "b@localhost")
+            .env("GIT_COMMITTER_NAME", "b")
+            .env("GIT_COMMITTER_EMAIL", "b@localhost")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "fix/ui-crash"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    git(&["remote", "add", "origin", "https://git.invalid/proj.git"]);
+    std::fs::write(root.join("README.md"), "changed\n").unwrap();
 }
 
 impl Sandbox {
@@ -94,19 +140,22 @@ impl Sandbox {
         std::fs::create_dir_all(&models).unwrap();
         std::fs::create_dir_all(dir.path().join("run")).unwrap();
         std::os::unix::fs::symlink(model, models.join(MODEL_FILE)).unwrap();
+        project(&dir.path().join("proj"));
         Sandbox { dir }
     }
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cmdai"));
-        // HOME is the sandbox and the process runs in it, so the request's
-        // context says `~`, exactly as for the in-process engine and the
-        // floor: the same prompt tokens, and the same answers to compare.
+        // HOME is the sandbox and the process runs in its project folder,
+        // so the request line says `[bash]`, as for the in-process engine
+        // and the floor; with context on the folder's lines come before it.
         c.env("HOME", self.dir.path())
             .env("CMDAI_CACHE_DIR", self.dir.path().join("cache"))
             .env("CMDAI_SOCKET_DIR", self.dir.path().join("run"))
             .env("CMDAI_NO_RESPONSE_CACHE", "1")
+            .env("CMDAI_DATA_DIR", self.dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("SHELL", "/bin/bash")
-            .current_dir(self.dir.path())
+            .current_dir(self.dir.path().join("proj"))
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .stdout(Stdio::piped());
@@ -196,7 +245,7 @@ fn main() {
         REQUESTS.to_vec()
     };
     let model = real_model();
-    let ctx = RequestContext::new(Os::current(), "bash", "~");
+    let ctx = RequestContext::new(Os::current(), "bash", "~/proj");
     let reqs: Vec<GenerateRequest> = requests
         .iter()
         .map(|q| GenerateRequest {
@@ -256,12 +305,24 @@ fn main() {
     let mut c = sb.cmd();
     c.args(["--format", "json", "find large files"]);
     let first_ms = sb.time(c).0;
-    eprintln!("bench: warm daemon");
+    eprintln!("bench: warm daemon, context on and off");
     let mut warm = Vec::new();
+    let mut warm_json = Vec::new();
+    let mut warm_off = Vec::new();
+    let mut warm_off_json = Vec::new();
     for q in &requests {
         let mut c = sb.cmd();
         c.args(["--format", "json", q]);
-        warm.push(sb.time(c).0);
+        let (ms, v) = sb.time(c);
+        warm.push(ms);
+        warm_json.push(v);
+    }
+    for q in &requests {
+        let mut c = sb.cmd();
+        c.args(["--no-context", "--format", "json", q]);
+        let (ms, v) = sb.time(c);
+        warm_off.push(ms);
+        warm_off_json.push(v);
     }
     let rss_kb = daemon_rss_kb(&sb);
     let _ = sb.cmd().args(["daemon", "stop"]).output();
@@ -313,31 +374,46 @@ fn main() {
     }
 
     // Report.
-    println!("\nper request, in-process engine (prefix cached; model load {load_ms:.0} ms once):");
+    let tok = |v: &serde_json::Value, k: &str| v["tokens"][k].as_u64().unwrap_or(0);
+    let retried = |v: &serde_json::Value| v["tokens"]["retried"].as_bool().unwrap_or(false);
+    println!("\nper request (ms; tokens read+written; r = the self-check asked again):");
     println!(
-        "{:<52} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "request", "tokens", "prompt", "generate", "total", "floor", "warm"
+        "{:<52} {:>9} {:>6} {:>7} {:>11} {:>7} {:>11}",
+        "request", "floor tok", "floor", "warm on", "on tok", "off", "off tok"
     );
     for (i, (q, g)) in inproc.iter().enumerate() {
+        let (on, off) = (&warm_json[i], &warm_off_json[i]);
         println!(
-            "{:<52} {:>3}+{:<3} {:>8} {:>8} {:>8} {:>8.0} {:>8.0}",
+            "{:<52} {:>4}+{:<4} {:>6.0} {:>7.0} {:>5}+{:<3}{:<2} {:>7.0} {:>5}+{:<3}{:<2}",
             q,
             g.prompt_tokens,
             g.generated_tokens,
-            g.timings.prompt,
-            g.timings.generate,
-            g.timings.total,
             floor_ms[i],
-            warm[i]
+            warm[i],
+            tok(on, "read"),
+            tok(on, "written"),
+            if retried(on) { " r" } else { "" },
+            warm_off[i],
+            tok(off, "read"),
+            tok(off, "written"),
+            if retried(off) { " r" } else { "" },
         );
     }
     let inproc_total: Vec<f64> = inproc.iter().map(|(_, g)| g.timings.total as f64).collect();
-    let (mf, mw, mc, mn) = (
+    let (mf, mw, mo, mc, mn) = (
         median(&floor_ms),
         median(&warm),
+        median(&warm_off),
         median(&cold),
         median(&naive),
     );
+    let read_on: Vec<f64> = warm_json.iter().map(|v| tok(v, "read") as f64).collect();
+    let read_off: Vec<f64> = warm_off_json
+        .iter()
+        .map(|v| tok(v, "read") as f64)
+        .collect();
+    let retries_on = warm_json.iter().filter(|v| retried(v)).count();
+    let retries_off = warm_off_json.iter().filter(|v| retried(v)).count();
     println!("\nmedians over {} requests (ms):", requests.len());
     println!("  (a) floor (llama-cpp-2 direct)        {mf:>9.0}");
     println!(
@@ -345,8 +421,18 @@ fn main() {
         median(&inproc_total)
     );
     println!(
-        "  (b) warm daemon, process to stdout    {mw:>9.0}   warm/floor {:.2}",
-        mw / mf
+        "  (b) warm daemon, context on           {mw:>9.0}   warm/floor {:.2}   p90 {:.0}  p99 {:.0}  tokens read {:.0}  retried {retries_on}",
+        mw / mf,
+        percentile(&warm, 0.9),
+        percentile(&warm, 0.99),
+        median(&read_on),
+    );
+    println!(
+        "  (b') warm daemon, context off         {mo:>9.0}   warm/floor {:.2}   p90 {:.0}  p99 {:.0}  tokens read {:.0}  retried {retries_off}",
+        mo / mf,
+        percentile(&warm_off, 0.9),
+        percentile(&warm_off, 0.99),
+        median(&read_off),
     );
     println!("  (g) install's model pull (prepare)    {prepare_ms:>9.0}");
     println!(
@@ -387,13 +473,22 @@ fn main() {
             "prompt_ms": g.timings.prompt, "generate_ms": g.timings.generate, "total_ms": g.timings.total,
         })).collect::<Vec<_>>(),
         "install_prepare_ms": prepare_ms, "first_request_after_install_ms": first_ms,
-        "floor_ms": floor_ms, "warm_ms": warm, "cold_ms": cold, "naive_ms": naive,
+        "floor_ms": floor_ms, "warm_ms": warm, "warm_context_off_ms": warm_off,
+        "warm": warm_json, "warm_context_off": warm_off_json,
+        "cold_ms": cold, "naive_ms": naive,
         "version_ms": version, "init_ms": init, "cached_ms": cached,
         "medians_ms": {
-            "floor": mf, "in_process": median(&inproc_total), "warm": mw, "cold": mc, "naive": mn,
+            "floor": mf, "in_process": median(&inproc_total), "warm": mw, "warm_context_off": mo,
+            "cold": mc, "naive": mn,
             "version": median(&version), "init": median(&init), "cached": median(&cached),
         },
-        "ratios": { "warm_over_floor": mw / mf, "cold_over_warm": mc / mw },
+        "warm_p90_ms": percentile(&warm, 0.9), "warm_p99_ms": percentile(&warm, 0.99),
+        "warm_context_off_p90_ms": percentile(&warm_off, 0.9),
+        "warm_context_off_p99_ms": percentile(&warm_off, 0.99),
+        "median_tokens_read": { "context_on": median(&read_on), "context_off": median(&read_off) },
+        "retried": { "context_on": retries_on, "context_off": retries_off },
+        "ratios": { "warm_over_floor": mw / mf, "warm_context_off_over_floor": mo / mf,
+                    "cold_over_warm": mc / mw },
         "daemon_rss_mb": rss_kb as f64 / 1024.0,
     });
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");

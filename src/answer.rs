@@ -118,6 +118,8 @@ pub struct Answer {
     pub timings: Timings,
     pub model_name: String,
     pub backend: &'static str,
+    /// What the model read and wrote for it (zero from memory or cache).
+    pub tokens: crate::output::Tokens,
 }
 
 /// Gets the command for `req`: `remembered` when memory already has it, else
@@ -130,6 +132,7 @@ pub fn answer(
 ) -> Result<Answer> {
     let started = std::time::Instant::now();
     let kind = backend_kind()?;
+    let mut tokens = crate::output::Tokens::default();
     let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
         let ms = started.elapsed().as_millis() as u64;
         let t = Timings {
@@ -142,6 +145,7 @@ pub fn answer(
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
     } else if kind == BackendKind::OpenAi {
         let (g, model) = generate_via_server(req, args.model.verbose)?;
+        tokens = crate::output::Tokens::of(&g);
         (parse_generation(&g)?, g.timings, model, "openai")
     } else {
         let model = resolve_model(&args.model)?;
@@ -163,6 +167,7 @@ pub fn answer(
                     g.prompt_tokens, g.generated_tokens, g.timings
                 );
             }
+            tokens = crate::output::Tokens::of(&g);
             let cmd = parse_generation(&g)?;
             if use_cache {
                 cache.put(&model_id, req, &cmd);
@@ -175,6 +180,7 @@ pub fn answer(
         timings,
         model_name,
         backend,
+        tokens,
     })
 }
 

@@ -119,6 +119,8 @@ pub fn generate<E>(
     second.timings.prompt += first.timings.prompt;
     second.timings.generate += first.timings.generate;
     second.timings.total += first.timings.total;
+    second.prompt_tokens += first.prompt_tokens;
+    second.generated_tokens += first.generated_tokens;
     second.retried = true;
     Ok(second)
 }

@@ -106,6 +106,9 @@ impl Snapshot {
         let mut snap = Snapshot::default();
         // `git status` runs beside the directory walk.
         let status = wants.git.then(|| GitStatus::start(dir)).flatten();
+        // Whether a file is executable costs a `stat` each (milliseconds in a
+        // large folder): asked only when the request is about scripts.
+        let wants_exec = wants.kinds.contains(&"script");
         match std::fs::read_dir(dir) {
             Ok(rd) => {
                 for item in rd {
@@ -119,7 +122,7 @@ impl Snapshot {
                             let ft = item.file_type().ok();
                             let dir = ft.is_some_and(|t| t.is_dir());
                             snap.entries.push(Entry {
-                                executable: !dir && is_executable(&item),
+                                executable: wants_exec && !dir && is_executable(&item),
                                 name,
                                 dir,
                             });
@@ -177,7 +180,11 @@ impl Snapshot {
         let nothing_yet = lines.is_empty();
         let mut listed = Vec::new();
         for (label, hits) in self.file_hits(request, &wants, nothing_yet) {
-            lines.push(listing(label, &hits, self.more && label != "matching"));
+            lines.push(listing(
+                label,
+                &hits,
+                self.more && label != "matching files",
+            ));
             listed.extend(hits.iter().map(|e| e.name.clone()));
         }
         (lines, listed)
@@ -214,12 +221,12 @@ impl Snapshot {
             .filter(|e| stem_matches(&words, &e.name))
             .collect();
         if !by_stem.is_empty() {
-            groups.push(("matching", by_stem));
+            groups.push(("matching files", by_stem));
         }
         if nothing_else && groups.is_empty() && wants.deictic && !self.more {
             let files: Vec<&Entry> = self.entries.iter().filter(|e| !hidden(e)).collect();
             if !files.is_empty() && files.len() <= 4 {
-                groups.push(("here", files));
+                groups.push(("files here", files));
             }
         }
         groups
@@ -275,8 +282,9 @@ fn named_in(request: &str, name: &str) -> bool {
     })
 }
 
-/// One line of names: `log files: a.log b.log` or, with more than fit,
-/// `log files (214): a.log b.log … and 208 more`.
+/// One line of names: `log files: a.log b.log`, or with more than fit,
+/// `log files: a.log b.log … and 208 more` (the label says they are files,
+/// so a model does not take it for a folder's name).
 fn listing(label: &str, hits: &[&Entry], folder_cut: bool) -> String {
     let mut names: Vec<String> = hits
         .iter()
@@ -409,106 +417,24 @@ struct Wants {
 }
 
 /// Words that make a request about the project and its tools.
+#[rustfmt::skip]
 const PROJECT_WORDS: &[&str] = &[
-    "build",
-    "compile",
-    "test",
-    "tests",
-    "run",
-    "start",
-    "serve",
-    "dev",
-    "install",
-    "dependencies",
-    "dependency",
-    "deps",
-    "package",
-    "packages",
-    "lint",
-    "linter",
-    "format",
-    "fmt",
-    "clean",
-    "bench",
-    "benchmark",
-    "benchmarks",
-    "release",
-    "publish",
-    "deploy",
-    "target",
-    "targets",
-    "script",
-    "scripts",
-    "project",
-    "app",
-    "server",
-    "service",
-    "services",
-    "container",
-    "containers",
-    "compose",
-    "docker",
-    "make",
-    "debug",
-    "coverage",
-    "typecheck",
-    "update",
-    "upgrade",
-    "outdated",
-    "audit",
-    "lockfile",
-    "workspace",
-    "module",
-    "crate",
-    "venv",
-    "virtualenv",
-    "migrate",
-    "migrations",
-    "repl",
-    "watch",
-    "codegen",
-    "tidy",
-    "makefile",
+    "build", "compile", "test", "tests", "run", "start", "serve", "dev", "install", "dependencies",
+    "dependency", "deps", "package", "packages", "lint", "linter", "format", "fmt", "clean",
+    "bench", "benchmark", "benchmarks", "release", "publish", "deploy", "target", "targets",
+    "script", "scripts", "project", "app", "server", "service", "services", "container",
+    "containers", "compose", "docker", "make", "debug", "coverage", "typecheck", "update",
+    "upgrade", "outdated", "audit", "lockfile", "workspace", "module", "crate", "venv",
+    "virtualenv", "migrate", "migrations", "repl", "watch", "codegen", "tidy", "makefile",
 ];
 
 /// Words that make a request about git.
+#[rustfmt::skip]
 const GIT_WORDS: &[&str] = &[
-    "git",
-    "push",
-    "pull",
-    "fetch",
-    "commit",
-    "commits",
-    "branch",
-    "branches",
-    "merge",
-    "rebase",
-    "stash",
-    "checkout",
-    "switch",
-    "tag",
-    "tags",
-    "remote",
-    "upstream",
-    "origin",
-    "repo",
-    "repository",
-    "diff",
-    "changes",
-    "staged",
-    "unstaged",
-    "uncommitted",
-    "untracked",
-    "pr",
-    "cherry-pick",
-    "revert",
-    "blame",
-    "amend",
-    "squash",
-    "clone",
-    "publish",
-    "github",
-    "gitlab",
+    "git", "push", "pull", "fetch", "commit", "commits", "branch", "branches", "merge", "rebase",
+    "stash", "checkout", "switch", "tag", "tags", "remote", "upstream", "origin", "repo",
+    "repository", "diff", "changes", "staged", "unstaged", "uncommitted", "untracked", "pr",
+    "cherry-pick", "revert", "blame", "amend", "squash", "clone", "publish", "github", "gitlab",
 ];
 
 /// Words that point at what is here without naming it.
@@ -571,50 +497,12 @@ fn stem_matches(words: &[String], name: &str) -> bool {
 }
 
 /// Words that are names of many files and of no particular one.
+#[rustfmt::skip]
 const COMMON_WORDS: &[&str] = &[
-    "file",
-    "files",
-    "folder",
-    "directory",
-    "here",
-    "this",
-    "that",
-    "with",
-    "from",
-    "into",
-    "than",
-    "every",
-    "each",
-    "show",
-    "list",
-    "find",
-    "delete",
-    "remove",
-    "make",
-    "what",
-    "which",
-    "last",
-    "first",
-    "line",
-    "lines",
-    "size",
-    "name",
-    "names",
-    "count",
-    "print",
-    "copy",
-    "move",
-    "open",
-    "edit",
-    "read",
-    "view",
-    "new",
-    "main",
-    "test",
-    "tests",
-    "build",
-    "src",
-    "lib",
+    "file", "files", "folder", "directory", "here", "this", "that", "with", "from", "into", "than",
+    "every", "each", "show", "list", "find", "delete", "remove", "make", "what", "which", "last",
+    "first", "line", "lines", "size", "name", "names", "count", "print", "copy", "move", "open",
+    "edit", "read", "view", "new", "main", "test", "tests", "build", "src", "lib",
 ];
 
 // ---------------------------------------------------------------------------
@@ -623,7 +511,7 @@ const COMMON_WORDS: &[&str] = &[
 /// A kind of file a request can name ("the logs", "an archive").
 struct Kind {
     name: &'static str,
-    /// How it is listed: `archives: site.tgz`.
+    /// How it is listed: `archive files: site.tgz`.
     label: &'static str,
     /// Request words that name or imply it.
     words: &'static [&'static str],
@@ -647,32 +535,20 @@ const ARCHIVE_EXTS: &[&str] = &[
     "tar.zst", "zip", "7z", "rar", "lz4",
 ];
 
+#[rustfmt::skip]
 const KINDS: &[Kind] = &[
     Kind {
         name: "archive",
-        label: "archives",
+        label: "archive files",
         words: &[
-            "archive",
-            "tarball",
-            "zip",
-            "unzip",
-            "unpack",
-            "extract",
-            "decompress",
-            "uncompress",
-            "untar",
-            "compressed",
-            "tgz",
-            "gz",
-            "tar",
-            "7z",
-            "rar",
+            "archive", "tarball", "zip", "unzip", "unpack", "extract", "decompress", "uncompress",
+            "untar", "compressed", "tgz", "gz", "tar", "7z", "rar",
         ],
         matches: |e| ext_in(e, ARCHIVE_EXTS),
     },
     Kind {
         name: "log",
-        label: "logs",
+        label: "log files",
         words: &["log", "logs", "logfile", "logfiles"],
         matches: |e| {
             let n = e.name.to_lowercase();
@@ -681,34 +557,22 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "csv",
-        label: "tables",
+        label: "data files",
         words: &["csv", "tsv", "spreadsheet", "column", "columns"],
         matches: |e| ext_in(e, &["csv", "tsv", "xlsx", "parquet"]),
     },
     Kind {
         name: "json",
-        label: "json",
+        label: "json files",
         words: &["json", "jq"],
         matches: |e| ext_in(e, &["json", "jsonl", "ndjson"]),
     },
     Kind {
         name: "image",
-        label: "images",
+        label: "image files",
         words: &[
-            "image",
-            "picture",
-            "photo",
-            "screenshot",
-            "png",
-            "jpg",
-            "jpeg",
-            "gif",
-            "webp",
-            "thumbnail",
-            "thumbnails",
-            "icon",
-            "resize",
-            "pic",
+            "image", "picture", "photo", "screenshot", "png", "jpg", "jpeg", "gif", "webp",
+            "thumbnail", "thumbnails", "icon", "resize", "pic",
         ],
         matches: |e| {
             ext_in(
@@ -721,22 +585,15 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "video",
-        label: "videos",
+        label: "video files",
         words: &[
-            "video",
-            "movie",
-            "clip",
-            "mp4",
-            "mkv",
-            "film",
-            "footage",
-            "recording",
+            "video", "movie", "clip", "mp4", "mkv", "film", "footage", "recording",
         ],
         matches: |e| ext_in(e, &["mp4", "mkv", "mov", "avi", "webm", "m4v", "flv"]),
     },
     Kind {
         name: "audio",
-        label: "audio",
+        label: "audio files",
         words: &[
             "audio", "song", "music", "mp3", "sound", "track", "podcast", "wav", "flac",
         ],
@@ -744,7 +601,7 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "script",
-        label: "scripts",
+        label: "script files",
         words: &["script", "executable"],
         matches: |e| {
             ext_in(e, &["sh", "bash", "zsh", "fish", "py", "pl", "rb", "ps1"])
@@ -755,45 +612,32 @@ const KINDS: &[Kind] = &[
         name: "config",
         label: "config files",
         words: &[
-            "config",
-            "configuration",
-            "settings",
-            "yaml",
-            "yml",
-            "toml",
-            "ini",
-            "env",
-            "dotenv",
+            "config", "configuration", "settings", "yaml", "yml", "toml", "ini", "env", "dotenv",
             "conf",
         ],
         matches: |e| {
             let n = e.name.to_lowercase();
-            ext_in(
-                e,
-                &[
-                    "yaml",
-                    "yml",
-                    "toml",
-                    "ini",
-                    "conf",
-                    "cfg",
-                    "env",
-                    "properties",
-                ],
-            ) || n == ".env"
-                || n.starts_with(".env.")
-                || ((n.starts_with("config") || n.starts_with("settings")) && !e.dir)
+            // A project's manifest or lockfile is not its configuration.
+            let manifest = MARKERS.iter().any(|(m, _, _)| *m == e.name)
+                || n.ends_with(".lock")
+                || n.ends_with("-lock.yaml");
+            let exts = ["yaml", "yml", "toml", "ini", "conf", "cfg", "env", "properties"];
+            !manifest
+                && (ext_in(e, &exts)
+                    || n == ".env"
+                    || n.starts_with(".env.")
+                    || ((n.starts_with("config") || n.starts_with("settings")) && !e.dir))
         },
     },
     Kind {
         name: "readme",
-        label: "readme",
+        label: "readme files",
         words: &["readme"],
         matches: |e| e.name.to_lowercase().starts_with("readme") && !e.dir,
     },
     Kind {
         name: "document",
-        label: "documents",
+        label: "document files",
         words: &[
             "document", "pdf", "markdown", "md", "doc", "docx", "txt", "notes", "note",
         ],
@@ -801,21 +645,15 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "patch",
-        label: "patches",
+        label: "patch files",
         words: &["patch", "diff"],
         matches: |e| ext_in(e, &["patch", "diff"]),
     },
     Kind {
         name: "key",
-        label: "keys and certificates",
+        label: "key and certificate files",
         words: &[
-            "key",
-            "certificate",
-            "cert",
-            "pem",
-            "ssh-key",
-            "csr",
-            "fingerprint",
+            "key", "certificate", "cert", "pem", "ssh-key", "csr", "fingerprint",
         ],
         matches: |e| {
             let n = e.name.to_lowercase();
@@ -827,7 +665,7 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "backup",
-        label: "backups",
+        label: "backup files",
         words: &["backup", "bak", "orig"],
         matches: |e| {
             let n = e.name.to_lowercase();
@@ -836,13 +674,13 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "database",
-        label: "databases and dumps",
+        label: "database files",
         words: &["database", "db", "dump", "sql", "sqlite", "sqlite3"],
         matches: |e| ext_in(e, &["sql", "db", "sqlite", "sqlite3", "dump"]),
     },
     Kind {
         name: "disk-image",
-        label: "disk images",
+        label: "disk image files",
         words: &["iso", "img", "usb", "flash", "burn"],
         matches: |e| ext_in(e, &["iso", "img", "qcow2", "vmdk", "vdi"]),
     },
@@ -854,7 +692,7 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "folder",
-        label: "folders",
+        label: "subfolders",
         words: &["folders", "directories", "subfolders", "subdirectories"],
         matches: |e| e.dir && !e.name.starts_with('.'),
     },

@@ -21,6 +21,28 @@ pub struct JsonResult<'a> {
     pub context: &'a crate::folder::FolderUse,
     /// Stand-ins the user must replace (`<branch-name>`), first to last.
     pub placeholders: &'a [crate::placeholders::Span],
+    /// What the model read and wrote for this request.
+    pub tokens: Tokens,
+}
+
+/// Tokens the model read (the request turn after the cached prompt, less
+/// what the cache still held from the request before) and wrote, and
+/// whether the self-check asked a second time.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Tokens {
+    pub read: usize,
+    pub written: usize,
+    pub retried: bool,
+}
+
+impl Tokens {
+    pub fn of(g: &crate::engine::Generation) -> Tokens {
+        Tokens {
+            read: g.prompt_tokens,
+            written: g.generated_tokens,
+            retried: g.retried,
+        }
+    }
 }
 
 pub fn stderr_is_terminal() -> bool {

@@ -66,7 +66,7 @@ Rules:\n\
 the user reads every command before it runs.\n\
 The request is the last line and starts with [shell] (with ~ or the path when \
 asked in the home folder or a system folder). Lines before it describe the folder \
-it is asked in (project:, git:, logs:, archives:...): when the request refers to \
+it is asked in (project:, git:, log files:...): when the request refers to \
 such a thing, use the exact names given and the project's own tool; never act on \
 files the request does not ask for.",
         os = os.name()
@@ -259,7 +259,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "cargo test",
         ),
         (
-            &["archives: photos-march.zip"],
+            &["archive files: photos-march.zip"],
             "extract it here",
             "unzip photos-march.zip",
         ),
@@ -274,7 +274,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "yarn start",
         ),
         (
-            &["logs: api.log cron.log"],
+            &["log files: api.log cron.log"],
             "remove the log files",
             "rm api.log cron.log",
         ),
@@ -289,9 +289,9 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "cat settings.toml",
         ),
         (
-            &["project: Python (pyproject.toml, poetry)"],
+            &["project: Python (pyproject.toml, uv)"],
             "install the dependencies",
-            "poetry install",
+            "uv sync",
         ),
     ]
 }
@@ -467,10 +467,10 @@ mod tests {
             "[zsh ~] find large files"
         );
         ctx.cwd = "/var/log".into();
-        ctx.folder = vec!["logs: a.log b.log".into()];
+        ctx.folder = vec!["log files: a.log b.log".into()];
         assert_eq!(
             user_turn(&ctx, "delete the logs"),
-            "logs: a.log b.log\n[zsh /var/log] delete the logs"
+            "log files: a.log b.log\n[zsh /var/log] delete the logs"
         );
         // Example turns never carry this folder's lines.
         assert_eq!(request_line(&ctx, "x"), "[zsh /var/log] x");
@@ -491,8 +491,8 @@ mod tests {
                     [
                         "project: ",
                         "git: ",
-                        "logs: ",
-                        "archives: ",
+                        "log files: ",
+                        "archive files: ",
                         "config files: "
                     ]
                     .iter()

@@ -67,6 +67,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         timings,
         model_name,
         backend,
+        tokens,
     } = answer(args, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
@@ -103,6 +104,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 timings_ms: timings,
                 context: &folder,
                 placeholders: &placeholders,
+                tokens,
             };
             println!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
