@@ -331,7 +331,7 @@ fn project_line(p: &Project) -> String {
     line
 }
 
-/// `git: branch fix/ui-crash, remote origin, 2 changed (a.rs b.rs)`.
+/// `git: branch fix/ui-crash, remote origin, modified: a.rs b.rs`.
 fn git_line(g: &Git) -> String {
     let mut parts = Vec::new();
     match (&g.branch, &g.detached_at) {
@@ -345,16 +345,16 @@ fn git_line(g: &Git) -> String {
     });
     if let Some(n) = g.changed {
         parts.push(match n {
-            0 => "nothing changed".to_string(),
+            0 => "no uncommitted changes".to_string(),
             _ if !g.changed_files.is_empty() => format!(
-                "{n} changed: {}",
+                "modified: {}",
                 g.changed_files
                     .iter()
                     .map(|f| shell_word(f))
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
-            _ => format!("{n} changed files"),
+            _ => format!("{n} files modified"),
         });
     }
     format!("git: {}", parts.join(", "))

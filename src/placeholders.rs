@@ -53,6 +53,7 @@ fn patterns() -> &'static [(Regex, Stands)] {
                 r(r"(?i)^<(?:your[-_ ]?|the[-_ ]?)?(?:file|filename|file[-_ ]name|archive|log|script|path)(?:[-_ ]?name)?>$"),
                 Stands::File,
             ),
+            (r(r"^(?:filename|file_name|FILENAME|FILE)$"), Stands::File),
             (r(r"^<[A-Za-z][A-Za-z0-9 _.-]*>$"), Stands::Other),
             (r(r"(?i)^(?:your|my)[-_][a-z][a-z0-9_-]*$"), Stands::Other),
             (r(r"^YOUR_[A-Z0-9_]+$"), Stands::Other),
@@ -232,6 +233,9 @@ mod tests {
         assert_eq!(fill("tar -xzf <file>", &f), "tar -xzf 'site 2023.tgz'");
         let two = folder(None, None, &["a.tgz", "b.tgz"]);
         assert_eq!(fill("tar -xzf <file>", &two), "tar -xzf <file>");
+        let one = folder(None, None, &["capture.pcap"]);
+        assert_eq!(fill("du -sh filename", &one), "du -sh capture.pcap");
+        assert_eq!(find("du -sh filename")[0].text, "filename");
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub fn run() -> Result<i32> {
     check_machine(&mut r, &cat, &cache, mem, need_ram);
 
     check_backend(&mut r);
+    check_context(&mut r);
     check_daemon(&mut r);
     check_shell(&mut r);
     check_cache(&mut r, &cache, model_size);
@@ -163,6 +164,28 @@ fn check_backend(r: &mut Report) {
             ),
         ),
     }
+}
+
+/// Whether the model is told what the folder holds, and what leaves the
+/// machine when a shared server answers.
+fn check_context(r: &mut Report) {
+    let backend = config::backend().value;
+    let c = config::context(false, backend);
+    let text = match (c.value, backend == config::BackendKind::OpenAi) {
+        (true, false) => format!(
+            "on (set by {}): the model on this machine is told the folder's project kind, git branch and the names of the files a request is about; nothing is stored or sent",
+            c.source
+        ),
+        (true, true) => format!(
+            "on (set by {}): file and branch names of the folder a request is asked in are sent to the shared server; `context = \"off\"` stops it",
+            c.source
+        ),
+        (false, _) => format!(
+            "off (set by {}): the model is not told what the folder holds",
+            c.source
+        ),
+    };
+    r.line(Status::Ok, "context", &text);
 }
 
 fn check_config(r: &mut Report) {
