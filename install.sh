@@ -85,9 +85,13 @@ else
   # 2. Build dependencies of llama.cpp: cmake and libclang.
   missing=""
   command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
-  if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* /opt/homebrew/opt/llvm/lib/libclang.dylib /Library/Developer/CommandLineTools/usr/lib/libclang.dylib >/dev/null 2>&1; then
-    missing="$missing libclang"
-  fi
+  # Any one of these will do (a glob that matches nothing stays as written).
+  libclang=""
+  for f in "${LIBCLANG_PATH:-/nonexistent}"/libclang* /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* \
+    /opt/homebrew/opt/llvm/lib/libclang.dylib /Library/Developer/CommandLineTools/usr/lib/libclang.dylib; do
+    if [ -e "$f" ]; then libclang=$f; break; fi
+  done
+  [ -n "$libclang" ] || missing="$missing libclang"
   if [ -n "$missing" ]; then
     if command -v apt-get >/dev/null 2>&1; then
       sudo_cmd=""

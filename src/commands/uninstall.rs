@@ -59,12 +59,19 @@ pub fn run(args: &UninstallArgs) -> Result<i32> {
             return Ok(exit::OK);
         }
     }
+    let kept = plan.kept.first().map(|k| k.path.clone());
     let failures = plan.carry_out();
     for f in &failures {
         eprintln!("cmdai: {f}");
     }
     if !failures.is_empty() {
         return Ok(exit::FAILURE);
+    }
+    if let Some(models) = kept {
+        println!(
+            "the models stay in {} (delete it when you no longer want them)",
+            models.display()
+        );
     }
     println!("cmdai is uninstalled; open a new shell to drop its Ctrl-G key from this one");
     Ok(exit::OK)
