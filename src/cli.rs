@@ -167,6 +167,18 @@ pub enum Command {
     /// Report that a command cmdai offered was run (the shell widgets and -x call this).
     #[command(hide = true)]
     Remember(RememberArgs),
+    /// Remove cmdai: the binary, install.sh's rc block, models, caches, history, memory, config.
+    Uninstall(UninstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Remove without asking (without a terminal nothing is removed unless this is given).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Keep the downloaded models (in the cache folder's `models/`).
+    #[arg(long)]
+    pub keep_models: bool,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -13,6 +13,7 @@ pub mod init;
 pub mod memory;
 pub mod model;
 pub mod serve;
+pub mod uninstall;
 
 use crate::cli::{Cli, Command};
 use crate::error::{exit, CliError};
@@ -46,6 +47,7 @@ pub fn main() -> i32 {
         Some(Command::Memory(cmd)) => memory::run(cmd),
         Some(Command::History(args)) => history::run(&args),
         Some(Command::Remember(args)) => memory::remember(&args),
+        Some(Command::Uninstall(args)) => uninstall::run(&args),
         None => generate::run(&cli.generate),
     };
     match result {

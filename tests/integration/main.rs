@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod explain;
 mod generate;
+mod install;
 mod layers;
 mod memory;
 mod openai;
