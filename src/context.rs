@@ -83,8 +83,9 @@ impl RequestContext {
 
     /// The kind of place the request is asked in, as the prompt shows it:
     /// `~` for the home folder, the path for a system location (`/etc`,
-    /// `/var/log/nginx`: where relative paths mean system files), nothing
-    /// for any other folder.
+    /// `/var/log/nginx`: where relative paths mean system files), `.` for
+    /// any other folder (with nothing there, the model took "find large
+    /// files" to mean the home folder).
     pub fn place(&self) -> &str {
         place(&self.cwd)
     }
@@ -118,7 +119,7 @@ pub fn place(cwd: &str) -> &str {
     let first = cwd.strip_prefix('/').and_then(|r| r.split('/').next());
     match first {
         Some(top) if SYSTEM.contains(&top) => cwd,
-        _ => "",
+        _ => ".",
     }
 }
 
@@ -154,10 +155,10 @@ mod tests {
         assert_eq!(place("/"), "/");
         assert_eq!(place("/var/log/nginx"), "/var/log/nginx");
         assert_eq!(place("/etc"), "/etc");
-        assert_eq!(place("~/projects/app"), "");
-        assert_eq!(place("/tmp/tmp.XyZ12"), "");
-        assert_eq!(place("/home/other/src"), "");
-        assert_eq!(place("/variable"), "");
+        assert_eq!(place("~/projects/app"), ".");
+        assert_eq!(place("/tmp/tmp.XyZ12"), ".");
+        assert_eq!(place("/home/other/src"), ".");
+        assert_eq!(place("/variable"), ".");
     }
 
     #[test]

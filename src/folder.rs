@@ -179,28 +179,31 @@ impl Snapshot {
         }
         let nothing_yet = lines.is_empty();
         let mut listed = Vec::new();
-        for (label, hits) in self.file_hits(request, &wants, nothing_yet) {
-            lines.push(listing(
-                label,
-                &hits,
-                self.more && label != "matching files",
-            ));
+        let mut shown = Vec::new();
+        for (by_kind, hits) in self.file_hits(request, &wants, nothing_yet) {
+            shown.extend(listing(&hits, self.more && by_kind));
             listed.extend(hits.iter().map(|e| e.name.clone()));
+        }
+        // One line, one label: kind names as labels ("images:") were taken
+        // for folders by the model (`images/*.jpeg`).
+        if !shown.is_empty() {
+            lines.push(format!("files here: {}", shown.join(" ")));
         }
         (lines, listed)
     }
 
-    /// The entries the request is about, grouped under their label: kinds
-    /// it names ("the logs"), names it mentions in part ("the deploy
-    /// script"), and, for "this" in a folder of a few files, all of them.
+    /// The entries the request is about, in groups (each with whether it is
+    /// a kind, which a folder read only in part may hold more of): kinds it
+    /// names ("the logs"), names it mentions in part ("the deploy script"),
+    /// and, for "this" in a folder of a few files, all of them.
     fn file_hits(
         &self,
         request: &str,
         wants: &Wants,
         nothing_else: bool,
-    ) -> Vec<(&'static str, Vec<&Entry>)> {
+    ) -> Vec<(bool, Vec<&Entry>)> {
         let words = request_words(request);
-        let mut groups: Vec<(&'static str, Vec<&Entry>)> = Vec::new();
+        let mut groups: Vec<(bool, Vec<&Entry>)> = Vec::new();
         let mut shown: Vec<&str> = Vec::new();
         for kind in KINDS.iter().filter(|k| wants.kinds.contains(&k.name)) {
             let hits: Vec<&Entry> = self
@@ -212,7 +215,7 @@ impl Snapshot {
                 continue;
             }
             shown.extend(hits.iter().map(|e| e.name.as_str()));
-            groups.push((kind.label, hits));
+            groups.push((true, hits));
         }
         let by_stem: Vec<&Entry> = self
             .entries
@@ -221,12 +224,12 @@ impl Snapshot {
             .filter(|e| stem_matches(&words, &e.name))
             .collect();
         if !by_stem.is_empty() {
-            groups.push(("matching files", by_stem));
+            groups.push((false, by_stem));
         }
         if nothing_else && groups.is_empty() && wants.deictic && !self.more {
             let files: Vec<&Entry> = self.entries.iter().filter(|e| !hidden(e)).collect();
             if !files.is_empty() && files.len() <= 4 {
-                groups.push(("files here", files));
+                groups.push((false, files));
             }
         }
         groups
@@ -282,10 +285,9 @@ fn named_in(request: &str, name: &str) -> bool {
     })
 }
 
-/// One line of names: `log files: a.log b.log`, or with more than fit,
-/// `log files: a.log b.log … and 208 more` (the label says they are files,
-/// so a model does not take it for a folder's name).
-fn listing(label: &str, hits: &[&Entry], folder_cut: bool) -> String {
+/// Names as shell words, at most [`MAX_LISTED`], then `and 208 more` (or
+/// `and more` when the folder was read only in part).
+fn listing(hits: &[&Entry], folder_cut: bool) -> Vec<String> {
     let mut names: Vec<String> = hits
         .iter()
         .take(MAX_LISTED)
@@ -299,14 +301,12 @@ fn listing(label: &str, hits: &[&Entry], folder_cut: bool) -> String {
         })
         .collect();
     let rest = hits.len().saturating_sub(MAX_LISTED);
-    if rest > 0 || folder_cut {
-        names.push(if folder_cut {
-            "and more".to_string()
-        } else {
-            format!("and {rest} more")
-        });
+    if folder_cut {
+        names.push("and more".to_string());
+    } else if rest > 0 {
+        names.push(format!("and {rest} more"));
     }
-    format!("{label}: {}", names.join(" "))
+    names
 }
 
 /// `project: Rust crate (Cargo.toml, cargo)` or, for a manifest with
@@ -511,8 +511,6 @@ const COMMON_WORDS: &[&str] = &[
 /// A kind of file a request can name ("the logs", "an archive").
 struct Kind {
     name: &'static str,
-    /// How it is listed: `archive files: site.tgz`.
-    label: &'static str,
     /// Request words that name or imply it.
     words: &'static [&'static str],
     matches: fn(&Entry) -> bool,
@@ -539,7 +537,6 @@ const ARCHIVE_EXTS: &[&str] = &[
 const KINDS: &[Kind] = &[
     Kind {
         name: "archive",
-        label: "archive files",
         words: &[
             "archive", "tarball", "zip", "unzip", "unpack", "extract", "decompress", "uncompress",
             "untar", "compressed", "tgz", "gz", "tar", "7z", "rar",
@@ -548,7 +545,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "log",
-        label: "log files",
         words: &["log", "logs", "logfile", "logfiles"],
         matches: |e| {
             let n = e.name.to_lowercase();
@@ -557,19 +553,16 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "csv",
-        label: "data files",
         words: &["csv", "tsv", "spreadsheet", "column", "columns"],
         matches: |e| ext_in(e, &["csv", "tsv", "xlsx", "parquet"]),
     },
     Kind {
         name: "json",
-        label: "json files",
         words: &["json", "jq"],
         matches: |e| ext_in(e, &["json", "jsonl", "ndjson"]),
     },
     Kind {
         name: "image",
-        label: "image files",
         words: &[
             "image", "picture", "photo", "screenshot", "png", "jpg", "jpeg", "gif", "webp",
             "thumbnail", "thumbnails", "icon", "resize", "pic",
@@ -585,7 +578,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "video",
-        label: "video files",
         words: &[
             "video", "movie", "clip", "mp4", "mkv", "film", "footage", "recording",
         ],
@@ -593,7 +585,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "audio",
-        label: "audio files",
         words: &[
             "audio", "song", "music", "mp3", "sound", "track", "podcast", "wav", "flac",
         ],
@@ -601,7 +592,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "script",
-        label: "script files",
         words: &["script", "executable"],
         matches: |e| {
             ext_in(e, &["sh", "bash", "zsh", "fish", "py", "pl", "rb", "ps1"])
@@ -610,7 +600,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "config",
-        label: "config files",
         words: &[
             "config", "configuration", "settings", "yaml", "yml", "toml", "ini", "env", "dotenv",
             "conf",
@@ -631,13 +620,11 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "readme",
-        label: "readme files",
         words: &["readme"],
         matches: |e| e.name.to_lowercase().starts_with("readme") && !e.dir,
     },
     Kind {
         name: "document",
-        label: "document files",
         words: &[
             "document", "pdf", "markdown", "md", "doc", "docx", "txt", "notes", "note",
         ],
@@ -645,13 +632,11 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "patch",
-        label: "patch files",
         words: &["patch", "diff"],
         matches: |e| ext_in(e, &["patch", "diff"]),
     },
     Kind {
         name: "key",
-        label: "key and certificate files",
         words: &[
             "key", "certificate", "cert", "pem", "ssh-key", "csr", "fingerprint",
         ],
@@ -665,7 +650,6 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "backup",
-        label: "backup files",
         words: &["backup", "bak", "orig"],
         matches: |e| {
             let n = e.name.to_lowercase();
@@ -674,25 +658,21 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "database",
-        label: "database files",
         words: &["database", "db", "dump", "sql", "sqlite", "sqlite3"],
         matches: |e| ext_in(e, &["sql", "db", "sqlite", "sqlite3", "dump"]),
     },
     Kind {
         name: "disk-image",
-        label: "disk image files",
         words: &["iso", "img", "usb", "flash", "burn"],
         matches: |e| ext_in(e, &["iso", "img", "qcow2", "vmdk", "vdi"]),
     },
     Kind {
         name: "temp",
-        label: "temporary files",
         words: &["temp", "temporary", "tmp", "swap", "swp", "cache"],
         matches: |e| ext_in(e, &["tmp", "temp", "swp", "swo", "cache"]),
     },
     Kind {
         name: "folder",
-        label: "subfolders",
         words: &["folders", "directories", "subfolders", "subdirectories"],
         matches: |e| e.dir && !e.name.starts_with('.'),
     },

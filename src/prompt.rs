@@ -64,11 +64,10 @@ Rules:\n\
 - Add sudo only when the task needs root.\n\
 - Never explain, never refuse, never answer with a placeholder such as echo: \
 the user reads every command before it runs.\n\
-The request is the last line and starts with [shell] (with ~ or the path when \
-asked in the home folder or a system folder). Lines before it describe the folder \
-it is asked in (project:, git:, log files:...): when the request refers to \
-such a thing, use the exact names given and the project's own tool; never act on \
-files the request does not ask for.",
+The request is the last line and starts with [shell folder]: . is the user's \
+current folder, ~ their home. Lines before it describe that folder (project:, git:, \
+files here:): when the request refers to such a thing, use the exact names given \
+and the project's own tool; never act on files the request does not ask for.",
         os = os.name()
     )
 }
@@ -245,7 +244,7 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
 
 /// Example turns use a rotating, made-up context so the model learns the
 /// `[shell]` format without copying any one value.
-const EXAMPLE_CONTEXTS: [(&str, &str); 3] = [("bash", ""), ("zsh", ""), ("bash", "~")];
+const EXAMPLE_CONTEXTS: [(&str, &str); 3] = [("bash", "."), ("zsh", "."), ("bash", "~")];
 
 /// Examples asked in a folder the model is told about (the lines before the
 /// request, as [`crate::folder::Snapshot::render`] writes them): each shows
@@ -259,7 +258,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "cargo test",
         ),
         (
-            &["archive files: photos-march.zip"],
+            &["files here: photos-march.zip"],
             "extract it here",
             "unzip photos-march.zip",
         ),
@@ -274,7 +273,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "yarn start",
         ),
         (
-            &["log files: api.log cron.log"],
+            &["files here: api.log cron.log"],
             "remove the log files",
             "rm api.log cron.log",
         ),
@@ -284,7 +283,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "find . -type f -exec du -h {} + | sort -rh | head -n 5",
         ),
         (
-            &["config files: settings.toml"],
+            &["files here: settings.toml"],
             "show me the settings",
             "cat settings.toml",
         ),
@@ -299,7 +298,7 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
 /// Every how many examples a folder example is put among the others.
 const FOLDER_EXAMPLE_EVERY: usize = 4;
 
-/// The request line: `[zsh] find large files`, `[bash ~] ...`,
+/// The request line: `[zsh .] find large files`, `[bash ~] ...`,
 /// `[bash /var/log] ...` (see [`crate::context::place`]).
 pub fn request_turn(shell: &str, place: &str, request: &str) -> String {
     if place.is_empty() {
@@ -338,7 +337,7 @@ pub fn prefix_messages(os: Os) -> Vec<Message> {
         msgs.push(Message::new("assistant", answer(cmd)));
         if i % FOLDER_EXAMPLE_EVERY == FOLDER_EXAMPLE_EVERY - 1 {
             if let Some((lines, req, cmd)) = folder.next() {
-                let line = request_turn(shell, "", req);
+                let line = request_turn(shell, ".", req);
                 msgs.push(Message::new("user", turn_with_folder(lines, line)));
                 msgs.push(Message::new("assistant", answer(cmd)));
             }
@@ -459,7 +458,7 @@ mod tests {
         let mut ctx = RequestContext::new(Os::Linux, "zsh", "~/src/tmp.Xy12");
         assert_eq!(
             user_turn(&ctx, "find large files"),
-            "[zsh] find large files"
+            "[zsh .] find large files"
         );
         ctx.cwd = "~".into();
         assert_eq!(
@@ -467,10 +466,10 @@ mod tests {
             "[zsh ~] find large files"
         );
         ctx.cwd = "/var/log".into();
-        ctx.folder = vec!["log files: a.log b.log".into()];
+        ctx.folder = vec!["files here: a.log b.log".into()];
         assert_eq!(
             user_turn(&ctx, "delete the logs"),
-            "log files: a.log b.log\n[zsh /var/log] delete the logs"
+            "files here: a.log b.log\n[zsh /var/log] delete the logs"
         );
         // Example turns never carry this folder's lines.
         assert_eq!(request_line(&ctx, "x"), "[zsh /var/log] x");
@@ -488,15 +487,9 @@ mod tests {
         for (lines, _, _) in folder_examples() {
             for l in lines {
                 assert!(
-                    [
-                        "project: ",
-                        "git: ",
-                        "log files: ",
-                        "archive files: ",
-                        "config files: "
-                    ]
-                    .iter()
-                    .any(|p| l.starts_with(p)),
+                    ["project: ", "git: ", "files here: "]
+                        .iter()
+                        .any(|p| l.starts_with(p)),
                     "{l}"
                 );
             }

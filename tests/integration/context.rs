@@ -51,7 +51,7 @@ fn hostile_names_are_quoted_data_and_unprintable_ones_left_out() {
     assert_eq!(code, 0, "{err}");
     let shown = lines(&v);
     assert_eq!(shown.len(), 1, "{shown:?}");
-    let names = shell_words::split(shown[0].strip_prefix("log files: ").unwrap()).unwrap();
+    let names = shell_words::split(shown[0].strip_prefix("files here: ").unwrap()).unwrap();
     assert_eq!(
         names,
         [
@@ -174,7 +174,7 @@ fn context_is_off_by_flag_variable_and_file_and_for_a_shared_server() {
     };
     let on = ask(&[], &[]);
     assert_eq!(on["context"]["on"], true);
-    assert_eq!(lines(&on), ["archive files: site-2023.tgz"]);
+    assert_eq!(lines(&on), ["files here: site-2023.tgz"]);
     for v in [
         ask(&["--no-context"], &[]),
         ask(&[], &[("CMDAI_CONTEXT", "off")]),

@@ -116,7 +116,7 @@ fn messages_are_the_prompt_prefix_then_the_request_turn() {
     assert_eq!(msgs.len(), prefix.len() + 1);
     let last = msgs.last().unwrap();
     assert_eq!(last.role, "user");
-    assert_eq!(last.content, "[bash] show free disk space");
+    assert_eq!(last.content, "[bash .] show free disk space");
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn avoid_list_is_worded_like_the_local_engine() {
     let msgs = command_messages(&request("list files", &["ls", "ls -la"]));
     assert_eq!(
         msgs.last().unwrap().content,
-        "[bash] list files (give a different command than: ls ; ls -la)"
+        "[bash .] list files (give a different command than: ls ; ls -la)"
     );
 }
 
@@ -451,7 +451,7 @@ fn posts_the_chat_and_returns_the_reply() {
     assert_eq!(body["model"], "qwen-test");
     assert_eq!(
         body["messages"].as_array().unwrap().last().unwrap()["content"],
-        "[bash] show free disk space"
+        "[bash .] show free disk space"
     );
     // The key is not in anything printable.
     assert!(!format!("{b:?}").contains("sk-secret"));
