@@ -722,6 +722,37 @@ fn widget_puts_the_command_on_the_line_without_running_it() {
     }
 }
 
+#[test]
+fn widget_puts_the_cursor_on_the_first_placeholder() {
+    for shell in shells("widget_puts_the_cursor_on_the_first_placeholder") {
+        for keymap in [Keymap::Emacs, Keymap::ViInsert] {
+            let t = TestDir::new();
+            let cmd = "git config user.email you@example.com";
+            let reply = format!("{{\"cmd\": \"{cmd}\"}}");
+            let s = Session::start(&t, shell, keymap, &mock(&reply), "");
+            s.ask("set my git email");
+            s.wait_for("the command on the line", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some(cmd)
+            });
+            // What is typed now goes where the placeholder starts.
+            s.send_text("me");
+            let want = "git config user.email meyou@example.com";
+            s.wait_for("typing at the placeholder", MOCK_TIMEOUT, |sc| {
+                sc.buffer() == Some(want)
+            });
+            // The note names it, above the prompt; the cursor line is not shown.
+            let sc = s.screen();
+            assert!(
+                sc.0.contains("replace you@example.com before running it"),
+                "{}:\n{}",
+                s.label(),
+                sc.0
+            );
+            assert!(!sc.0.contains("cmdai-cursor"), "{}:\n{}", s.label(), sc.0);
+        }
+    }
+}
+
 /// A harmless command the validator rates Critical: a base64 payload run by
 /// `sh` (it decodes to `true`). A `touch` of `marker` comes first, after a
 /// `;`: in zsh without `interactivecomments`, the old `# blocked: ...` line
