@@ -29,7 +29,10 @@ impl ResponseCache {
         }
     }
 
-    /// Everything that can change the answer: model, prompt, request, context.
+    /// Everything that can change the answer: model, prompt, request, and
+    /// the context as the prompt shows it (the kind of place and the
+    /// folder's lines, not the folder's path: the same request in two
+    /// ordinary folders that hold the same things is the same prompt).
     fn material(model_id: &str, req: &GenerateRequest) -> String {
         let prompt: String = crate::prompt::prefix_messages(req.context.os)
             .iter()
@@ -40,7 +43,7 @@ impl ResponseCache {
             env!("CARGO_PKG_VERSION"),
             crate::hex::sha256(prompt.as_bytes()),
             req.context.shell,
-            req.context.cwd,
+            req.context.place(),
             req.context.folder,
             req.context.os,
             req.search,
@@ -141,6 +144,13 @@ mod tests {
         );
         assert_eq!(c.get("m", &req("find large files", "~/src")), None);
         assert_eq!(c.get("other-model", &req("find large files", "~")), None);
+        // Two ordinary folders holding the same things ask the same prompt;
+        // other things in the folder are another prompt.
+        c.put("m", &req("unpack this", "~/a"), "tar -xzf x.tgz");
+        assert!(c.get("m", &req("unpack this", "/tmp/b")).is_some());
+        let mut other = req("unpack this", "~/a");
+        other.context.folder = vec!["files here: y.tgz".into()];
+        assert_eq!(c.get("m", &other), None);
     }
 
     #[test]
