@@ -203,6 +203,7 @@ impl Snapshot {
         nothing_else: bool,
     ) -> Vec<(bool, Vec<&Entry>)> {
         let words = request_words(request);
+        let exts = named_extensions(request);
         let mut groups: Vec<(bool, Vec<&Entry>)> = Vec::new();
         let mut shown: Vec<&str> = Vec::new();
         for kind in KINDS.iter().filter(|k| wants.kinds.contains(&k.name)) {
@@ -211,22 +212,28 @@ impl Snapshot {
                 .iter()
                 .filter(|e| (kind.matches)(e) && !named_in(request, &e.name))
                 .collect();
-            if hits.is_empty() {
+            // "every .jpeg file": the request says which files; their kind's
+            // other files (a .png beside them) would only be taken along.
+            let said = |e: &&Entry| exts.iter().any(|x| e.name.to_lowercase().ends_with(x));
+            if hits.is_empty() || hits.iter().any(said) {
                 continue;
             }
             shown.extend(hits.iter().map(|e| e.name.as_str()));
             groups.push((true, hits));
         }
+        // A request that names a file here exactly means that one, not
+        // others that share a part of its name (names.txt, not names-old.txt).
+        let names_one = self.entries.iter().any(|e| named_in(request, &e.name));
         let by_stem: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|e| !shown.contains(&e.name.as_str()) && !named_in(request, &e.name))
+            .filter(|e| !names_one && !shown.contains(&e.name.as_str()))
             .filter(|e| stem_matches(&words, &e.name))
             .collect();
         if !by_stem.is_empty() {
             groups.push((false, by_stem));
         }
-        if nothing_else && groups.is_empty() && wants.deictic && !self.more {
+        if nothing_else && groups.is_empty() && exts.is_empty() && wants.deictic && !self.more {
             let files: Vec<&Entry> = self.entries.iter().filter(|e| !hidden(e)).collect();
             if !files.is_empty() && files.len() <= 4 {
                 groups.push((false, files));
@@ -412,7 +419,7 @@ struct Wants {
     git: bool,
     /// Kinds of file named or implied ("the logs", "unpack").
     kinds: Vec<&'static str>,
-    /// "this", "it", "here", "these".
+    /// "this", "it", "these", "them", "that" ("here" is only where).
     deictic: bool,
 }
 
@@ -438,7 +445,19 @@ const GIT_WORDS: &[&str] = &[
 ];
 
 /// Words that point at what is here without naming it.
-const DEICTIC_WORDS: &[&str] = &["this", "it", "these", "here", "them", "that"];
+const DEICTIC_WORDS: &[&str] = &["this", "it", "these", "them", "that"];
+
+/// Extensions the request writes out (`.jpeg`, `*.log`), lowercase, with
+/// their dot.
+fn named_extensions(request: &str) -> Vec<String> {
+    request
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '\'' || c == '"')
+        .filter_map(|w| w.trim_start_matches('*').strip_prefix('.'))
+        .map(|x| x.trim_end_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|x| !x.is_empty() && x.len() <= 8 && x.chars().all(|c| c.is_alphanumeric()))
+        .map(|x| format!(".{}", x.to_lowercase()))
+        .collect()
+}
 
 /// Lowercase words of a request, with simple plural folding.
 fn request_words(request: &str) -> Vec<String> {
@@ -484,8 +503,11 @@ impl Wants {
 /// something.
 fn stem_matches(words: &[String], name: &str) -> bool {
     let lower = name.to_lowercase();
-    let parts: Vec<&str> = lower
-        .split(['.', '-', '_', ' '])
+    // The name without its extension: `jpeg` is what a file is, not which.
+    let trimmed = lower.trim_start_matches('.');
+    let stem = trimmed.split('.').next().unwrap_or(trimmed);
+    let parts: Vec<&str> = stem
+        .split(['-', '_', ' '])
         .filter(|p| p.len() >= 3)
         .collect();
     words.iter().any(|w| {

@@ -332,3 +332,15 @@ fn the_tools_of_the_projects_shown() {
     ];
     assert_eq!(tools(&lines), ["pnpm", "docker", "cargo"]);
 }
+
+#[test]
+fn an_extension_written_out_or_a_name_given_needs_no_listing() {
+    let d = tree(&["one.jpeg", "two.jpeg", "three.png", "notes.txt"]);
+    assert!(rendered(&d, "rename every .jpeg file here to .jpg").is_empty());
+    assert_eq!(
+        named_extensions("rename every .jpeg file to .JPG, and *.log."),
+        [".jpeg", ".jpg", ".log"]
+    );
+    let d = tree(&["names.txt", "names-old.txt", "emails.csv"]);
+    assert!(rendered(&d, "sort the file names.txt and remove duplicates").is_empty());
+}
