@@ -714,7 +714,7 @@ fn product_answer(query: &str, g: &Generation, folder: &FolderUse) -> (String, b
     let Ok(command) = cmdai::backend::parse_generation(g) else {
         return (String::new(), false);
     };
-    let command = cmdai::placeholders::fill(&command, folder);
+    let command = cmdai::placeholders::fill(&command, query, folder);
     let a = safety::assess_request(query, &command, &safety::Context::for_user());
     if safety::policy(a.risk, SafetyLevel::Default) == Verdict::Block {
         return (format!("# blocked: {command}"), true);

@@ -308,7 +308,7 @@ fn main() {
             let raw = cmdai::parser::parse_prefilled(&g.text)
                 .map(|p| p.command)
                 .unwrap_or_default();
-            let command = cmdai::placeholders::fill(&raw, &folder);
+            let command = cmdai::placeholders::fill(&raw, &query, &folder);
             let norm = normalize(&command);
             let right = pats.iter().any(|p| p.is_match(&norm));
             std::env::set_current_dir(&home).unwrap();
@@ -319,7 +319,7 @@ fn main() {
                 request: row.request.clone(),
                 lines: folder.lines.clone(),
                 unasked: unasked(row, &command),
-                placeholders: cmdai::placeholders::find(&command)
+                placeholders: cmdai::placeholders::find(&command, &query)
                     .into_iter()
                     .map(|s| s.text)
                     .collect(),

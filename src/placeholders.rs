@@ -53,7 +53,7 @@ fn patterns() -> &'static [(Regex, Stands)] {
                 r(r"(?i)^<(?:your[-_ ]?|the[-_ ]?)?(?:file|filename|file[-_ ]name|archive|log|script|path)(?:[-_ ]?name)?>$"),
                 Stands::File,
             ),
-            (r(r"^(?:filename|file_name|FILENAME|FILE)$"), Stands::File),
+            (r(r"^(?:filename|file_name|FILENAME)$"), Stands::File),
             (r(r"^<[A-Za-z][A-Za-z0-9 _.-]*>$"), Stands::Other),
             (r(r"(?i)^(?:your|my)[-_][a-z][a-z0-9_-]*$"), Stands::Other),
             (r(r"^YOUR_[A-Z0-9_]+$"), Stands::Other),
@@ -140,15 +140,24 @@ fn names_something_new(cmd: &str, at: usize) -> bool {
     )
 }
 
-/// `cmd` with the placeholders the folder's facts answer filled in.
-pub fn fill(cmd: &str, folder: &FolderUse) -> String {
+/// The placeholders of `cmd` as byte ranges, with what each stands for.
+/// What the request itself wrote (`download http://example.com/a.txt`) is
+/// the user's, never a placeholder.
+fn placeholders(cmd: &str, request: &str) -> Vec<(usize, usize, Stands)> {
+    words(cmd)
+        .into_iter()
+        .map(|r| inner(cmd, r))
+        .filter(|&(s, e)| !request.contains(&cmd[s..e]))
+        .filter_map(|(s, e)| Some((s, e, stands_for(&cmd[s..e])?)))
+        .collect()
+}
+
+/// `cmd` (the answer to `request`) with the placeholders the folder's
+/// facts answer filled in.
+pub fn fill(cmd: &str, request: &str, folder: &FolderUse) -> String {
     let mut out = String::with_capacity(cmd.len());
     let mut last = 0;
-    for range in words(cmd) {
-        let (s, e) = inner(cmd, range);
-        let Some(stands) = stands_for(&cmd[s..e]) else {
-            continue;
-        };
+    for (s, e, stands) in placeholders(cmd, request) {
         let value = match stands {
             Stands::Branch if !names_something_new(cmd, s) => folder.facts.branch.clone(),
             Stands::Remote => folder.facts.remote.clone(),
@@ -168,13 +177,12 @@ pub fn fill(cmd: &str, folder: &FolderUse) -> String {
     out
 }
 
-/// The placeholders left in `cmd`, first to last, in characters.
-pub fn find(cmd: &str) -> Vec<Span> {
-    words(cmd)
+/// The placeholders left in `cmd` (the answer to `request`), first to
+/// last, in characters.
+pub fn find(cmd: &str, request: &str) -> Vec<Span> {
+    placeholders(cmd, request)
         .into_iter()
-        .map(|r| inner(cmd, r))
-        .filter(|&(s, e)| stands_for(&cmd[s..e]).is_some())
-        .map(|(s, e)| Span {
+        .map(|(s, e, _)| Span {
             start: cmd[..s].chars().count(),
             end: cmd[..e].chars().count(),
             text: cmd[s..e].to_string(),
@@ -203,26 +211,26 @@ mod tests {
     fn the_checked_out_branch_and_remote_fill_their_placeholders() {
         let f = folder(Some("fix/ui-crash"), Some("origin"), &[]);
         assert_eq!(
-            fill("git push origin <branch-name>", &f),
+            fill("git push origin <branch-name>", "push it", &f),
             "git push origin fix/ui-crash"
         );
         assert_eq!(
-            fill("git push -u <remote> your-branch", &f),
+            fill("git push -u <remote> your-branch", "push", &f),
             "git push -u origin fix/ui-crash"
         );
         assert_eq!(
-            fill("git push --set-upstream=<branch>", &f),
+            fill("git push --set-upstream=<branch>", "push", &f),
             "git push --set-upstream=fix/ui-crash"
         );
         // A new branch's name is the user's to choose.
         assert_eq!(
-            fill("git checkout -b <branch-name>", &f),
+            fill("git checkout -b <branch-name>", "new branch", &f),
             "git checkout -b <branch-name>"
         );
         // Without facts nothing changes.
         let none = FolderUse::default();
         assert_eq!(
-            fill("git push origin <branch-name>", &none),
+            fill("git push origin <branch-name>", "push it", &none),
             "git push origin <branch-name>"
         );
     }
@@ -230,36 +238,50 @@ mod tests {
     #[test]
     fn one_listed_file_fills_a_file_placeholder_quoted() {
         let f = folder(None, None, &["site 2023.tgz"]);
-        assert_eq!(fill("tar -xzf <file>", &f), "tar -xzf 'site 2023.tgz'");
+        assert_eq!(
+            fill("tar -xzf <file>", "unpack", &f),
+            "tar -xzf 'site 2023.tgz'"
+        );
         let two = folder(None, None, &["a.tgz", "b.tgz"]);
-        assert_eq!(fill("tar -xzf <file>", &two), "tar -xzf <file>");
+        assert_eq!(fill("tar -xzf <file>", "unpack", &two), "tar -xzf <file>");
         let one = folder(None, None, &["capture.pcap"]);
-        assert_eq!(fill("du -sh filename", &one), "du -sh capture.pcap");
-        assert_eq!(find("du -sh filename")[0].text, "filename");
+        assert_eq!(fill("du -sh filename", "size", &one), "du -sh capture.pcap");
+        assert_eq!(find("du -sh filename", "size")[0].text, "filename");
     }
 
     #[test]
     fn placeholders_are_found_outside_quotes_only() {
-        let spans = find("git commit --author='Me <me@x.org>' -m <message> && cp /path/to/src dst");
+        let spans = find(
+            "git commit --author='Me <me@x.org>' -m <message> && cp /path/to/src dst",
+            "commit",
+        );
         let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["<message>", "/path/to/src"]);
         assert_eq!(
             spans[0].start,
             "git commit --author='Me <me@x.org>' -m ".len()
         );
-        assert!(find("grep '<div>' index.html").is_empty());
-        assert!(find("sort < names.txt > out.txt").is_empty());
-        assert!(find("diff <(ls a) <(ls b)").is_empty());
-        assert!(find("ls -la").is_empty());
-        let spans = find("git config user.email you@example.com");
+        assert!(find("grep '<div>' index.html", "x").is_empty());
+        assert!(find("sort < names.txt > out.txt", "x").is_empty());
+        assert!(find("diff <(ls a) <(ls b)", "x").is_empty());
+        assert!(find("ls -la", "x").is_empty());
+        let spans = find("git config user.email you@example.com", "set my email");
         assert_eq!(spans[0].text, "you@example.com");
-        let spans = find("git revert abc1234");
+        let spans = find("git revert abc1234", "revert a commit");
         assert_eq!(spans[0].text, "abc1234");
+        // What the request wrote is the user's, and xargs' replace string is
+        // not a file.
+        assert!(find(
+            "curl -O https://example.com/a.txt",
+            "get https://example.com/a.txt"
+        )
+        .is_empty());
+        assert!(find("xargs -IFILE mv FILE ./x", "move them").is_empty());
     }
 
     #[test]
     fn positions_count_characters() {
-        let spans = find("echo été <name>");
+        let spans = find("echo été <name>", "x");
         assert_eq!((spans[0].start, spans[0].end), (9, 15));
     }
 }

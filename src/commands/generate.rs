@@ -71,8 +71,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     } = answer(args, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
-    let command = crate::placeholders::fill(&command, &folder);
-    let placeholders = crate::placeholders::find(&command);
+    let command = crate::placeholders::fill(&command, &query, &folder);
+    let placeholders = crate::placeholders::find(&command, &query);
     // Relative paths and globs are judged in the directory the request came
     // from (`rm -rf *` in `/` is the whole system).
     let ctx = safety::Context::for_user().in_dir(&req.context.cwd);

@@ -925,7 +925,10 @@ mod tests {
     fn a_request_reads_only_what_differs_from_the_last_one() {
         let t = |v: &[i32]| v.iter().map(|&i| LlamaToken(i)).collect::<Vec<_>>();
         // The same folder's lines, then other words: the lines stay cached.
-        assert_eq!(reused_tokens(&t(&[1, 2, 3, 4, 5]), &t(&[1, 2, 3, 9, 9, 9])), 3);
+        assert_eq!(
+            reused_tokens(&t(&[1, 2, 3, 4, 5]), &t(&[1, 2, 3, 9, 9, 9])),
+            3
+        );
         // The same request again still reads its last token (for its logits).
         assert_eq!(reused_tokens(&t(&[1, 2, 3]), &t(&[1, 2, 3])), 2);
         assert_eq!(reused_tokens(&[], &t(&[1, 2])), 0);
