@@ -45,23 +45,25 @@ struct Sent {
 }
 
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
-    let line = cx.line();
-    let flow = cx.flow();
-    let sent = match c.name.as_str() {
-        "curl" | "curlie" | "wget" | "wget2" | "http" | "https" | "xh" => {
-            http_sinks(c, &line, flow)
-        }
+    type Sink = fn(&Cmd, &Line, &Flow) -> Vec<Sent>;
+    let sink: Sink = match c.name.as_str() {
+        "curl" | "curlie" | "wget" | "wget2" | "http" | "https" | "xh" => http_sinks,
         "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd" | "socat" | "telnet"
-        | "openssl" => stream_sink(c, &line, flow),
-        "ssh" => ssh_sink(c, &line, flow),
-        "scp" | "rsync" | "sftp" | "rclone" | "s3cmd" | "gsutil" => copy_sinks(c, &line, flow),
-        "mail" | "mailx" | "mutt" | "sendmail" => mail_sink(c, &line, flow),
+        | "openssl" => stream_sink,
+        "ssh" => ssh_sink,
+        "scp" | "rsync" | "sftp" | "rclone" | "s3cmd" | "gsutil" => copy_sinks,
+        "mail" | "mailx" | "mutt" | "sendmail" => mail_sink,
         "dig" | "nslookup" | "host" | "drill" | "kdig" | "delv" | "ping" | "ping6"
-        | "traceroute" | "getent" => dns_sinks(c, &line, flow),
-        n if lang_of(n).is_some() => code_sinks(c, cx, &line, flow),
-        _ => Vec::new(),
+        | "traceroute" | "getent" => dns_sinks,
+        n if lang_of(n).is_some() => {
+            for s in code_sinks(c, cx) {
+                report(&s, out);
+            }
+            return;
+        }
+        _ => return,
     };
-    for s in sent {
+    for s in sink(c, &cx.line(), cx.flow()) {
         report(&s, out);
     }
 }
@@ -409,7 +411,7 @@ fn marks() -> &'static CodeMarks {
 
 /// Interpreter code with an HTTP client or a socket that reads a secret
 /// file, a secret variable or the whole environment, or is fed one.
-fn code_sinks(c: &Cmd, cx: &Cx, line: &Line, flow: &Flow) -> Vec<Sent> {
+fn code_sinks(c: &Cmd, cx: &Cx) -> Vec<Sent> {
     let m = marks();
     let mut v = Vec::new();
     for (_, code, span) in all_code(c, cx.script) {
@@ -429,7 +431,7 @@ fn code_sinks(c: &Cmd, cx: &Cx, line: &Line, flow: &Flow) -> Vec<Sent> {
         {
             data.secret = Some(format!("the value of ${}", name.as_str()));
         } else {
-            data = flow.stdin(line, c.index, 0);
+            data = cx.flow().stdin(&cx.line(), c.index, 0);
         }
         let host = m
             .url

@@ -55,8 +55,10 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
         outage::check(c, cx, out);
         out.suppress_values = suppress;
     }
+    let mut writes = false;
     for idx in 0..cx.script.commands.len() {
         for t in write_targets(&cx.line(), idx) {
+            writes = true;
             filesystem::check_write(&t, idx, cx, out);
             secrets::check_write(&t, idx, cx, out);
             disk::check_write(&t, cx, out);
@@ -65,10 +67,12 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
     }
     system::check_script(cx, out);
     network::check_script(cx, out);
-    if cx.script.commands.iter().any(|c| !c.redirects.is_empty())
-        || cx.cmds().any(|c| !c.args.is_empty())
-    {
+    // The line's data flow is only worked out when it writes a file or runs
+    // a program that schedules or installs something.
+    if writes || cx.cmds().any(|c| persist::schedules(&c.name)) {
         persist::check_script(cx, out);
+    }
+    if writes {
         exfil::check_script(cx, out);
         outage::check_proc_sys(cx, out);
     }
@@ -79,7 +83,13 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
 /// a startup file's new line, a script written from a here-document), for
 /// the walk to judge as the script it is.
 pub(crate) fn later_code(cx: &Cx) -> Vec<crate::safety::cmd::Body> {
-    let mut v = persist::later_code(cx);
+    // Without a data flow (nothing written or scheduled), persistence has
+    // nothing to hand back.
+    let mut v = if cx.flow.get().is_some() {
+        persist::later_code(cx)
+    } else {
+        Vec::new()
+    };
     v.extend(staged::written_scripts(cx));
     v
 }

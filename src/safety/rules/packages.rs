@@ -38,6 +38,9 @@ fn pip_args(c: &Cmd) -> Option<&[crate::safety::parse::Word]> {
     if n.starts_with("pip") && n[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
         return Some(&c.args);
     }
+    if !n.starts_with("python") && n != "uv" {
+        return None;
+    }
     let at = c.args.iter().position(|w| w.text == "pip")?;
     let before: Vec<&str> = c.args[..at].iter().map(|w| w.text.as_str()).collect();
     (n.starts_with("python") && before == ["-m"] || n == "uv" && before.is_empty())

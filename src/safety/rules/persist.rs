@@ -516,6 +516,15 @@ pub(crate) fn check_script(cx: &Cx, out: &mut Out) {
     }
 }
 
+/// Programs that install or schedule what they are given (judged here
+/// even when the line writes no file).
+pub(crate) fn schedules(name: &str) -> bool {
+    matches!(
+        name,
+        "crontab" | "at" | "batch" | "systemctl" | "useradd" | "adduser" | "usermod"
+    )
+}
+
 /// `crontab -`, `at`, `systemctl enable FILE`, `useradd -o -u 0`.
 fn check_command(c: &Cmd, cx: &Cx, out: &mut Out) {
     let flow = cx.flow();
