@@ -142,7 +142,7 @@ pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
 }
 
 /// Strips a trailing glob that selects everything in a directory.
-fn strip_glob(p: &str) -> Option<&str> {
+pub(crate) fn strip_glob(p: &str) -> Option<&str> {
     for g in ["/*", "/.*", "/{*,.*}", "/**"] {
         if let Some(base) = p.strip_suffix(g) {
             return Some(if base.is_empty() { "/" } else { base });

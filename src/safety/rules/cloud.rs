@@ -79,7 +79,7 @@ pub(crate) const CLOUD_DESTROY: Rule = rule(
     "cloud.destroy_resource",
     High,
     CAT,
-    "permanently deletes cloud resources (servers, databases, projects or resource groups)",
+    "permanently deletes a cloud resource (a server, a database, a cluster or a stack)",
 );
 pub(crate) const BUCKET_WIPE: Rule = rule(
     "cloud.bucket_wipe",
@@ -103,7 +103,7 @@ pub(crate) const TERRAFORM_DESTROY: Rule = rule(
     "iac.destroy",
     High,
     CAT,
-    "destroys all the infrastructure managed by this configuration",
+    "destroys all the infrastructure this configuration manages, once you confirm",
 );
 pub(crate) const HELM_UNINSTALL_ALL: Rule = rule(
     "k8s.helm_uninstall",
@@ -222,6 +222,9 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 .any(|t| t.trim_start_matches('-').starts_with("target"));
             if destroy && unattended && !targeted {
                 out.add(&DESTROY_NOW, c.span.clone());
+            } else if destroy && targeted {
+                let note = "destroys the targeted resources of this configuration".to_string();
+                out.add_note(&TERRAFORM_DESTROY, c.span.clone(), note);
             } else if destroy {
                 out.add(&TERRAFORM_DESTROY, c.span.clone());
             }

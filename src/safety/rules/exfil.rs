@@ -86,10 +86,9 @@ fn report(s: &Sent, out: &mut Out) {
 /// `curl -d`/`--data*`/`--json`/`-F`/`-T`, `wget --post-*`/`--body-*`, a
 /// header holding a file's or a command's secret, and the URL itself.
 fn http_sinks(c: &Cmd, line: &Line, flow: &Flow) -> Vec<Sent> {
-    let url = c
-        .args
-        .iter()
-        .find(|w| !w.text.starts_with('-') && (w.text.contains("://") || w.text.contains('.')));
+    let url = http_operands(c)
+        .into_iter()
+        .max_by_key(|w| w.text.contains("://"));
     let host = url.map_or_else(|| "a web server".to_string(), |w| host_of(&w.text));
     let mut v = Vec::new();
     let mut push = |data: Data, w: &Word| {
@@ -158,6 +157,25 @@ fn http_sinks(c: &Cmd, line: &Line, flow: &Flow) -> Vec<Sent> {
             }
         };
         push(data, carrier);
+    }
+    v
+}
+
+/// The words of a `curl`/`wget` command that are not options or their
+/// values: its URLs.
+fn http_operands(c: &Cmd) -> Vec<&Word> {
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i < c.args.len() {
+        let t = c.args[i].text.as_str();
+        i += 1;
+        let (flag, attached) = split_flag(t);
+        if !t.starts_with('-') {
+            v.push(&c.args[i - 1]);
+        } else if attached.is_none() && (payload_kind(flag).is_some() || takes_value(&c.name, flag))
+        {
+            i += 1;
+        }
     }
     v
 }

@@ -173,6 +173,7 @@ const VALUE_RULES: &[&str] = &[
     "exp.computed_program_target",
     "exp.computed_path",
     "fs.rm_var_path",
+    "persist.keys_added",
 ];
 
 impl Out<'_> {

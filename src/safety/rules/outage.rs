@@ -109,9 +109,14 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         ("nmcli", ["connection" | "con" | "c", "down" | "d", what, ..]) => down(format!("the network connection {what}")),
         ("rfkill", ["block", "all" | "wifi" | "wlan" | "wwan", ..]) => down("the wireless devices".into()),
         ("systemctl", [verb, units @ ..]) if matches!(*verb, "stop" | "disable" | "mask" | "kill") => {
-            match units.iter().find(|u| network_service(u)) {
-                Some(u) => format!("stops {u}; over SSH this cuts your own session or keeps you from logging in again"),
-                None => return rescue(c, &words, cx, out),
+            let Some(u) = units.iter().find(|u| network_service(u)) else {
+                return rescue(c, &words, cx, out);
+            };
+            let now = c.arg_texts().any(|t| t == "--now");
+            match *verb {
+                "disable" if !now => format!("keeps {u} from starting at the next boot; after a restart the machine may be unreachable over the network"),
+                "mask" => format!("masks {u}, so nothing can start it; over SSH this can keep you from logging in again"),
+                _ => format!("stops {u}; over SSH this cuts your own session or keeps you from logging in again"),
             }
         }
         ("service", [unit, "stop", ..]) if network_service(unit) => {
@@ -209,9 +214,8 @@ fn sysctl_setting(key: &str, value: &str, when: &str, span: Range<usize>, out: &
         "kernel.unprivileged_bpf_disabled" => {
             (value == "0").then_some("lets every user load BPF programs into the kernel")
         }
-        "vm.mmap_min_addr" => (value == "0").then_some(
-            "lets programs map address zero, which turns kernel bugs into root exploits",
-        ),
+        "vm.mmap_min_addr" => (value == "0")
+            .then_some("lets programs map address zero, turning kernel bugs into root exploits"),
         "kernel.perf_event_paranoid" => value
             .starts_with('-')
             .then_some("lets every user trace the whole system"),
@@ -226,7 +230,7 @@ fn sysctl_setting(key: &str, value: &str, when: &str, span: Range<usize>, out: &
             out.add_note(
                 &KERNEL_PROTECTION_OFF,
                 span,
-                format!("sets {key} to {value}, which {what}{when}"),
+                format!("sets {key} to {value}{when}, which {what}"),
             );
             true
         }

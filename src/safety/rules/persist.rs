@@ -624,6 +624,17 @@ fn crontab_input(c: &Cmd, cx: &Cx) -> Option<Data> {
     })
 }
 
+/// The words that lead from the file to what is written ("adds to F, which
+/// .., a line that ..", "edits F, which .., to add a line that ..").
+fn lead(w: &Write) -> &'static str {
+    match w.mode {
+        WriteMode::Append => "",
+        WriteMode::Edit => "to add ",
+        WriteMode::Truncate if w.direct => "with ",
+        WriteMode::Truncate => "with text holding ",
+    }
+}
+
 /// The verb for a reason.
 fn verb(w: &Write) -> &'static str {
     match w.mode {
@@ -645,8 +656,9 @@ fn judge(w: &Write, out: &mut Out) {
             &RUNS_FETCHED
         };
         let note = format!(
-            "{} {file}, which {when}, what it downloads from {}",
+            "{} {file}, which {when}, {}what it downloads from {}",
             verb(w),
+            lead(w),
             host_of(url)
         );
         return out.add_note(rule, span, note);
@@ -655,7 +667,11 @@ fn judge(w: &Write, out: &mut Out) {
         return;
     }
     if let Some((rule, effect)) = w.place.code(&data.text).as_deref().and_then(code_effect) {
-        let note = format!("{} {file}, which {when}, a line that {effect}", verb(w));
+        let note = format!(
+            "{} {file}, which {when}, {}a line that {effect}",
+            verb(w),
+            lead(w)
+        );
         return out.add_note(rule, span, note);
     }
     if w.mode == WriteMode::Truncate && w.place.main() && (w.direct || data.is_empty()) {
