@@ -917,6 +917,74 @@ mod tests {
         }
     }
 
+    /// The nested scripts a line hands to the walk (all commands).
+    fn bodies(src: &str) -> Vec<(String, Vec<String>)> {
+        let s = parse(src, 0);
+        (0..s.commands.len())
+            .flat_map(|i| unwrap(&s, i).bodies)
+            .map(|b| (b.text, b.params))
+            .collect()
+    }
+
+    #[test]
+    fn defined_functions_and_aliases_run_at_their_calls() {
+        let b = bodies("wipe() { rm -rf \"$1\"; }; wipe ~");
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(b[0].0.trim(), "rm -rf \"$1\";");
+        assert_eq!(b[0].1, vec!["wipe", "~"]);
+        let b = bodies("function nuke { rm -rf \"$@\"; }; nuke / /home");
+        assert_eq!(b[0].1, vec!["nuke", "/", "/home"]);
+        assert_eq!(
+            bodies("alias x='sudo rm -rf'; x /usr")[0].0,
+            "sudo rm -rf /usr"
+        );
+        // Defined but not called, or called before the alias exists: nothing.
+        assert!(bodies("wipe() { rm -rf \"$1\"; }").is_empty());
+        assert!(bodies("x /usr; alias x='rm -rf'").is_empty());
+        // A call inside its own body is not expanded again.
+        assert!(bodies(":(){ :|:& }").is_empty());
+    }
+
+    #[test]
+    fn runners_hand_over_their_commands() {
+        let b = bodies("parallel rm -rf ::: ~ /tmp/x");
+        assert_eq!(
+            b.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            ["rm -rf ~", "rm -rf /tmp/x"]
+        );
+        assert_eq!(bodies("parallel 'rm -rf {}' ::: /etc")[0].0, "rm -rf /etc");
+        assert!(bodies("parallel --dry-run rm ::: /").is_empty());
+        assert_eq!(
+            bodies("printf '/\\n' | xargs -I % rm -rf %")[0].0,
+            "rm -rf '/'"
+        );
+        assert_eq!(
+            bodies("echo /dev/sda | xargs mkfs.ext4")[0].0,
+            "mkfs.ext4 '/dev/sda'"
+        );
+        // A value stays one word: `;` in it starts nothing.
+        assert_eq!(
+            bodies("echo 'x; rm -rf /' | xargs echo")[0].0,
+            "echo 'x;' 'rm' '-rf' '/'"
+        );
+    }
+
+    #[test]
+    fn shells_reading_stdin() {
+        assert_eq!(
+            bodies("sudo -s <<'EOF'\nrm -rf /etc\nEOF")[0].0,
+            "rm -rf /etc\n"
+        );
+        assert_eq!(bodies("su - <<< 'id'")[0].0, "id");
+        assert_eq!(
+            bodies("cat <<'EOF' | bash\nrm -rf ~\nEOF")[0].0,
+            "rm -rf ~\n"
+        );
+        assert_eq!(bodies("echo 'ls' | sudo -s")[0].0, "ls\n");
+        assert!(bodies("sudo -s").is_empty());
+        assert!(bodies("sudo -u me ls").is_empty());
+    }
+
     #[test]
     fn option_parsing() {
         let s = parse("rm -rf --no-preserve-root -- -x /", 0);

@@ -1383,6 +1383,20 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_holding_home_is_home() {
+        assert_eq!(
+            words("d=$HOME; rm -rf \"$d\""),
+            vec![w(&["rm", "-rf", "~"])]
+        );
+        assert_eq!(
+            words("d=${HOME}/x; rm -rf $d"),
+            vec![w(&["rm", "-rf", "~/x"])]
+        );
+        // Written directly, $HOME stays for the path rules.
+        assert_eq!(words("rm -rf $HOME"), vec![w(&["rm", "-rf", "$HOME"])]);
+    }
+
+    #[test]
     fn ifs_and_positional() {
         assert_eq!(words("rm${IFS}-rf${IFS}/"), vec![w(&["rm", "-rf", "/"])]);
         assert_eq!(words("rm$IFS$9-rf$IFS$9/"), vec![w(&["rm", "-rf", "/"])]);

@@ -461,29 +461,7 @@ impl<'s> Parser<'s> {
                         }
                     }
                 }
-                b'(' => {
-                    let mut j = self.i + 1;
-                    while j < self.b.len() && is_blank(self.b[j]) {
-                        j += 1;
-                    }
-                    let name = definition_name(&f.words);
-                    if name.is_some() && f.redirects.is_empty() && self.b.get(j) == Some(&b')') {
-                        // `name () ...`: a function definition.
-                        f.words.clear();
-                        self.define_function(name.unwrap_or_default());
-                        self.i = j + 1;
-                    } else if self.depth >= MAX_DEPTH {
-                        self.i += 1;
-                    } else {
-                        self.end_pipeline(&mut f, false);
-                        self.i += 1;
-                        self.depth += 1;
-                        let first = self.script.commands.len();
-                        self.parse_seq(Some(b')'));
-                        self.last_group = Some((self.i, first..self.script.commands.len()));
-                        self.depth -= 1;
-                    }
-                }
+                b'(' => self.open_paren(&mut f),
                 b')' => {
                     self.end_pipeline(&mut f, false);
                     self.i += 1;
@@ -497,38 +475,8 @@ impl<'s> Parser<'s> {
                     return;
                 }
                 b'<' | b'>' if self.peek(1) != Some(b'(') => self.redirect(&mut f, None, closer),
-                b'{' if self.opens_group(&f) => {
-                    if !f.words.is_empty() {
-                        // `function name { ... }`
-                        let name = definition_name(&f.words).unwrap_or_default();
-                        f.words.clear();
-                        self.define_function(name);
-                    }
-                    self.end_pipeline(&mut f, false);
-                    if let Some(func) = self.pending_fn.take() {
-                        self.fn_stack.push((func, self.brace_depth, self.i + 1));
-                    }
-                    self.brace_starts.push(self.script.commands.len());
-                    self.brace_depth += 1;
-                    self.i += 1;
-                }
-                b'}' if f.words.is_empty() && self.brace_alone() => {
-                    self.end_pipeline(&mut f, false);
-                    self.brace_depth = self.brace_depth.saturating_sub(1);
-                    if let Some(&(func, d, start)) = self.fn_stack.last() {
-                        if d >= self.brace_depth {
-                            self.fn_stack.pop();
-                            let text = String::from_utf8_lossy(&self.b[start.min(self.i)..self.i]);
-                            if let Some(slot) = self.script.function_bodies.get_mut(func) {
-                                *slot = (text.into_owned(), start..self.i);
-                            }
-                        }
-                    }
-                    if let Some(first) = self.brace_starts.pop() {
-                        self.last_group = Some((self.i + 1, first..self.script.commands.len()));
-                    }
-                    self.i += 1;
-                }
+                b'{' if self.opens_group(&f) => self.open_brace(&mut f),
+                b'}' if f.words.is_empty() && self.brace_alone() => self.close_brace(&mut f),
                 b'0'..=b'9' => {
                     let mut j = self.i;
                     while j < self.b.len() && self.b[j].is_ascii_digit() {
@@ -555,6 +503,70 @@ impl<'s> Parser<'s> {
             }
         }
         self.end_pipeline(&mut f, false);
+    }
+
+    /// `(`: a function definition after `name` / `function name`, or a
+    /// subshell whose commands are parsed (and remembered as a group that
+    /// may be piped into the next command).
+    fn open_paren(&mut self, f: &mut Frame) {
+        let mut j = self.i + 1;
+        while j < self.b.len() && is_blank(self.b[j]) {
+            j += 1;
+        }
+        let name = definition_name(&f.words);
+        if name.is_some() && f.redirects.is_empty() && self.b.get(j) == Some(&b')') {
+            // `name () ...`: a function definition.
+            f.words.clear();
+            self.define_function(name.unwrap_or_default());
+            self.i = j + 1;
+        } else if self.depth >= MAX_DEPTH {
+            self.i += 1;
+        } else {
+            self.end_pipeline(f, false);
+            self.i += 1;
+            self.depth += 1;
+            let first = self.script.commands.len();
+            self.parse_seq(Some(b')'));
+            self.last_group = Some((self.i, first..self.script.commands.len()));
+            self.depth -= 1;
+        }
+    }
+
+    /// `{`: a group, or a function's body after `name ()` / `function name`.
+    fn open_brace(&mut self, f: &mut Frame) {
+        if !f.words.is_empty() {
+            // `function name { ... }`
+            let name = definition_name(&f.words).unwrap_or_default();
+            f.words.clear();
+            self.define_function(name);
+        }
+        self.end_pipeline(f, false);
+        if let Some(func) = self.pending_fn.take() {
+            self.fn_stack.push((func, self.brace_depth, self.i + 1));
+        }
+        self.brace_starts.push(self.script.commands.len());
+        self.brace_depth += 1;
+        self.i += 1;
+    }
+
+    /// `}`: ends a group (remembered for a pipe that follows) or a function
+    /// body (whose text is kept for its calls).
+    fn close_brace(&mut self, f: &mut Frame) {
+        self.end_pipeline(f, false);
+        self.brace_depth = self.brace_depth.saturating_sub(1);
+        if let Some(&(func, d, start)) = self.fn_stack.last() {
+            if d >= self.brace_depth {
+                self.fn_stack.pop();
+                let text = String::from_utf8_lossy(&self.b[start.min(self.i)..self.i]);
+                if let Some(slot) = self.script.function_bodies.get_mut(func) {
+                    *slot = (text.into_owned(), start..self.i);
+                }
+            }
+        }
+        if let Some(first) = self.brace_starts.pop() {
+            self.last_group = Some((self.i + 1, first..self.script.commands.len()));
+        }
+        self.i += 1;
     }
 
     fn push_word(&mut self, f: &mut Frame, closer: Option<u8>) {
@@ -1153,6 +1165,32 @@ mod tests {
             s.commands.iter().filter(|c| c.function == Some(0)).count(),
             2
         );
+    }
+
+    #[test]
+    fn function_bodies_calls_groups_and_aliases() {
+        let s = parse("f() { rm -rf \"$1\"; }; f /", 0);
+        assert_eq!(s.function_bodies[0].0, " rm -rf \"$1\"; ");
+        assert_eq!(s.called, vec![true]);
+        let s = parse("function g { echo hi; }", 0);
+        assert_eq!(s.functions, vec!["g"]);
+        assert_eq!(s.called, vec![false]);
+        let s = parse("function h() { ls; }; h", 0);
+        assert_eq!(s.functions, vec!["h"]);
+        assert_eq!(s.called, vec![true]);
+        // `( .. ) | cmd` and `{ ..; } | cmd`: the group feeds the command.
+        let s = parse("(crontab -l; echo x) | crontab -", 0);
+        let last = s.commands.last().unwrap();
+        assert_eq!(last.words[0].text, "crontab");
+        assert_eq!(last.fed_by, Some(0..2));
+        let s = parse("{ a; b; } | c", 0);
+        assert_eq!(s.commands[2].fed_by, Some(0..2));
+        let s = parse("(a); b | c", 0);
+        assert!(s.commands.iter().all(|c| c.fed_by.is_none()));
+        let s = parse("alias ll='ls -la' x=y; ll", 0);
+        assert_eq!(s.aliases[0].0, "ll");
+        assert_eq!(s.aliases[0].1, "ls -la");
+        assert_eq!(s.aliases[1].0, "x");
     }
 
     #[test]

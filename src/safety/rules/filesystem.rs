@@ -509,83 +509,7 @@ fn class_rule(class: PathClass) -> Option<&'static Rule> {
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     let ctx = cx.ctx;
     match c.name.as_str() {
-        "rm" | "rmdir" | "unlink" | "srm" | "trash" | "gio" => {
-            if c.name == "gio" || c.name == "trash" {
-                return;
-            }
-            let o = opts(&c.args, "", &[]);
-            let recursive = o.has('r') || o.has('R') || o.has_long("recursive");
-            if o.has_long("no-preserve-root") {
-                out.add(&RM_NO_PRESERVE_ROOT, c.span.clone());
-            }
-            let mut plain_recursive = false;
-            for w in &o.operands {
-                let resolved = cx.resolve(c.index, &w.text);
-                let t = resolved.as_str();
-                let class = classify(t, ctx);
-                let glob = t.ends_with("/*") || t.ends_with("/.*");
-                if recursive
-                    || (glob && class != PathClass::Other)
-                    || (c.name == "rmdir" && class != PathClass::Other)
-                {
-                    if let Some(r) = class_rule(class) {
-                        if c.name != "rmdir" || class == PathClass::Root {
-                            out.add_note(r, w.span.clone(), tree_note("deletes", t, class, ctx));
-                        }
-                        continue;
-                    }
-                }
-                let n = normalize(t, ctx);
-                if is_account_file(&n) {
-                    out.add(&RM_CRITICAL_FILE, w.span.clone());
-                } else if recursive && in_system_tree(&n) {
-                    out.add(&RM_SYSTEM_SUBTREE, w.span.clone());
-                } else if c.name != "rmdir"
-                    && (is_system_file(&n)
-                        || has_glob(&n) && is_system_file(glob_dir(&n))
-                        || has_glob(&n) && glob_dir(&n) == "/etc")
-                {
-                    out.add(&RM_SYSTEM_FILE, w.span.clone());
-                } else if recursive && is_var_prefixed(t) {
-                    out.add_note(&RM_VAR_PATH, w.span.clone(), var_path_note(t));
-                } else if recursive
-                    && (matches!(n.as_str(), "../" | ".." | "../.." | "../../..")
-                        || matches!(
-                            normalize(&w.text, ctx).as_str(),
-                            ".." | "../.." | "../../.."
-                        ))
-                {
-                    out.add(&RM_PARENT, w.span.clone());
-                } else if recursive {
-                    plain_recursive = true;
-                }
-            }
-            // `find ROOT ... | xargs rm`: what find selects is deleted.
-            if c.input == Input::Unknown {
-                for up in cx.upstream(c.index).filter(|u| u.name == "find") {
-                    if find_action(up).is_none() {
-                        find_rules(up, FindAction::Delete, find_filtered(up, true), cx, out);
-                    }
-                }
-            }
-            if recursive && c.input == Input::Unknown {
-                // Paths from a pipe: judge them when the producer is known.
-                match piped_paths(c, cx) {
-                    Some(paths) => {
-                        for p in paths {
-                            match class_rule(classify(&p, ctx)) {
-                                Some(r) => out.add(r, c.span.clone()),
-                                None => plain_recursive = true,
-                            }
-                        }
-                    }
-                    None => out.add(&RM_UNKNOWN, c.span.clone()),
-                }
-            }
-            if plain_recursive {
-                out.add(&RM_RECURSIVE, c.span.clone());
-            }
-        }
+        "rm" | "rmdir" | "unlink" | "srm" => check_rm(c, cx, out),
         "find" => {
             if let Some(action) = find_action(c) {
                 find_rules(c, action, find_filtered(c, false), cx, out);
@@ -693,6 +617,85 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         }
         "ln" => check_ln(c, cx, out),
         _ => {}
+    }
+}
+
+/// `rm`, `rmdir`, `unlink`: the root, a home, a system or shared tree,
+/// account and system files, paths built from variables, the parent, and
+/// what a pipe feeds `xargs rm`.
+fn check_rm(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let ctx = cx.ctx;
+    let o = opts(&c.args, "", &[]);
+    let recursive = o.has('r') || o.has('R') || o.has_long("recursive");
+    if o.has_long("no-preserve-root") {
+        out.add(&RM_NO_PRESERVE_ROOT, c.span.clone());
+    }
+    let mut plain_recursive = false;
+    for w in &o.operands {
+        let resolved = cx.resolve(c.index, &w.text);
+        let t = resolved.as_str();
+        let class = classify(t, ctx);
+        let glob = t.ends_with("/*") || t.ends_with("/.*");
+        if recursive
+            || (glob && class != PathClass::Other)
+            || (c.name == "rmdir" && class != PathClass::Other)
+        {
+            if let Some(r) = class_rule(class) {
+                if c.name != "rmdir" || class == PathClass::Root {
+                    out.add_note(r, w.span.clone(), tree_note("deletes", t, class, ctx));
+                }
+                continue;
+            }
+        }
+        let n = normalize(t, ctx);
+        if is_account_file(&n) {
+            out.add(&RM_CRITICAL_FILE, w.span.clone());
+        } else if recursive && in_system_tree(&n) {
+            out.add(&RM_SYSTEM_SUBTREE, w.span.clone());
+        } else if c.name != "rmdir"
+            && (is_system_file(&n)
+                || has_glob(&n) && is_system_file(glob_dir(&n))
+                || has_glob(&n) && glob_dir(&n) == "/etc")
+        {
+            out.add(&RM_SYSTEM_FILE, w.span.clone());
+        } else if recursive && is_var_prefixed(t) {
+            out.add_note(&RM_VAR_PATH, w.span.clone(), var_path_note(t));
+        } else if recursive
+            && (matches!(n.as_str(), "../" | ".." | "../.." | "../../..")
+                || matches!(
+                    normalize(&w.text, ctx).as_str(),
+                    ".." | "../.." | "../../.."
+                ))
+        {
+            out.add(&RM_PARENT, w.span.clone());
+        } else if recursive {
+            plain_recursive = true;
+        }
+    }
+    // `find ROOT ... | xargs rm`: what find selects is deleted.
+    if c.input == Input::Unknown {
+        for up in cx.upstream(c.index).filter(|u| u.name == "find") {
+            if find_action(up).is_none() {
+                find_rules(up, FindAction::Delete, find_filtered(up, true), cx, out);
+            }
+        }
+    }
+    if recursive && c.input == Input::Unknown {
+        // Paths from a pipe: judge them when the producer is known.
+        match piped_paths(c, cx) {
+            Some(paths) => {
+                for p in paths {
+                    match class_rule(classify(&p, ctx)) {
+                        Some(r) => out.add(r, c.span.clone()),
+                        None => plain_recursive = true,
+                    }
+                }
+            }
+            None => out.add(&RM_UNKNOWN, c.span.clone()),
+        }
+    }
+    if plain_recursive {
+        out.add(&RM_RECURSIVE, c.span.clone());
     }
 }
 
