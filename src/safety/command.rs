@@ -281,6 +281,13 @@ fn parallel_runs(rest: &[Word]) -> Option<(Vec<Word>, Vec<Body>)> {
     Some((Vec::new(), bodies))
 }
 
+/// Whether a word runs `xargs` (`xargs`, `/usr/bin/xargs`), without the
+/// allocation of [`prog_name`] for every word.
+fn is_xargs(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"xargs") && prog_name(t) == "xargs"
+}
+
 /// Options of `xargs` that take a value.
 const XARGS_VALUES: (&str, &[&str]) = (
     "IiLlnPdEsaR",
@@ -301,7 +308,7 @@ const XARGS_VALUES: (&str, &[&str]) = (
 /// when its input is fixed text, xargs runs its command on those words.
 fn xargs_known_input(script: &Script, idx: usize, out: &mut Unwrapped) {
     let sc = &script.commands[idx];
-    let Some(at) = sc.words.iter().position(|x| prog_name(&x.text) == "xargs") else {
+    let Some(at) = sc.words.iter().position(|x| is_xargs(&x.text)) else {
         return;
     };
     let input = sc
@@ -346,7 +353,7 @@ fn xargs_known_input(script: &Script, idx: usize, out: &mut Unwrapped) {
 /// The replace string of `xargs -I R` / `-i` / `--replace[=R]`.
 fn xargs_replace(sc: &SimpleCommand) -> Option<String> {
     let w = &sc.words;
-    let at = w.iter().position(|x| prog_name(&x.text) == "xargs")?;
+    let at = w.iter().position(|x| is_xargs(&x.text))?;
     let mut i = at + 1;
     while let Some(x) = w.get(i) {
         let t = x.text.as_str();

@@ -87,6 +87,9 @@ const SHARED_DIRS: &[&str] = &[
 
 /// Normalises a path lexically; `~` and `$HOME` become `~`.
 pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
+    if let Some(plain) = already_normal(arg, ctx) {
+        return plain;
+    }
     let mut s = arg.trim().to_string();
     for home in ["${HOME}", "$HOME", "~/", "~"] {
         if s == home
@@ -138,6 +141,33 @@ pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
         ".".into()
     } else {
         joined
+    }
+}
+
+/// The common case without the work: an absolute (or `~/`) path with no
+/// `.`/`..` parts, doubled or trailing slashes normalises to itself (or,
+/// inside the home directory written out, to `~/..`).
+fn already_normal(arg: &str, ctx: &Context) -> Option<String> {
+    let b = arg.as_bytes();
+    let start = if arg.starts_with("~/") { 1 } else { 0 };
+    if b.get(start) != Some(&b'/') || b.len() < start + 2 || b[b.len() - 1] == b'/' {
+        return None;
+    }
+    let plain = b.windows(2).all(|w| w != b"//" && w != b"/.")
+        && !b.iter().any(|c| c.is_ascii_whitespace());
+    if !plain {
+        return None;
+    }
+    match ctx.home.as_deref().filter(|h| h.len() > 1 && start == 0) {
+        Some(h) => {
+            let h = h.trim_end_matches('/');
+            match arg.strip_prefix(h) {
+                Some("") => None,
+                Some(rest) if rest.starts_with('/') => Some(format!("~{rest}")),
+                Some(_) | None => Some(arg.to_string()),
+            }
+        }
+        None => Some(arg.to_string()),
     }
 }
 

@@ -29,6 +29,13 @@ pub(crate) enum Lang {
 }
 
 pub(crate) fn lang_of(name: &str) -> Option<Lang> {
+    // Most programs are not interpreters: reject them by their first letter.
+    if !matches!(
+        name.as_bytes().first(),
+        Some(b'p' | b'r' | b'n' | b'b' | b'd' | b'a' | b'g' | b'm' | b'l' | b'j')
+    ) {
+        return None;
+    }
     let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     Some(match n {
         "python" | "pypy" | "python3-" => Lang::Python,

@@ -47,6 +47,8 @@ struct Sent {
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     type Sink = fn(&Cmd, &Line, &Flow) -> Vec<Sent>;
     let sink: Sink = match c.name.as_str() {
+        // A plain request (`curl -s URL`) sends nothing worth following.
+        "curl" | "curlie" | "wget" | "wget2" | "http" | "https" | "xh" if !sends_data(c) => return,
         "curl" | "curlie" | "wget" | "wget2" | "http" | "https" | "xh" => http_sinks,
         "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd" | "socat" | "telnet"
         | "openssl" => stream_sink,
@@ -81,6 +83,14 @@ fn report(s: &Sent, out: &mut Out) {
         format!("sends {secret} to {}", s.host)
     };
     out.add_note(&SEND_SECRET, s.span.clone(), note);
+}
+
+/// Whether an HTTP client sends anything this line computes or reads: a
+/// payload option, or a word with an expansion (a URL carrying `$(..)`).
+fn sends_data(c: &Cmd) -> bool {
+    c.args.iter().any(|w| {
+        w.dynamic || w.text.starts_with('-') && payload_kind(split_flag(&w.text).0).is_some()
+    })
 }
 
 /// `curl -d`/`--data*`/`--json`/`-F`/`-T`, `wget --post-*`/`--body-*`, a

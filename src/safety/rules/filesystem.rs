@@ -317,7 +317,7 @@ fn glob_everything(p: &str) -> bool {
 }
 
 fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '['])
+    p.bytes().any(|c| matches!(c, b'*' | b'?' | b'['))
 }
 
 /// The folder a glob lists (`/etc/*.conf` -> `/etc`).
@@ -848,21 +848,21 @@ fn many_files_rule(p: &str, ctx: &crate::safety::types::Context) -> Option<&'sta
 /// Writes (redirections, tee, cp...) onto account or boot files, onto many
 /// files at once, or into the system's program and configuration files.
 pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
-    let p = normalize(&cx.resolve(idx, &t.path), cx.ctx);
+    let p = &t.resolved;
     if t.mode == WriteMode::Truncate {
-        if is_account_file(&p) {
+        if is_account_file(p) {
             out.add(&OVERWRITE_ACCOUNT_FILE, t.span.clone());
-        } else if is_system_config(&p) {
+        } else if is_system_config(p) {
             out.add(&OVERWRITE_SYSTEM_CONFIG, t.span.clone());
         } else if t.tool == "cp"
             && !renames_system_file(t, idx, cx)
-            && (is_system_file(&p)
+            && (is_system_file(p)
                 || PROGRAM_TREES.contains(&p.as_str())
                 || p == "/etc" && copies_many(cx, idx))
         {
             out.add(&WRITE_SYSTEM_FILE, t.span.clone());
         } else if !matches!(t.tool, "cp" | "dd" | "rsync") {
-            if let Some(r) = many_files_rule(&p, cx.ctx) {
+            if let Some(r) = many_files_rule(p, cx.ctx) {
                 out.add(r, t.span.clone());
             }
         }

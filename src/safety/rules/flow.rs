@@ -100,6 +100,9 @@ pub(crate) enum Source {
 #[derive(Debug, Clone)]
 pub(crate) struct WriteTarget {
     pub path: String,
+    /// The path resolved against the working directory and normalised
+    /// (`~/.bashrc`, `/etc/crontab`), as the rules compare it.
+    pub resolved: String,
     pub span: Range<usize>,
     pub mode: WriteMode,
     /// The program doing the write (`""` for a redirection).
@@ -117,6 +120,7 @@ impl WriteTarget {
     ) -> Self {
         WriteTarget {
             path: path.to_string(),
+            resolved: String::new(),
             span,
             mode,
             tool,
@@ -155,6 +159,9 @@ pub(crate) fn write_targets(line: &Line, idx: usize) -> Vec<WriteTarget> {
         if c.name == "visudo" {
             visudo_target(c, &sc.words, &mut v);
         }
+    }
+    for t in &mut v {
+        t.resolved = line.path(idx, &t.path);
     }
     v
 }
@@ -454,6 +461,17 @@ fn archive_targets(c: &Cmd, v: &mut Vec<WriteTarget>) {
 fn download_targets(c: &Cmd, v: &mut Vec<WriteTarget>) {
     let curl = matches!(c.name.as_str(), "curl" | "curlie");
     let wget = matches!(c.name.as_str(), "wget" | "wget2");
+    // Without an output option only wget saves (under the URL's name).
+    let saves = wget
+        || c.args.iter().any(|w| {
+            let t = w.text.as_str();
+            t.starts_with("--o")
+                || t.starts_with("--remote-name")
+                || t.starts_with('-') && !t.starts_with("--") && t.contains(['o', 'O'])
+        });
+    if !saves {
+        return;
+    }
     let o = opts(
         &c.args,
         if curl {
@@ -675,7 +693,7 @@ impl Flow {
             for t in write_targets(line, idx) {
                 let data = flow.source_data(line, idx, &t.source);
                 flow.files.push(Written {
-                    path: line.path(idx, &t.path),
+                    path: t.resolved.clone(),
                     shown: t.path.clone(),
                     span: t.span.clone(),
                     mode: t.mode,

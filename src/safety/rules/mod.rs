@@ -55,24 +55,29 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
         outage::check(c, cx, out);
         out.suppress_values = suppress;
     }
-    let mut writes = false;
+    // Writes into places read later (startup files, cron, /proc/sys) or
+    // onto a socket are judged with the line's data flow; ordinary writes
+    // (`> out.txt`, `tar czf x.tgz dir`) need none.
+    let mut flows = false;
     for idx in 0..cx.script.commands.len() {
         for t in write_targets(&cx.line(), idx) {
-            writes = true;
             filesystem::check_write(&t, idx, cx, out);
-            secrets::check_write(&t, idx, cx, out);
+            secrets::check_write(&t, cx, out);
             disk::check_write(&t, cx, out);
             system::check_write(&t, idx, cx, out);
+            let p = &t.resolved;
+            flows |= persist::place_of(p).is_some()
+                || p.starts_with("/dev/tcp/")
+                || p.starts_with("/dev/udp/")
+                || p.starts_with("/proc/sys/");
         }
     }
     system::check_script(cx, out);
     network::check_script(cx, out);
-    // The line's data flow is only worked out when it writes a file or runs
-    // a program that schedules or installs something.
-    if writes || cx.cmds().any(|c| persist::schedules(&c.name)) {
+    if flows || cx.cmds().any(|c| persist::schedules(&c.name)) {
         persist::check_script(cx, out);
     }
-    if writes {
+    if flows {
         exfil::check_script(cx, out);
         outage::check_proc_sys(cx, out);
     }

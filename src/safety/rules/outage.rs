@@ -242,9 +242,21 @@ fn sysctl_setting(key: &str, value: &str, when: &str, span: Range<usize>, out: &
 /// waiting: `while true; do bash & done`, `for ((;;)); do x & done`.
 pub(crate) fn check_loops(cx: &Cx, out: &mut Out) {
     let s = cx.script;
+    let loops = s.commands.iter().any(|c| {
+        c.words
+            .first()
+            .is_some_and(|w| matches!(w.text.as_str(), "while" | "until" | "for"))
+    });
+    if !loops {
+        return;
+    }
     let mut order: Vec<usize> = (0..s.commands.len()).collect();
     order.sort_by_key(|&i| s.commands[i].span.start);
     for (k, &i) in order.iter().enumerate() {
+        let first = s.commands[i].words.first().map(|w| w.text.as_str());
+        if !matches!(first, Some("while" | "until" | "for")) {
+            continue;
+        }
         let words: Vec<&str> = s.commands[i]
             .words
             .iter()

@@ -39,15 +39,10 @@ pub(crate) const DESTROY_CREDENTIALS: Rule = rule(
 pub(crate) const RULES: &[Rule] = &[SHOW_PRIVATE_KEY, KEY_PERMISSIONS, DESTROY_CREDENTIALS];
 
 /// Truncating writes (`> ~/.ssh/id_rsa`) onto keys and credentials.
-pub(crate) fn check_write(
-    t: &crate::safety::rules::kit::WriteTarget,
-    idx: usize,
-    cx: &Cx,
-    out: &mut Out,
-) {
+pub(crate) fn check_write(t: &crate::safety::rules::kit::WriteTarget, cx: &Cx, out: &mut Out) {
     if t.mode == crate::safety::rules::kit::WriteMode::Truncate
         && !matches!(t.tool, "cp" | "rsync")
-        && is_key_store(&cx.resolve(idx, &t.path), cx.ctx)
+        && is_key_store(&t.resolved, cx.ctx)
     {
         out.add(&DESTROY_CREDENTIALS, t.span.clone());
     }

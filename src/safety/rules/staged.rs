@@ -53,8 +53,14 @@ fn ran_file(c: &Cmd) -> Option<&Word> {
     if matches!(name, "source" | ".") {
         return c.args.first();
     }
-    if !(is_shell(name) || lang_of(name).is_some() || is_powershell(name)) {
+    let lang = lang_of(name);
+    if !(is_shell(name) || lang.is_some() || is_powershell(name)) {
         return None;
+    }
+    if lang == Some(crate::safety::translate::Lang::Awk) {
+        // awk's first operand is its program, not a file (that is `-f F`).
+        let at = c.args.iter().position(|w| w.text == "-f")?;
+        return c.args.get(at + 1);
     }
     if c.args.iter().any(|w| inline(&w.text)) {
         return None;
@@ -97,6 +103,10 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
 /// .. > t.sh`, then `sh t.sh`), for the walk to judge as what they are.
 pub(crate) fn written_scripts(cx: &Cx) -> Vec<Body> {
     let mut v = Vec::new();
+    // A command that runs a file has had the flow worked out by `check`.
+    if cx.flow.get().is_none() {
+        return v;
+    }
     for c in cx.cmds() {
         let Some(w) = ran_file(c) else { continue };
         let path = cx.line().path(c.index, &w.text);

@@ -9,7 +9,7 @@
 
 use crate::safety::cmd::Cmd;
 use crate::safety::command::opts;
-use crate::safety::paths::{is_history_file, normalize};
+use crate::safety::paths::is_history_file;
 use crate::safety::rules::kit::{Cx, Out, WriteMode, WriteTarget};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
@@ -541,7 +541,7 @@ fn check_assignment(text: &str, span: std::ops::Range<usize>, out: &mut Out) {
 
 /// Writes to kernel triggers, sudoers, ld.so.preload and history files.
 pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
-    let p = normalize(&t.path, cx.ctx);
+    let p = &t.resolved;
     if p == "/proc/sysrq-trigger" {
         out.add(&SYSRQ, t.span.clone());
     } else if matches!(
@@ -553,12 +553,12 @@ pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
     {
         if pipeline_mentions(cx, idx, "NOPASSWD") {
             out.add(&SUDOERS_NOPASSWD, t.span.clone());
-        } else if t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(&p) {
+        } else if t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(p) {
             out.add(&SUDOERS_WRITE, t.span.clone());
         }
     } else if p == "/etc/ld.so.preload" {
         out.add(&LD_PRELOAD, t.span.clone());
-    } else if t.mode == WriteMode::Truncate && is_history_file(&p) {
+    } else if t.mode == WriteMode::Truncate && is_history_file(p) {
         out.add(&HISTORY_WIPE, t.span.clone());
     }
 }
