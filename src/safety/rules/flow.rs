@@ -166,7 +166,8 @@ pub(crate) fn write_targets(line: &Line, idx: usize) -> Vec<WriteTarget> {
     v
 }
 
-/// `EDITOR='tee -a' visudo`: the "editor" writes stdin into the sudoers file.
+/// `EDITOR='tee -a' visudo`: the "editor" writes stdin into the sudoers file
+/// (which visudo still checks before it takes it).
 fn visudo_target(c: &Cmd, words: &[Word], v: &mut Vec<WriteTarget>) {
     let editor = words.iter().filter(|w| is_assignment(w)).find_map(|w| {
         let (k, val) = w.text.split_once('=')?;
@@ -192,7 +193,7 @@ fn visudo_target(c: &Cmd, words: &[Word], v: &mut Vec<WriteTarget>) {
         file,
         c.span.clone(),
         mode,
-        "tee",
+        "visudo",
         Source::Stdin,
     ));
 }

@@ -276,13 +276,16 @@ pub(crate) fn check_loops(cx: &Cx, out: &mut Out) {
         }
         let body = loop_body(cx, &order[k + 1..]);
         let spawns = body.iter().any(|&b| s.commands[b].background);
+        // A loop that waits in the foreground (`sleep 1`, `wait`) or stops
+        // (`break`, `exit`, a `read` that ends) does not pile up processes.
         let waits = body.iter().any(|&b| {
-            cx.unwrapped[b].cmds.iter().any(|c| {
-                matches!(
-                    c.name.as_str(),
-                    "sleep" | "wait" | "break" | "exit" | "read"
-                )
-            })
+            !s.commands[b].background
+                && cx.unwrapped[b].cmds.iter().any(|c| {
+                    matches!(
+                        c.name.as_str(),
+                        "sleep" | "wait" | "break" | "exit" | "read"
+                    )
+                })
         });
         if spawns && !waits {
             let note = "starts a new background process on every turn of an endless loop until the machine runs out of processes (a fork bomb)".to_string();
@@ -413,5 +416,6 @@ mod tests {
             "sys.fork_bomb",
         );
         assert_not_flags("while true; do ./worker & wait; done", "sys.fork_bomb");
+        assert_flags("while true; do sleep 1 & done", "sys.fork_bomb");
     }
 }

@@ -49,10 +49,17 @@ fn pip_args(c: &Cmd) -> Option<&[crate::safety::parse::Word]> {
 
 /// `pip freeze` / `pip list`: the names of every installed package.
 fn lists_packages(c: &Cmd) -> bool {
+    let some = |t: &str| {
+        matches!(
+            t,
+            "--outdated" | "-o" | "--uptodate" | "-u" | "--not-required"
+        )
+    };
     pip_args(c).is_some_and(|a| {
-        a.iter()
-            .find(|w| !w.text.starts_with('-'))
-            .is_some_and(|w| w.text == "freeze" || w.text == "list")
+        !a.iter().any(|w| some(&w.text))
+            && a.iter()
+                .find(|w| !w.text.starts_with('-'))
+                .is_some_and(|w| w.text == "freeze" || w.text == "list")
     })
 }
 

@@ -553,7 +553,9 @@ pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
     {
         if pipeline_mentions(cx, idx, "NOPASSWD") {
             out.add(&SUDOERS_NOPASSWD, t.span.clone());
-        } else if t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(p) {
+        } else if t.tool != "visudo"
+            && (t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(p))
+        {
             out.add(&SUDOERS_WRITE, t.span.clone());
         }
     } else if p == "/etc/ld.so.preload" {
