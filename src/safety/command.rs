@@ -604,7 +604,6 @@ fn unwrap_words(
                 } else {
                     // Without `-c` the user's shell reads commands from stdin.
                     stdin_shell(sc, idx, first, out);
-                    return;
                 }
                 privileged = true;
                 break;
