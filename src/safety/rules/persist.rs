@@ -624,25 +624,24 @@ fn crontab_input(c: &Cmd, cx: &Cx) -> Option<Data> {
     })
 }
 
-/// The words that lead from the file to what is written ("adds to F, which
-/// .., a line that ..", "edits F, which .., to add a line that ..").
-fn lead(w: &Write) -> &'static str {
+/// The verb for a reason and the words that lead from the file to what is
+/// written ("adds to F, which .., a line that ..", "edits F, which .., to
+/// add a line that ..").
+fn phrase(w: &Write) -> (&'static str, &'static str) {
     match w.mode {
-        WriteMode::Append => "",
-        WriteMode::Edit => "to add ",
-        WriteMode::Truncate if w.direct => "with ",
-        WriteMode::Truncate => "with text holding ",
+        WriteMode::Append => ("adds to", ""),
+        WriteMode::Edit => ("edits", "to add "),
+        WriteMode::Truncate if w.direct => ("writes", "with "),
+        WriteMode::Truncate => ("replaces", "with text holding "),
     }
 }
 
-/// The verb for a reason.
 fn verb(w: &Write) -> &'static str {
-    match w.mode {
-        WriteMode::Append => "adds to",
-        WriteMode::Edit => "edits",
-        WriteMode::Truncate if w.direct => "writes",
-        WriteMode::Truncate => "replaces",
-    }
+    phrase(w).0
+}
+
+fn lead(w: &Write) -> &'static str {
+    phrase(w).1
 }
 
 /// Judges one write into a place.
