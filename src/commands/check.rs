@@ -3,6 +3,11 @@
 //! `cmdai check -` reads one command per line from stdin and prints one JSON
 //! line per command, for scripts that vet commands in bulk. `--cwd DIR`
 //! judges relative paths and globs (`rm -rf *`) as they would be in DIR.
+//! A command holding a NUL byte or another control character (tab aside;
+//! newlines too in the argument form, where a command may span lines) is
+//! refused with exit 2: the shell drops NUL bytes (`r\0m -rf /` runs as
+//! `rm -rf /`) and terminals hide what escapes and carriage returns cover,
+//! so judging the visible text would judge something else than what runs.
 
 use crate::cli::{CheckArgs, Format};
 use crate::error::{exit, CliError, Result};
@@ -36,6 +41,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             if cmd.trim().is_empty() {
                 continue;
             }
+            hidden_characters(cmd, false)?;
             let a = safety::assess(cmd, &ctx);
             worst = worst.max(a.risk);
             println!("{}", safety::check_json_line(cmd, &a));
@@ -43,6 +49,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         return Ok(exit_for(worst));
     }
     let cmd = args.command.join(" ");
+    hidden_characters(&cmd, true)?;
     let a = safety::assess(&cmd, &ctx);
     match args.format {
         Format::Json => println!("{}", safety::check_json_line(&cmd, &a)),
@@ -54,6 +61,28 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         }
     }
     Ok(exit_for(a.risk))
+}
+
+/// Refuses a command holding a character that makes what is shown differ
+/// from what runs: NUL (dropped by the shell), other control characters
+/// but tab (and newline where a command may span lines), and text-direction
+/// overrides.
+fn hidden_characters(cmd: &str, multi_line: bool) -> Result<()> {
+    let Some(c) = cmd
+        .chars()
+        .find(|&c| crate::parser::is_hidden_char(c) && !(multi_line && c == '\n'))
+    else {
+        return Ok(());
+    };
+    let message = if c == '\0' {
+        "the command holds a NUL byte, which the shell drops when it reads a line (r\\0m runs as rm), so it is not judged; remove it and check again".to_string()
+    } else {
+        format!(
+            "the command holds the control character {}, which can hide what really runs, so it is not judged; remove it and check again",
+            c.escape_unicode()
+        )
+    };
+    Err(CliError::usage(message))
 }
 
 /// `check` exits 0 for safe and moderate, 5 (blocked) for critical, 1 for high,

@@ -37,6 +37,10 @@ pub(crate) struct Cmd {
     pub input: Input,
     /// Index of the simple command in the script.
     pub index: usize,
+    /// Inside the body of a function the line calls: the body is judged
+    /// again at each call with the arguments bound, so what depends on the
+    /// value of a parameter is left to those.
+    pub in_called_function: bool,
 }
 
 impl Cmd {

@@ -72,6 +72,13 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     let sc = &script.commands[idx];
     let mut out = Unwrapped::default();
     unwrap_words(sc, idx, &sc.words, false, Input::None, &mut out, 0);
+    if let Some(f) = sc.function {
+        let called = script.called.get(f).copied().unwrap_or(false);
+        for c in &mut out.cmds {
+            c.in_called_function = called;
+        }
+    }
+    defined_bodies(script, idx, &mut out);
     // `python3 -c 'os.system(..)'`: what the code amounts to in shell terms.
     for c in &out.cmds {
         if crate::safety::translate::lang_of(&c.name).is_some() {
@@ -112,6 +119,7 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
             }
         }
     }
+    xargs_known_input(script, idx, &mut out);
     // `... | xargs -I{} sh -c '{}'`: each input line becomes the script.
     if let Some(repl) = xargs_replace(sc) {
         let input = sc
@@ -142,10 +150,210 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     out
 }
 
+/// A call of a function or an alias the line defines: the body runs, with
+/// the call's words as its arguments (`wipe() { rm -rf "$1"; }; wipe ~`,
+/// `alias x='sudo rm -rf'; x /usr`).
+fn defined_bodies(script: &Script, idx: usize, out: &mut Unwrapped) {
+    let sc = &script.commands[idx];
+    let lead = sc.words.iter().take_while(|w| is_assignment(w)).count();
+    let Some(first) = sc.words.get(lead) else {
+        return;
+    };
+    let args = &sc.words[lead + 1..];
+    if lead == 0 {
+        if let Some((text, span)) = script.called_body(idx) {
+            let mut params = vec![first.text.clone()];
+            params.extend(args.iter().map(|w| w.text.clone()));
+            out.bodies.push(Body {
+                text: text.clone(),
+                span: span.clone(),
+                verbatim: true,
+                params,
+            });
+            return;
+        }
+    }
+    let alias = script
+        .aliases
+        .iter()
+        .rev()
+        .find(|(name, _, end)| *name == first.text && !first.quoted && *end <= sc.span.start);
+    if let Some((_, value, _)) = alias {
+        let mut text = value.clone();
+        for w in args {
+            text.push(' ');
+            text.push_str(&w.text);
+        }
+        out.bodies.push(Body {
+            text,
+            span: sc.span.clone(),
+            verbatim: false,
+            params: Vec::new(),
+        });
+    }
+}
+
+/// Runs the commands a shell reads from its here-document or here-string
+/// (`bash <<EOF`, `sudo -s <<<'..'`, `su - <<EOF`).
+fn stdin_bodies(sc: &SimpleCommand, out: &mut Unwrapped) {
+    for r in &sc.redirects {
+        if matches!(r.op, RedirOp::HereDoc | RedirOp::HereString) && !r.target.text.is_empty() {
+            out.bodies.push(Body {
+                text: r.target.text.clone(),
+                span: r.span.clone(),
+                verbatim: false,
+                params: Vec::new(),
+            });
+        }
+    }
+}
+
+/// A shell standing for `sudo -s`, `sudo -i` or `su` without a command: it
+/// reads its commands from stdin.
+fn stdin_shell(sc: &SimpleCommand, idx: usize, prog: &Word, out: &mut Unwrapped) {
+    stdin_bodies(sc, out);
+    out.cmds.push(Cmd {
+        name: "sh".into(),
+        prog: Word::synthetic("sh", prog.span.clone()),
+        args: Vec::new(),
+        span: sc.span.clone(),
+        privileged: true,
+        input: Input::None,
+        index: idx,
+        in_called_function: false,
+    });
+}
+
+/// `parallel CMD ::: A B`: CMD runs once per argument (with `{}` replaced,
+/// or the argument appended). Without `:::` the arguments come from stdin,
+/// as with `xargs`. `None` when it runs nothing (`--dry-run`).
+fn parallel_runs(rest: &[Word]) -> Option<(Vec<Word>, Vec<Body>)> {
+    if rest
+        .iter()
+        .any(|w| w.text == "--dry-run" || w.text == "--dryrun")
+    {
+        return None;
+    }
+    let r = skip_opts(
+        rest,
+        "jNaSIdEnlLmsX",
+        &[
+            "jobs",
+            "arg-file",
+            "sshlogin",
+            "colsep",
+            "delimiter",
+            "max-args",
+            "max-lines",
+            "eof",
+            "joblog",
+            "results",
+            "timeout",
+            "delay",
+            "tmpdir",
+            "workdir",
+        ],
+    );
+    let Some(sep) = r.iter().position(|w| w.text.starts_with(":::")) else {
+        return Some((r.to_vec(), Vec::new()));
+    };
+    let template: Vec<&str> = r[..sep].iter().map(|w| w.text.as_str()).collect();
+    let template = template.join(" ");
+    let span = match (r.first(), r.last()) {
+        (Some(a), Some(b)) => a.span.start..b.span.end,
+        _ => 0..0,
+    };
+    let bodies = r[sep + 1..]
+        .iter()
+        .filter(|w| !w.text.starts_with(":::"))
+        .take(16)
+        .map(|arg| Body {
+            text: if template.contains("{}") {
+                template.replace("{}", &arg.text)
+            } else {
+                format!("{template} {}", arg.text)
+            },
+            span: span.clone(),
+            verbatim: false,
+            params: Vec::new(),
+        })
+        .collect();
+    Some((Vec::new(), bodies))
+}
+
+/// Whether a word runs `xargs` (`xargs`, `/usr/bin/xargs`), without the
+/// allocation of [`prog_name`] for every word.
+fn is_xargs(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"xargs") && prog_name(t) == "xargs"
+}
+
+/// Options of `xargs` that take a value.
+const XARGS_VALUES: (&str, &[&str]) = (
+    "IiLlnPdEsaR",
+    &[
+        "replace",
+        "max-lines",
+        "max-args",
+        "max-procs",
+        "delimiter",
+        "eof",
+        "max-chars",
+        "arg-file",
+        "process-slot-var",
+    ],
+);
+
+/// `printf '/\n' | xargs -I % rm -rf %`, `echo /dev/sda | xargs mkfs.ext4`:
+/// when its input is fixed text, xargs runs its command on those words.
+fn xargs_known_input(script: &Script, idx: usize, out: &mut Unwrapped) {
+    let sc = &script.commands[idx];
+    let Some(at) = sc.words.iter().position(|x| is_xargs(&x.text)) else {
+        return;
+    };
+    let input = sc
+        .redirects
+        .iter()
+        .find(|r| matches!(r.op, RedirOp::HereDoc | RedirOp::HereString))
+        .map(|r| r.target.text.clone())
+        .or_else(|| fed_text(script, idx).map(|(t, _)| t));
+    let Some(text) = input else {
+        return;
+    };
+    let template = skip_opts(&sc.words[at + 1..], XARGS_VALUES.0, XARGS_VALUES.1);
+    if template.is_empty() {
+        return;
+    }
+    let template: Vec<&str> = template.iter().map(|w| w.text.as_str()).collect();
+    let template = template.join(" ");
+    let quote = |t: &str| format!("'{}'", t.replace('\'', "'\\''"));
+    let texts: Vec<String> = match xargs_replace(sc) {
+        Some(r) => text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(16)
+            .map(|l| template.replace(&r, &quote(l)))
+            .collect(),
+        None => {
+            let words: Vec<String> = text.split_whitespace().take(64).map(quote).collect();
+            vec![format!("{template} {}", words.join(" "))]
+        }
+    };
+    for text in texts {
+        out.bodies.push(Body {
+            text,
+            span: sc.span.clone(),
+            verbatim: false,
+            params: Vec::new(),
+        });
+    }
+}
+
 /// The replace string of `xargs -I R` / `-i` / `--replace[=R]`.
 fn xargs_replace(sc: &SimpleCommand) -> Option<String> {
     let w = &sc.words;
-    let at = w.iter().position(|x| prog_name(&x.text) == "xargs")?;
+    let at = w.iter().position(|x| is_xargs(&x.text))?;
     let mut i = at + 1;
     while let Some(x) = w.get(i) {
         let t = x.text.as_str();
@@ -186,11 +394,11 @@ fn fed_text(script: &Script, idx: usize) -> Option<(String, Range<usize>)> {
             return None;
         }
         let words: Vec<String> = sc.words.iter().map(|w| w.text.clone()).collect();
-        let here = sc
-            .redirects
-            .iter()
-            .find(|r| r.op == RedirOp::HereString)
-            .map(|r| r.target.text.clone() + "\n");
+        let here = sc.redirects.iter().find_map(|r| match r.op {
+            RedirOp::HereString => Some(r.target.text.clone() + "\n"),
+            RedirOp::HereDoc => Some(r.target.text.clone()),
+            _ => None,
+        });
         let stdin = here.or(text.take());
         text = Some(crate::safety::expand::run_fixed(
             &words,
@@ -226,6 +434,13 @@ fn unwrap_words(
         match name.as_str() {
             "sudo" => {
                 privileged = true;
+                let shell = rest
+                    .iter()
+                    .take_while(|x| x.text.starts_with('-'))
+                    .any(|x| {
+                        matches!(x.text.as_str(), "--shell" | "--login")
+                            || !x.text.starts_with("--") && x.text.contains(['s', 'i'])
+                    });
                 w = skip_opts(
                     rest,
                     "ugpChDrtUTR",
@@ -244,6 +459,10 @@ fn unwrap_words(
                     ],
                 );
                 // `sudo -u root X=1 cmd`
+                if shell && w.is_empty() {
+                    stdin_shell(sc, idx, first, out);
+                    return;
+                }
             }
             "doas" | "run0" | "pkexec" => {
                 privileged = true;
@@ -361,21 +580,7 @@ fn unwrap_words(
                 return;
             }
             "xargs" => {
-                let r = skip_opts(
-                    rest,
-                    "IiLlnPdEsaR",
-                    &[
-                        "replace",
-                        "max-lines",
-                        "max-args",
-                        "max-procs",
-                        "delimiter",
-                        "eof",
-                        "max-chars",
-                        "arg-file",
-                        "process-slot-var",
-                    ],
-                );
+                let r = skip_opts(rest, XARGS_VALUES.0, XARGS_VALUES.1);
                 input = Input::Unknown;
                 if r.is_empty() {
                     return;
@@ -396,9 +601,23 @@ fn unwrap_words(
                     if let Some(b) = rest.get(pos + 1) {
                         out.bodies.push(body_from(std::slice::from_ref(b), None));
                     }
+                } else {
+                    // Without `-c` the user's shell reads commands from stdin.
+                    stdin_shell(sc, idx, first, out);
                 }
                 privileged = true;
                 break;
+            }
+            "parallel" => {
+                let Some((template, bodies)) = parallel_runs(rest) else {
+                    return;
+                };
+                out.bodies.extend(bodies);
+                input = Input::Unknown;
+                if template.is_empty() {
+                    return;
+                }
+                return unwrap_words(sc, idx, &template, privileged, input, out, level + 1);
             }
             "ssh" => {
                 let r = skip_opts(rest, "bcDEeFIiJLlmOopQRSWwB", &[]);
@@ -444,18 +663,7 @@ fn unwrap_words(
                     body.params = params;
                     out.bodies.push(body);
                 } else {
-                    for r in &sc.redirects {
-                        if matches!(r.op, RedirOp::HereDoc | RedirOp::HereString)
-                            && !r.target.text.is_empty()
-                        {
-                            out.bodies.push(Body {
-                                text: r.target.text.clone(),
-                                span: r.span.clone(),
-                                verbatim: false,
-                                params: Vec::new(),
-                            });
-                        }
-                    }
+                    stdin_bodies(sc, out);
                 }
                 break;
             }
@@ -473,6 +681,7 @@ fn unwrap_words(
         privileged,
         input,
         index: idx,
+        in_called_function: false,
     });
 }
 
@@ -512,6 +721,7 @@ fn expand_find(
         privileged,
         input: Input::None,
         index: idx,
+        in_called_function: false,
     });
     while i < args.len() {
         let t = args[i].text.as_str();
@@ -711,6 +921,74 @@ mod tests {
                 "{src}"
             );
         }
+    }
+
+    /// The nested scripts a line hands to the walk (all commands).
+    fn bodies(src: &str) -> Vec<(String, Vec<String>)> {
+        let s = parse(src, 0);
+        (0..s.commands.len())
+            .flat_map(|i| unwrap(&s, i).bodies)
+            .map(|b| (b.text, b.params))
+            .collect()
+    }
+
+    #[test]
+    fn defined_functions_and_aliases_run_at_their_calls() {
+        let b = bodies("wipe() { rm -rf \"$1\"; }; wipe ~");
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(b[0].0.trim(), "rm -rf \"$1\";");
+        assert_eq!(b[0].1, vec!["wipe", "~"]);
+        let b = bodies("function nuke { rm -rf \"$@\"; }; nuke / /home");
+        assert_eq!(b[0].1, vec!["nuke", "/", "/home"]);
+        assert_eq!(
+            bodies("alias x='sudo rm -rf'; x /usr")[0].0,
+            "sudo rm -rf /usr"
+        );
+        // Defined but not called, or called before the alias exists: nothing.
+        assert!(bodies("wipe() { rm -rf \"$1\"; }").is_empty());
+        assert!(bodies("x /usr; alias x='rm -rf'").is_empty());
+        // A call inside its own body is not expanded again.
+        assert!(bodies(":(){ :|:& }").is_empty());
+    }
+
+    #[test]
+    fn runners_hand_over_their_commands() {
+        let b = bodies("parallel rm -rf ::: ~ /tmp/x");
+        assert_eq!(
+            b.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            ["rm -rf ~", "rm -rf /tmp/x"]
+        );
+        assert_eq!(bodies("parallel 'rm -rf {}' ::: /etc")[0].0, "rm -rf /etc");
+        assert!(bodies("parallel --dry-run rm ::: /").is_empty());
+        assert_eq!(
+            bodies("printf '/\\n' | xargs -I % rm -rf %")[0].0,
+            "rm -rf '/'"
+        );
+        assert_eq!(
+            bodies("echo /dev/sda | xargs mkfs.ext4")[0].0,
+            "mkfs.ext4 '/dev/sda'"
+        );
+        // A value stays one word: `;` in it starts nothing.
+        assert_eq!(
+            bodies("echo 'x; rm -rf /' | xargs echo")[0].0,
+            "echo 'x;' 'rm' '-rf' '/'"
+        );
+    }
+
+    #[test]
+    fn shells_reading_stdin() {
+        assert_eq!(
+            bodies("sudo -s <<'EOF'\nrm -rf /etc\nEOF")[0].0,
+            "rm -rf /etc\n"
+        );
+        assert_eq!(bodies("su - <<< 'id'")[0].0, "id");
+        assert_eq!(
+            bodies("cat <<'EOF' | bash\nrm -rf ~\nEOF")[0].0,
+            "rm -rf ~\n"
+        );
+        assert_eq!(bodies("echo 'ls' | sudo -s")[0].0, "ls\n");
+        assert!(bodies("sudo -s").is_empty());
+        assert!(bodies("sudo -u me ls").is_empty());
     }
 
     #[test]

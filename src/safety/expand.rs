@@ -150,6 +150,7 @@ pub(crate) fn expand(
         params,
         table: HashMap::new(),
         work: 0,
+        home_known: false,
     };
     for (name, alts) in inherited {
         env.table
@@ -403,6 +404,10 @@ struct Env<'a> {
     table: HashMap<String, Vec<(usize, Val)>>,
     /// Work done, to keep pathological lines linear.
     work: usize,
+    /// `$HOME` is known (as `~`) while the values of assignments are worked
+    /// out: `d=$HOME; rm -rf "$d"` is `rm -rf ~`. Elsewhere it stays for the
+    /// path rules.
+    home_known: bool,
 }
 
 enum Lookup {
@@ -581,6 +586,12 @@ impl Env<'_> {
 
     /// Records the assignments of a line in position order.
     fn build_table(&mut self, text: &str, script: &Script) {
+        self.home_known = true;
+        self.record_assignments(text, script);
+        self.home_known = false;
+    }
+
+    fn record_assignments(&mut self, text: &str, script: &Script) {
         let mut order: Vec<usize> = (0..script.commands.len()).collect();
         order.sort_by_key(|&i| script.commands[i].span.start);
         for i in order {
@@ -812,6 +823,7 @@ impl Env<'_> {
     fn env_default(&self, name: &str) -> Option<String> {
         match name {
             "IFS" => Some(DEFAULT_IFS.to_string()),
+            "HOME" if self.home_known => Some("~".to_string()),
             "SHELL" => Some("/bin/sh".to_string()),
             "BASH" => Some("/bin/bash".to_string()),
             "USER" | "LOGNAME" => self
@@ -1368,6 +1380,20 @@ mod tests {
             2,
             "a value set on another branch is judged too"
         );
+    }
+
+    #[test]
+    fn a_variable_holding_home_is_home() {
+        assert_eq!(
+            words("d=$HOME; rm -rf \"$d\""),
+            vec![w(&["rm", "-rf", "~"])]
+        );
+        assert_eq!(
+            words("d=${HOME}/x; rm -rf $d"),
+            vec![w(&["rm", "-rf", "~/x"])]
+        );
+        // Written directly, $HOME stays for the path rules.
+        assert_eq!(words("rm -rf $HOME"), vec![w(&["rm", "-rf", "$HOME"])]);
     }
 
     #[test]

@@ -139,6 +139,9 @@ pub(crate) struct SimpleCommand {
     pub background: bool,
     /// Index into [`Script::functions`] when inside a function body.
     pub function: Option<usize>,
+    /// The commands of a `( .. )` or `{ ..; }` group whose output is piped
+    /// into this command (`(crontab -l; echo ..) | crontab -`).
+    pub fed_by: Option<Range<usize>>,
 }
 
 /// Everything found in one command line.
@@ -149,6 +152,13 @@ pub(crate) struct Script {
     pub pipelines: Vec<Vec<usize>>,
     /// Names of functions defined in the text.
     pub functions: Vec<String>,
+    /// Parallel to `functions`: the text of each body and where it is.
+    pub function_bodies: Vec<(String, Range<usize>)>,
+    /// Parallel to `functions`: whether the line calls it outside its own
+    /// body (then its body is judged at each call, with the call's arguments).
+    pub called: Vec<bool>,
+    /// Aliases the line defines: name, value, and where the definition ends.
+    pub aliases: Vec<(String, String, usize)>,
     /// Every `$` expansion and substitution, in the order they end.
     pub expansions: Vec<Expansion>,
     /// Spans of words holding an unquoted brace expansion (`{a,b}`, `{1..3}`).
@@ -180,9 +190,70 @@ pub(crate) fn parse(src: &str, depth: usize) -> Script {
         pending_fn: None,
         fn_stack: Vec::new(),
         brace_depth: 0,
+        brace_starts: Vec::new(),
+        last_group: None,
+        feed_next: None,
     };
     p.parse_seq(None);
+    p.script.mark_called();
     p.script
+}
+
+/// Most aliases recorded for one line.
+const MAX_ALIASES: usize = 64;
+
+impl Script {
+    /// Fills [`Script::called`]: a function is called when a command outside
+    /// every body of that name starts with its name.
+    fn mark_called(&mut self) {
+        self.called = vec![false; self.functions.len()];
+        if self.functions.is_empty() {
+            return;
+        }
+        let mut by_name: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, f) in self.functions.iter().enumerate() {
+            by_name.entry(f.as_str()).or_default().push(i);
+        }
+        for c in &self.commands {
+            let Some(first) = c.words.first() else {
+                continue;
+            };
+            let Some(defs) = by_name.get(first.text.as_str()) else {
+                continue;
+            };
+            let inside = c.function.map(|f| self.functions[f].as_str());
+            if inside != Some(first.text.as_str()) {
+                for &d in defs {
+                    self.called[d] = true;
+                }
+            }
+        }
+    }
+
+    /// The body of the function a command calls (by its first word), when
+    /// the line defines one of that name and the call is not in its body.
+    pub(crate) fn called_body(&self, idx: usize) -> Option<&(String, Range<usize>)> {
+        let c = &self.commands[idx];
+        let name = c.words.first()?.text.as_str();
+        if c.function.is_some_and(|f| self.functions[f] == name) {
+            return None;
+        }
+        let at = self.functions.iter().rposition(|f| f == name)?;
+        self.function_bodies.get(at).filter(|b| !b.1.is_empty())
+    }
+}
+
+/// The function name a definition's leading words give (`name` in
+/// `name() {..}`, or `function name {..}` / `function name() {..}`).
+fn definition_name(words: &[Word]) -> Option<String> {
+    match words {
+        [w] if !w.quoted => Some(w.text.clone()),
+        [k, w] if k.text == "function" && !w.quoted => {
+            Some(w.text.trim_end_matches("()").to_string())
+        }
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -213,9 +284,17 @@ struct Parser<'s> {
     /// Position from which no newline exists (saves rescans).
     no_newline_from: Option<usize>,
     pending_fn: Option<usize>,
-    /// (function index, brace depth at which its body started).
-    fn_stack: Vec<(usize, usize)>,
+    /// (function index, brace depth at which its body started, where the
+    /// body text starts).
+    fn_stack: Vec<(usize, usize, usize)>,
     brace_depth: usize,
+    /// For each open `{`: the number of commands before it.
+    brace_starts: Vec<usize>,
+    /// The last `( .. )` or `{ .. }` group closed: where it ended, its
+    /// commands.
+    last_group: Option<(usize, Range<usize>)>,
+    /// A group piped into the next command parsed at this depth.
+    feed_next: Option<(usize, Range<usize>)>,
 }
 
 fn is_blank(c: u8) -> bool {
@@ -252,13 +331,32 @@ impl<'s> Parser<'s> {
             return;
         }
         let idx = self.script.commands.len();
+        let fed_by = match self.feed_next.take() {
+            Some((depth, range)) if depth == self.depth => Some(range),
+            other => {
+                self.feed_next = other;
+                None
+            }
+        };
+        if f.words.first().is_some_and(|w| w.text == "alias") {
+            for w in &f.words[1..] {
+                if let Some((name, value)) = w.text.split_once('=') {
+                    if self.script.aliases.len() < MAX_ALIASES && !name.is_empty() {
+                        self.script
+                            .aliases
+                            .push((name.to_string(), value.to_string(), f.end));
+                    }
+                }
+            }
+        }
         self.script.commands.push(SimpleCommand {
             words: std::mem::take(&mut f.words),
             redirects: std::mem::take(&mut f.redirects),
             span: f.start..f.end,
             pipeline: 0,
             background: false,
-            function: self.fn_stack.last().map(|&(f, _)| f),
+            function: self.fn_stack.last().map(|&(f, _, _)| f),
+            fed_by,
         });
         f.end = 0;
         f.pipe.push(idx);
@@ -275,6 +373,24 @@ impl<'s> Parser<'s> {
             self.script.commands[c].background = background;
         }
         self.script.pipelines.push(std::mem::take(&mut f.pipe));
+    }
+
+    /// Whether a `{` at the current position opens a group or a function
+    /// body (after `name ()` or `function name`).
+    fn opens_group(&self, f: &Frame) -> bool {
+        if f.words.is_empty() {
+            return self.brace_alone() || self.pending_fn.is_some();
+        }
+        f.words.len() == 2
+            && f.words[0].text == "function"
+            && f.redirects.is_empty()
+            && self.brace_alone()
+    }
+
+    fn define_function(&mut self, name: String) {
+        self.script.functions.push(name);
+        self.script.function_bodies.push((String::new(), 0..0));
+        self.pending_fn = Some(self.script.functions.len() - 1);
     }
 
     /// Whether a `{` or `}` at the current position stands alone.
@@ -334,34 +450,18 @@ impl<'s> Parser<'s> {
                         self.i += 2;
                     } else {
                         self.end_command(&mut f);
+                        if let Some((end, range)) = self.last_group.take() {
+                            if self.b[end.min(self.i)..self.i].iter().all(|&c| is_blank(c)) {
+                                self.feed_next = Some((self.depth, range));
+                            }
+                        }
                         self.i += 1;
                         if self.peek(0) == Some(b'&') {
                             self.i += 1;
                         }
                     }
                 }
-                b'(' => {
-                    let mut j = self.i + 1;
-                    while j < self.b.len() && is_blank(self.b[j]) {
-                        j += 1;
-                    }
-                    if f.words.len() == 1 && f.redirects.is_empty() && self.b.get(j) == Some(&b')')
-                    {
-                        // `name () ...`: a function definition.
-                        let name = f.words.pop().map(|w| w.text).unwrap_or_default();
-                        self.script.functions.push(name);
-                        self.pending_fn = Some(self.script.functions.len() - 1);
-                        self.i = j + 1;
-                    } else if self.depth >= MAX_DEPTH {
-                        self.i += 1;
-                    } else {
-                        self.end_pipeline(&mut f, false);
-                        self.i += 1;
-                        self.depth += 1;
-                        self.parse_seq(Some(b')'));
-                        self.depth -= 1;
-                    }
-                }
+                b'(' => self.open_paren(&mut f),
                 b')' => {
                     self.end_pipeline(&mut f, false);
                     self.i += 1;
@@ -375,24 +475,8 @@ impl<'s> Parser<'s> {
                     return;
                 }
                 b'<' | b'>' if self.peek(1) != Some(b'(') => self.redirect(&mut f, None, closer),
-                b'{' if f.words.is_empty() && (self.brace_alone() || self.pending_fn.is_some()) => {
-                    self.end_pipeline(&mut f, false);
-                    if let Some(func) = self.pending_fn.take() {
-                        self.fn_stack.push((func, self.brace_depth));
-                    }
-                    self.brace_depth += 1;
-                    self.i += 1;
-                }
-                b'}' if f.words.is_empty() && self.brace_alone() => {
-                    self.end_pipeline(&mut f, false);
-                    self.brace_depth = self.brace_depth.saturating_sub(1);
-                    if let Some(&(_, d)) = self.fn_stack.last() {
-                        if d >= self.brace_depth {
-                            self.fn_stack.pop();
-                        }
-                    }
-                    self.i += 1;
-                }
+                b'{' if self.opens_group(&f) => self.open_brace(&mut f),
+                b'}' if f.words.is_empty() && self.brace_alone() => self.close_brace(&mut f),
                 b'0'..=b'9' => {
                     let mut j = self.i;
                     while j < self.b.len() && self.b[j].is_ascii_digit() {
@@ -419,6 +503,70 @@ impl<'s> Parser<'s> {
             }
         }
         self.end_pipeline(&mut f, false);
+    }
+
+    /// `(`: a function definition after `name` / `function name`, or a
+    /// subshell whose commands are parsed (and remembered as a group that
+    /// may be piped into the next command).
+    fn open_paren(&mut self, f: &mut Frame) {
+        let mut j = self.i + 1;
+        while j < self.b.len() && is_blank(self.b[j]) {
+            j += 1;
+        }
+        let name = definition_name(&f.words);
+        if name.is_some() && f.redirects.is_empty() && self.b.get(j) == Some(&b')') {
+            // `name () ...`: a function definition.
+            f.words.clear();
+            self.define_function(name.unwrap_or_default());
+            self.i = j + 1;
+        } else if self.depth >= MAX_DEPTH {
+            self.i += 1;
+        } else {
+            self.end_pipeline(f, false);
+            self.i += 1;
+            self.depth += 1;
+            let first = self.script.commands.len();
+            self.parse_seq(Some(b')'));
+            self.last_group = Some((self.i, first..self.script.commands.len()));
+            self.depth -= 1;
+        }
+    }
+
+    /// `{`: a group, or a function's body after `name ()` / `function name`.
+    fn open_brace(&mut self, f: &mut Frame) {
+        if !f.words.is_empty() {
+            // `function name { ... }`
+            let name = definition_name(&f.words).unwrap_or_default();
+            f.words.clear();
+            self.define_function(name);
+        }
+        self.end_pipeline(f, false);
+        if let Some(func) = self.pending_fn.take() {
+            self.fn_stack.push((func, self.brace_depth, self.i + 1));
+        }
+        self.brace_starts.push(self.script.commands.len());
+        self.brace_depth += 1;
+        self.i += 1;
+    }
+
+    /// `}`: ends a group (remembered for a pipe that follows) or a function
+    /// body (whose text is kept for its calls).
+    fn close_brace(&mut self, f: &mut Frame) {
+        self.end_pipeline(f, false);
+        self.brace_depth = self.brace_depth.saturating_sub(1);
+        if let Some(&(func, d, start)) = self.fn_stack.last() {
+            if d >= self.brace_depth {
+                self.fn_stack.pop();
+                let text = String::from_utf8_lossy(&self.b[start.min(self.i)..self.i]);
+                if let Some(slot) = self.script.function_bodies.get_mut(func) {
+                    *slot = (text.into_owned(), start..self.i);
+                }
+            }
+        }
+        if let Some(first) = self.brace_starts.pop() {
+            self.last_group = Some((self.i + 1, first..self.script.commands.len()));
+        }
+        self.i += 1;
     }
 
     fn push_word(&mut self, f: &mut Frame, closer: Option<u8>) {
@@ -1017,6 +1165,32 @@ mod tests {
             s.commands.iter().filter(|c| c.function == Some(0)).count(),
             2
         );
+    }
+
+    #[test]
+    fn function_bodies_calls_groups_and_aliases() {
+        let s = parse("f() { rm -rf \"$1\"; }; f /", 0);
+        assert_eq!(s.function_bodies[0].0, " rm -rf \"$1\"; ");
+        assert_eq!(s.called, vec![true]);
+        let s = parse("function g { echo hi; }", 0);
+        assert_eq!(s.functions, vec!["g"]);
+        assert_eq!(s.called, vec![false]);
+        let s = parse("function h() { ls; }; h", 0);
+        assert_eq!(s.functions, vec!["h"]);
+        assert_eq!(s.called, vec![true]);
+        // `( .. ) | cmd` and `{ ..; } | cmd`: the group feeds the command.
+        let s = parse("(crontab -l; echo x) | crontab -", 0);
+        let last = s.commands.last().unwrap();
+        assert_eq!(last.words[0].text, "crontab");
+        assert_eq!(last.fed_by, Some(0..2));
+        let s = parse("{ a; b; } | c", 0);
+        assert_eq!(s.commands[2].fed_by, Some(0..2));
+        let s = parse("(a); b | c", 0);
+        assert!(s.commands.iter().all(|c| c.fed_by.is_none()));
+        let s = parse("alias ll='ls -la' x=y; ll", 0);
+        assert_eq!(s.aliases[0].0, "ll");
+        assert_eq!(s.aliases[0].1, "ls -la");
+        assert_eq!(s.aliases[1].0, "x");
     }
 
     #[test]

@@ -87,6 +87,9 @@ const SHARED_DIRS: &[&str] = &[
 
 /// Normalises a path lexically; `~` and `$HOME` become `~`.
 pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
+    if let Some(plain) = already_normal(arg, ctx) {
+        return plain;
+    }
     let mut s = arg.trim().to_string();
     for home in ["${HOME}", "$HOME", "~/", "~"] {
         if s == home
@@ -141,8 +144,35 @@ pub(crate) fn normalize(arg: &str, ctx: &Context) -> String {
     }
 }
 
+/// The common case without the work: an absolute (or `~/`) path with no
+/// `.`/`..` parts, doubled or trailing slashes normalises to itself (or,
+/// inside the home directory written out, to `~/..`).
+fn already_normal(arg: &str, ctx: &Context) -> Option<String> {
+    let b = arg.as_bytes();
+    let start = if arg.starts_with("~/") { 1 } else { 0 };
+    if b.get(start) != Some(&b'/') || b.len() < start + 2 || b[b.len() - 1] == b'/' {
+        return None;
+    }
+    let plain = b.windows(2).all(|w| w != b"//" && w != b"/.")
+        && !b.iter().any(|c| c.is_ascii_whitespace());
+    if !plain {
+        return None;
+    }
+    match ctx.home.as_deref().filter(|h| h.len() > 1 && start == 0) {
+        Some(h) => {
+            let h = h.trim_end_matches('/');
+            match arg.strip_prefix(h) {
+                Some("") => None,
+                Some(rest) if rest.starts_with('/') => Some(format!("~{rest}")),
+                Some(_) | None => Some(arg.to_string()),
+            }
+        }
+        None => Some(arg.to_string()),
+    }
+}
+
 /// Strips a trailing glob that selects everything in a directory.
-fn strip_glob(p: &str) -> Option<&str> {
+pub(crate) fn strip_glob(p: &str) -> Option<&str> {
     for g in ["/*", "/.*", "/{*,.*}", "/**"] {
         if let Some(base) = p.strip_suffix(g) {
             return Some(if base.is_empty() { "/" } else { base });
@@ -270,6 +300,147 @@ pub(crate) fn is_shell_binary(arg: &str) -> bool {
             | "gawk"
             | "tclsh"
     )
+}
+
+/// Private keys and the folders that hold them: losing these loses access.
+/// (`known_hosts`, `config` and `.pub` files are not keys.)
+pub(crate) fn is_key_store(raw: &str, ctx: &Context) -> bool {
+    let p = normalize(raw, ctx);
+    let p = p.trim_end_matches("/*").trim_end_matches('/');
+    let base = p.rsplit('/').next().unwrap_or(p);
+    if base.ends_with(".pub") {
+        return false;
+    }
+    matches!(
+        p,
+        "~/.ssh"
+            | "~/.gnupg"
+            | "~/.aws"
+            | "~/.kube"
+            | "~/.password-store"
+            | "/etc/ssh"
+            | "/root/.ssh"
+    ) || p.starts_with("~/.gnupg/")
+        || p.starts_with("~/.password-store/")
+        || (p.contains("/.ssh/") || p.starts_with("~/.ssh/"))
+            && (base.starts_with("id_") || base == "authorized_keys")
+        || p.starts_with("/etc/ssh/ssh_host_") && base.ends_with("key")
+        || p.ends_with(".aws/credentials")
+        || p.ends_with(".kube/config")
+        || p.ends_with(".docker/config.json")
+        || matches!(
+            base,
+            ".netrc" | ".pgpass" | ".git-credentials" | "wallet.dat"
+        )
+        || base.ends_with(".kdbx")
+        || base.ends_with(".gpg") && p.contains(".password-store")
+}
+
+/// Whether a path names a secret (after `@`/`<` prefixes are stripped).
+pub(crate) fn is_secret_path(raw: &str, ctx: &Context) -> bool {
+    let t = raw.trim_start_matches(['@', '<']);
+    if t.is_empty() {
+        return false;
+    }
+    let p = normalize(t, ctx);
+    let base = p.rsplit('/').next().unwrap_or(&p);
+    if base.ends_with(".pub") {
+        return false;
+    }
+    p == "~/.ssh"
+        || p.contains(".ssh/id_")
+        || matches!(base, "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519" | ".env" | ".netrc" | ".git-credentials" | ".pgpass" | ".npmrc" | ".pypirc" | "shadow" if base != "shadow" || p == "/etc/shadow")
+        || p.ends_with(".aws/credentials")
+        || p == "~/.aws"
+        || p.ends_with(".docker/config.json")
+        || p.ends_with(".kube/config")
+        || p == "~/.gnupg"
+        || p.contains(".gnupg/private-keys")
+        || p.contains(".config/gcloud")
+        || (base.starts_with(".env.") && !base.ends_with(".example") && !base.ends_with(".sample"))
+}
+
+/// Shell history files (what was typed, passwords pasted by mistake too).
+pub(crate) fn is_history_file(p: &str) -> bool {
+    let base = p.rsplit('/').next().unwrap_or(p);
+    matches!(
+        base,
+        ".bash_history"
+            | ".zsh_history"
+            | ".history"
+            | ".sh_history"
+            | "fish_history"
+            | ".python_history"
+            | ".mysql_history"
+            | ".psql_history"
+    )
+}
+
+/// What a file that holds secrets is, in words for a reason ("your SSH
+/// keys", "~/.netrc"), or `None` for an ordinary file. Folders that hold
+/// keys count (`tar c ~/.ssh`).
+pub(crate) fn secret_name(raw: &str, ctx: &Context) -> Option<String> {
+    let t = raw.trim_start_matches(['@', '<']);
+    if t.is_empty() {
+        return None;
+    }
+    let p = normalize(t, ctx);
+    let p = p.trim_end_matches('/');
+    if is_history_file(p) {
+        return Some(format!("your shell history ({p})"));
+    }
+    let base = p.rsplit('/').next().unwrap_or(p);
+    if base.ends_with(".pub") {
+        return None;
+    }
+    let folder = matches!(
+        p,
+        "~/.ssh"
+            | "~/.aws"
+            | "~/.gnupg"
+            | "~/.kube"
+            | "~/.azure"
+            | "~/.docker"
+            | "~/.config/gcloud"
+            | "~/.config/gh"
+            | "~/.password-store"
+            | "/etc/ssh"
+    );
+    let environ = p.starts_with("/proc/") && base == "environ";
+    let tool = p.ends_with(".config/gh/hosts.yml")
+        || p.starts_with("~/.config/gcloud/")
+        || p.starts_with("~/.azure/")
+        || p.starts_with("~/.gnupg/")
+        || matches!(base, ".vault-token" | "credentials.tfrc.json" | "gshadow");
+    (folder || environ || tool || is_secret_path(p, ctx) || is_key_store(p, ctx))
+        .then(|| p.to_string())
+}
+
+/// Whether an environment variable's name says it holds a secret
+/// (`AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`, `DB_PASSWORD`, `APIKEY`).
+pub(crate) fn is_secret_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.split('_').any(|part| {
+        matches!(
+            part,
+            "KEY"
+                | "KEYS"
+                | "TOKEN"
+                | "TOKENS"
+                | "SECRET"
+                | "SECRETS"
+                | "PASSWORD"
+                | "PASSWD"
+                | "PASS"
+                | "PASSPHRASE"
+                | "CREDENTIAL"
+                | "CREDENTIALS"
+                | "APIKEY"
+        )
+    }) || n.ends_with("TOKEN")
+        || n.ends_with("APIKEY")
+        || n.ends_with("SECRET")
+        || n.ends_with("PASSWORD")
 }
 
 /// Files whose loss or truncation locks users out or stops the boot.

@@ -29,6 +29,13 @@ pub(crate) enum Lang {
 }
 
 pub(crate) fn lang_of(name: &str) -> Option<Lang> {
+    // Most programs are not interpreters: reject them by their first letter.
+    if !matches!(
+        name.as_bytes().first(),
+        Some(b'p' | b'r' | b'n' | b'b' | b'd' | b'a' | b'g' | b'm' | b'l' | b'j')
+    ) {
+        return None;
+    }
     let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     Some(match n {
         "python" | "pypy" | "python3-" => Lang::Python,
@@ -207,6 +214,8 @@ pub(crate) struct Translation {
     pub computed_shell: bool,
     /// It deletes files.
     pub deletes: bool,
+    /// What a Python `.write(..)` call writes, for the file it opened.
+    written: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +229,11 @@ enum Call {
     RemoveDir,
     /// Truncates (`w`) or appends (`a`) to a file.
     Write,
+    /// Writes its second argument into the file named by its first
+    /// (`File.write(p, data)`, `writeFileSync(p, data)`).
+    WriteData,
+    /// Appends its second argument to the file named by its first.
+    Append,
     /// `kill(pid, sig)` with the pid first.
     KillPidFirst,
     /// `kill(sig, pid)` with the signal first.
@@ -269,7 +283,8 @@ fn calls(lang: Lang) -> &'static [(Regex, Call)] {
                 (r"\bFileUtils\.(rm|rm_f|remove|remove_file)\b", Call::DeleteFile),
                 (r"\b(File\.(delete|unlink))\b", Call::DeleteFile),
                 (r"\b(Dir\.(delete|rmdir|unlink))\b", Call::RemoveDir),
-                (r"\bFile\.(write|open)\s*\(", Call::Write),
+                (r"\bFile\.write\s*\(", Call::WriteData),
+                (r"\bFile\.open\s*\(", Call::Write),
                 (r"\bProcess\.kill\s*\(", Call::KillSigFirst),
             ]),
             // Node
@@ -278,7 +293,9 @@ fn calls(lang: Lang) -> &'static [(Regex, Call)] {
                 (r"\b(spawn|spawnSync|execFile|execFileSync)\s*\(", Call::Exec),
                 (r"\b(rmSync|rm|rmdirSync|rmdir)\s*\(", Call::DeleteTree),
                 (r"\b(unlinkSync|unlink)\s*\(", Call::DeleteFile),
-                (r"\b(writeFileSync|writeFile|appendFileSync|createWriteStream)\s*\(", Call::Write),
+                (r"\b(writeFileSync|writeFile)\s*\(", Call::WriteData),
+                (r"\b(appendFileSync|appendFile)\s*\(", Call::Append),
+                (r"\bcreateWriteStream\s*\(", Call::Write),
                 (r"\bprocess\.kill\s*\(", Call::KillPidFirst),
                 (r"\bchmodSync\s*\(", Call::Chmod),
             ]),
@@ -287,7 +304,7 @@ fn calls(lang: Lang) -> &'static [(Regex, Call)] {
                 (r"\b(system|exec|shell_exec|passthru|popen|proc_open)\s*\(", Call::Shell),
                 (r"\bunlink\s*\(", Call::DeleteFile),
                 (r"\brmdir\s*\(", Call::RemoveDir),
-                (r"\bfile_put_contents\s*\(", Call::Write),
+                (r"\bfile_put_contents\s*\(", Call::WriteData),
                 (r"\bposix_kill\s*\(", Call::KillPidFirst),
                 (r"\bchmod\s*\(", Call::Chmod),
             ]),
@@ -341,6 +358,13 @@ pub(crate) fn translate(lang: Lang, code: &str) -> Translation {
         return t;
     }
     let (backticks, path_call, globs) = extra_forms();
+    if lang == Lang::Python {
+        // `open(p, "a").write(DATA)`: what the opened file receives.
+        if let Some(at) = code.find(".write(") {
+            let args = read_args(code, at + ".write(".len(), lang, None);
+            t.written = args.first().map(|a| a.join());
+        }
+    }
     // A glob the code lists, standing in for a loop variable it deletes.
     let glob = globs.captures(code).and_then(|c| {
         c.iter().skip(1).flatten().next().map(|m| {
@@ -368,6 +392,8 @@ pub(crate) fn translate(lang: Lang, code: &str) -> Translation {
                     | Call::DeleteFile
                     | Call::RemoveDir
                     | Call::Write
+                    | Call::WriteData
+                    | Call::Append
                     | Call::Chmod => Some("fs"),
                     Call::KillPidFirst | Call::KillSigFirst => None,
                 };
@@ -585,7 +611,7 @@ fn parse_arg(a: &str, lang: Lang, glob: Option<&str>) -> Arg {
 /// The text an expression evaluates to, as far as literals show it.
 fn value_of(a: &str, lang: Lang, glob: Option<&str>) -> String {
     let a = a.trim();
-    if home_expr().is_match(a) {
+    if home_expr().find(a).is_some_and(|m| m.end() == a.len()) {
         return "~".into();
     }
     // A base64 literal decoded in the code: what it decodes to.
@@ -866,10 +892,17 @@ fn apply_call(call: Call, lang: Lang, args: &[Arg], t: &mut Translation) {
             };
             t.lines.push(format!("rm {flag}-- {}", argv_line(&paths)));
         }
-        Call::Write => {
+        Call::Write | Call::WriteData | Call::Append => {
             let Some(path) = first else { return };
-            let mode = match lang {
-                Lang::Perl => {
+            let mode = match (call, lang) {
+                (Call::Append, _) => "a".to_string(),
+                (Call::WriteData, Lang::Php)
+                    if args.iter().any(|a| a.join().contains("FILE_APPEND")) =>
+                {
+                    "a".to_string()
+                }
+                (Call::WriteData, _) => "w".to_string(),
+                (_, Lang::Perl) => {
                     // open(F, ">/etc/passwd"), open(F, '>', '/etc/passwd')
                     let texts: Vec<String> = positional.iter().skip(1).map(|a| a.join()).collect();
                     let joined = texts.join("");
@@ -880,17 +913,29 @@ fn apply_call(call: Call, lang: Lang, args: &[Arg], t: &mut Translation) {
                     }
                     return;
                 }
-                Lang::Python | Lang::Ruby => {
+                (_, Lang::Python | Lang::Ruby) => {
                     positional.get(1).map(|a| a.join()).unwrap_or_default()
                 }
-                Lang::Node | Lang::Php => "w".into(),
+                (_, Lang::Node | Lang::Php) => "w".into(),
                 _ => return,
             };
-            if mode.starts_with('w') {
-                t.lines.push(format!(": > {}", quote(&path)));
+            let redirect = if mode.starts_with('w') {
+                ">"
             } else if mode.starts_with('a') {
-                t.lines.push(format!(": >> {}", quote(&path)));
-            }
+                ">>"
+            } else {
+                return;
+            };
+            let data = match call {
+                Call::WriteData | Call::Append if lang != Lang::Python => {
+                    positional.get(1).map(|a| a.join())
+                }
+                _ => t.written.clone(),
+            };
+            t.lines.push(match data.filter(|d| !d.is_empty()) {
+                Some(d) => format!("printf '%s\\n' {} {redirect} {}", quote(&d), quote(&path)),
+                None => format!(": {redirect} {}", quote(&path)),
+            });
         }
         Call::KillPidFirst | Call::KillSigFirst => {
             let texts: Vec<String> = positional.iter().map(|a| a.join()).collect();

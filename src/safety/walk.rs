@@ -96,6 +96,7 @@ impl Walk<'_> {
             ctx,
             unwrapped: &unwrapped,
             cwd: &cwd,
+            flow: std::cell::OnceCell::new(),
         };
         {
             let mut out = Out {
@@ -109,8 +110,13 @@ impl Walk<'_> {
         if depth + 1 >= parse::MAX_DEPTH {
             return;
         }
-        for u in &unwrapped {
-            for body in &u.bodies {
+        let later = rules::later_code(&cx);
+        for body in unwrapped
+            .iter()
+            .flat_map(|u| u.bodies.iter())
+            .chain(later.iter())
+        {
+            {
                 if body.text.len() > self.budget {
                     return;
                 }

@@ -76,33 +76,6 @@ pub(crate) fn is_downloader(name: &str) -> bool {
     )
 }
 
-/// Programs that talk to another machine over the network.
-pub(crate) fn is_network_tool(name: &str) -> bool {
-    is_downloader(name)
-        || matches!(
-            name,
-            "nc" | "ncat"
-                | "netcat"
-                | "socat"
-                | "telnet"
-                | "scp"
-                | "sftp"
-                | "rsync"
-                | "ssh"
-                | "ftp"
-                | "tftp"
-                | "mail"
-                | "mailx"
-                | "sendmail"
-                | "mutt"
-                | "openssl"
-                | "rclone"
-                | "s3cmd"
-                | "gsutil"
-                | "smbclient"
-        )
-}
-
 /// The name of the program a raw word would run.
 pub(crate) fn word_prog(w: &Word) -> String {
     prog_name(&w.text)

@@ -100,6 +100,55 @@ fn check_reads_commands_from_stdin_as_json_lines() {
     );
 }
 
+/// `check` refuses a command holding a NUL byte or another control
+/// character (tab aside), from stdin or as an argument, with exit 2 and one
+/// sentence: bash drops NUL bytes, so `r\0m -rf /` would run as `rm -rf /`.
+/// A multi-line command given as an argument is still judged.
+#[test]
+fn check_refuses_hidden_characters() {
+    let t = TestDir::new();
+    for input in [
+        &b"r\0m -rf /\n"[..],
+        b"echo hi\rrm -rf ~\n",
+        b"ls\n\x1b[8mrm -rf /\n",
+    ] {
+        let mut c = t.cmd();
+        c.args(["check", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{input:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("not judged"), "{stderr}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("rm -rf"),
+            "never judged as the visible text"
+        );
+    }
+    let mut c = t.cmd();
+    c.args(["check", "echo \u{1b}[8m; rm -rf ~"]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("\\u{1b}"), "{}", r.stderr);
+    let mut c = t.cmd();
+    c.args([
+        "check",
+        "--format",
+        "json",
+        "cat <<'EOF' | bash\nrm -rf ~\nEOF",
+    ]);
+    let r = run(c);
+    assert_eq!(
+        r.code, 5,
+        "a here-document spans lines: {} {}",
+        r.stdout, r.stderr
+    );
+}
+
 /// A request that tries to talk the model into `rm -rf /` ends blocked,
 /// whatever the model answers: never a runnable line.
 #[test]

@@ -43,7 +43,13 @@ pub(crate) const K8S_DELETE_ALL_NAMESPACES: Rule = rule(
     "k8s.delete_all_namespaces",
     Critical,
     CAT,
-    "deletes resources in every namespace of the Kubernetes cluster",
+    "deletes every resource of a kind in every namespace of the Kubernetes cluster",
+);
+pub(crate) const K8S_DELETE_EVERY_NAMESPACE: Rule = rule(
+    "k8s.delete_every_namespace",
+    Critical,
+    CAT,
+    "deletes every namespace of the Kubernetes cluster and everything running in them",
 );
 pub(crate) const K8S_DELETE_ALL: Rule = rule(
     "k8s.delete_all",
@@ -65,7 +71,7 @@ pub(crate) const S3_RM_RECURSIVE: Rule = rule(
 );
 pub(crate) const S3_RB_FORCE: Rule = rule(
     "aws.s3_rb_force",
-    High,
+    Critical,
     CAT,
     "deletes an S3 bucket together with everything in it",
 );
@@ -73,13 +79,31 @@ pub(crate) const CLOUD_DESTROY: Rule = rule(
     "cloud.destroy_resource",
     High,
     CAT,
-    "permanently deletes cloud resources (servers, databases, projects or resource groups)",
+    "permanently deletes a cloud resource (a server, a database, a cluster or a stack)",
+);
+pub(crate) const BUCKET_WIPE: Rule = rule(
+    "cloud.bucket_wipe",
+    Critical,
+    CAT,
+    "deletes every object in a whole storage bucket; there is no undo",
+);
+pub(crate) const DELETE_PROJECT: Rule = rule(
+    "cloud.delete_project",
+    Critical,
+    CAT,
+    "deletes a whole cloud project or resource group with every resource in it",
+);
+pub(crate) const DESTROY_NOW: Rule = rule(
+    "iac.destroy_unattended",
+    Critical,
+    CAT,
+    "destroys all the infrastructure this configuration manages without asking first",
 );
 pub(crate) const TERRAFORM_DESTROY: Rule = rule(
     "iac.destroy",
     High,
     CAT,
-    "destroys all the infrastructure managed by this configuration",
+    "destroys all the infrastructure this configuration manages, once you confirm",
 );
 pub(crate) const HELM_UNINSTALL_ALL: Rule = rule(
     "k8s.helm_uninstall",
@@ -94,11 +118,15 @@ pub(crate) const RULES: &[Rule] = &[
     DOCKER_RM_ALL,
     DOCKER_HOST_ROOT,
     K8S_DELETE_ALL_NAMESPACES,
+    K8S_DELETE_EVERY_NAMESPACE,
     K8S_DELETE_ALL,
     K8S_DELETE_NAMESPACE,
     S3_RM_RECURSIVE,
     S3_RB_FORCE,
     CLOUD_DESTROY,
+    BUCKET_WIPE,
+    DELETE_PROJECT,
+    DESTROY_NOW,
     TERRAFORM_DESTROY,
     HELM_UNINSTALL_ALL,
 ];
@@ -163,94 +191,158 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 _ => {}
             }
         }
-        "kubectl" | "oc" | "k" => {
-            let o = opts(
-                &c.args,
-                "nflc",
-                &[
-                    "namespace",
-                    "filename",
-                    "selector",
-                    "context",
-                    "output",
-                    "kubeconfig",
-                ],
-            );
-            let ops: Vec<&str> = o.operands.iter().map(|w| w.text.as_str()).collect();
-            if ops.first() != Some(&"delete") {
-                return;
-            }
-            let all = o.has_long("all");
-            let all_ns = o.has('A') || o.has_long("all-namespaces");
-            if all && all_ns {
-                out.add(&K8S_DELETE_ALL_NAMESPACES, c.span.clone());
-            } else if all {
-                out.add(&K8S_DELETE_ALL, c.span.clone());
-            }
-            let kind = ops.get(1).copied().unwrap_or("");
-            if matches!(kind, "ns" | "namespace" | "namespaces")
-                || kind.starts_with("namespace/")
-                || kind.starts_with("ns/")
-            {
-                out.add(&K8S_DELETE_NAMESPACE, c.span.clone());
-            }
-        }
+        "kubectl" | "oc" | "k" => check_kubectl(c, cx, out),
         "helm" => {
             if matches!(c.sub(0), Some("uninstall" | "delete" | "del" | "un")) {
                 out.add(&HELM_UNINSTALL_ALL, c.span.clone());
             }
         }
-        "aws" => {
-            let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
-            let has = |x: &str| c.arg_texts().any(|t| t == x);
-            match ops.as_slice() {
-                ["s3", "rm", ..] if has("--recursive") => out.add(&S3_RM_RECURSIVE, c.span.clone()),
-                ["s3", "rb", ..] if has("--force") => out.add(&S3_RB_FORCE, c.span.clone()),
-                ["ec2", "terminate-instances", ..]
-                | ["rds", "delete-db-instance" | "delete-db-cluster", ..]
-                | ["cloudformation", "delete-stack", ..]
-                | ["dynamodb", "delete-table", ..]
-                | ["eks", "delete-cluster", ..]
-                | ["organizations", "close-account", ..] => out.add(&CLOUD_DESTROY, c.span.clone()),
-                _ => {}
-            }
-        }
-        "gsutil" => {
-            let o = opts(&c.args, "", &[]);
-            let ops: Vec<&str> = o.operands.iter().map(|w| w.text.as_str()).collect();
-            if ops.first() == Some(&"rm") && (o.has('r') || o.has('R')) {
-                out.add(&S3_RM_RECURSIVE, c.span.clone());
-            }
-        }
-        "gcloud" => {
-            let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
-            if matches!(
-                ops.as_slice(),
-                ["projects", "delete", ..]
-                    | ["sql", "instances", "delete", ..]
-                    | ["container", "clusters", "delete", ..]
-            ) {
-                out.add(&CLOUD_DESTROY, c.span.clone());
-            }
-        }
-        "az" => {
-            let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
-            if matches!(ops.as_slice(), ["group", "delete", ..]) {
-                out.add(&CLOUD_DESTROY, c.span.clone());
-            }
-        }
+        "aws" | "gsutil" | "gcloud" | "az" => check_cloud_cli(c, out),
         "terraform" | "tofu" | "terragrunt" | "pulumi" | "cdk" | "cdktf" => {
             let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
             let destroy = ops.first() == Some(&"destroy")
                 || (ops.first() == Some(&"apply")
                     && c.arg_texts().any(|t| t == "-destroy" || t == "--destroy"))
                 || (ops.first() == Some(&"run-all") && ops.get(1) == Some(&"destroy"));
-            if destroy {
+            let unattended = c.arg_texts().any(|t| {
+                matches!(
+                    t.trim_start_matches('-'),
+                    "auto-approve"
+                        | "auto-approve=true"
+                        | "yes"
+                        | "y"
+                        | "force"
+                        | "f"
+                        | "terragrunt-non-interactive"
+                        | "non-interactive"
+                )
+            });
+            let targeted = c
+                .arg_texts()
+                .any(|t| t.trim_start_matches('-').starts_with("target"));
+            if destroy && unattended && !targeted {
+                out.add(&DESTROY_NOW, c.span.clone());
+            } else if destroy && targeted {
+                let note = "destroys the targeted resources of this configuration".to_string();
+                out.add_note(&TERRAFORM_DESTROY, c.span.clone(), note);
+            } else if destroy {
                 out.add(&TERRAFORM_DESTROY, c.span.clone());
             }
         }
         _ => {}
     }
+}
+
+/// `kubectl delete`: every namespace, every resource of a kind in every
+/// namespace, every resource of a kind in one, or one namespace.
+fn check_kubectl(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let o = opts(
+        &c.args,
+        "nflc",
+        &[
+            "namespace",
+            "filename",
+            "selector",
+            "context",
+            "output",
+            "kubeconfig",
+        ],
+    );
+    let ops: Vec<&str> = o.operands.iter().map(|w| w.text.as_str()).collect();
+    if ops.first() != Some(&"delete") {
+        return;
+    }
+    let lists_namespaces = |k: &Cmd| {
+        matches!(k.name.as_str(), "kubectl" | "oc" | "k")
+            && k.sub(0) == Some("get")
+            && matches!(k.sub(1), Some("ns" | "namespace" | "namespaces"))
+    };
+    let all = o.has_long("all");
+    let all_ns = o.has('A') || o.has_long("all-namespaces");
+    let kind = ops.get(1).copied().unwrap_or("");
+    let namespaces = matches!(kind, "ns" | "namespace" | "namespaces");
+    let fed = c.input == crate::safety::cmd::Input::Unknown
+        && cx.before_in_pipeline(c.index).any(lists_namespaces)
+        || c.args.iter().any(|w| {
+            w.subs
+                .iter()
+                .any(|s| cx.cmds_in(s.cmds.clone()).any(lists_namespaces))
+        });
+    if namespaces && all || fed {
+        out.add(&K8S_DELETE_EVERY_NAMESPACE, c.span.clone());
+    } else if all && all_ns {
+        let note = format!(
+            "deletes every {} in every namespace of the Kubernetes cluster",
+            kind_words(kind)
+        );
+        out.add_note(&K8S_DELETE_ALL_NAMESPACES, c.span.clone(), note);
+    } else if all {
+        let ns = o
+            .value('n')
+            .or(o.long_value("namespace"))
+            .map_or("the current namespace".to_string(), |n| {
+                format!("the namespace {n}")
+            });
+        let note = format!("deletes every {} in {ns}", kind_words(kind));
+        out.add_note(&K8S_DELETE_ALL, c.span.clone(), note);
+    } else if namespaces || kind.starts_with("namespace/") || kind.starts_with("ns/") {
+        out.add(&K8S_DELETE_NAMESPACE, c.span.clone());
+    }
+}
+
+/// `pods` -> "pod", `all` -> "resource".
+fn kind_words(kind: &str) -> String {
+    match kind {
+        "" | "all" => "resource".to_string(),
+        k => k
+            .split(',')
+            .next()
+            .unwrap_or(k)
+            .trim_end_matches('s')
+            .to_string(),
+    }
+}
+
+/// Whether a bucket URL names the whole bucket (`s3://b`, `gs://b/`,
+/// `gs://b/**`) rather than a folder in it.
+fn whole_bucket(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let path = rest.split_once('/').map_or("", |(_, p)| p);
+    matches!(path, "" | "*" | "**")
+}
+
+/// `aws`, `gsutil`, `gcloud` and `az`: buckets, projects, resource groups
+/// and single resources.
+fn check_cloud_cli(c: &Cmd, out: &mut Out) {
+    let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
+    let has = |x: &str| c.arg_texts().any(|t| t == x);
+    let recursive = has("--recursive") || has("-r") || has("-R");
+    let bucket = ops.iter().find(|t| t.contains("://")).copied();
+    let rule = match (c.name.as_str(), ops.as_slice()) {
+        ("aws", ["s3", "rb", ..]) if has("--force") => &S3_RB_FORCE,
+        ("aws", ["s3", "rm", ..]) | ("gsutil", ["rm", ..]) | ("gcloud", ["storage", "rm", ..])
+            if recursive =>
+        {
+            if bucket.is_some_and(whole_bucket) {
+                &BUCKET_WIPE
+            } else {
+                &S3_RM_RECURSIVE
+            }
+        }
+        ("gcloud", ["projects", "delete", ..]) | ("az", ["group", "delete", ..]) => &DELETE_PROJECT,
+        ("aws", ["organizations", "close-account", ..]) => &DELETE_PROJECT,
+        ("aws", ["ec2", "terminate-instances", ..])
+        | ("aws", ["rds", "delete-db-instance" | "delete-db-cluster", ..])
+        | ("aws", ["cloudformation", "delete-stack", ..])
+        | ("aws", ["dynamodb", "delete-table", ..])
+        | ("aws", ["eks", "delete-cluster", ..])
+        | ("gcloud", ["sql", "instances", "delete", ..])
+        | ("gcloud", ["container", "clusters", "delete", ..]) => &CLOUD_DESTROY,
+        _ => return,
+    };
+    out.add(rule, c.span.clone());
 }
 
 #[cfg(test)]
@@ -294,6 +386,64 @@ mod tests {
     }
 
     #[test]
+    fn k8s_delete_every_namespace() {
+        assert_flags("kubectl delete ns --all", "k8s.delete_every_namespace");
+        assert_flags(
+            "kubectl get ns -o name | xargs kubectl delete",
+            "k8s.delete_every_namespace",
+        );
+        assert_flags(
+            "kubectl delete $(kubectl get ns -o name)",
+            "k8s.delete_every_namespace",
+        );
+        assert_not_flags("kubectl get ns", "k8s.delete_every_namespace");
+        assert_not_flags("kubectl delete ns dev", "k8s.delete_every_namespace");
+        assert_not_flags(
+            "kubectl delete pods --all -n dev",
+            "k8s.delete_every_namespace",
+        );
+    }
+
+    #[test]
+    fn bucket_wipe() {
+        assert_flags("aws s3 rm s3://logs --recursive", "cloud.bucket_wipe");
+        assert_flags("gsutil -m rm -r gs://assets", "cloud.bucket_wipe");
+        assert_flags(
+            "gcloud storage rm --recursive gs://data/**",
+            "cloud.bucket_wipe",
+        );
+        assert_not_flags("aws s3 rm s3://logs/2023/ --recursive", "cloud.bucket_wipe");
+        assert_not_flags("aws s3 ls s3://logs --recursive", "cloud.bucket_wipe");
+    }
+
+    #[test]
+    fn delete_project() {
+        assert_flags(
+            "gcloud projects delete acme --quiet",
+            "cloud.delete_project",
+        );
+        assert_flags("az group delete -n rg -y", "cloud.delete_project");
+        assert_not_flags("gcloud projects list", "cloud.delete_project");
+        assert_not_flags("az group show -n rg", "cloud.delete_project");
+    }
+
+    #[test]
+    fn iac_destroy_unattended() {
+        assert_flags("terraform destroy -auto-approve", "iac.destroy_unattended");
+        assert_flags("pulumi destroy --yes", "iac.destroy_unattended");
+        assert_flags(
+            "terragrunt run-all destroy --terragrunt-non-interactive",
+            "iac.destroy_unattended",
+        );
+        assert_not_flags("terraform destroy", "iac.destroy_unattended");
+        assert_not_flags(
+            "terraform destroy -target=aws_instance.x -auto-approve",
+            "iac.destroy_unattended",
+        );
+        assert_not_flags("terraform plan", "iac.destroy_unattended");
+    }
+
+    #[test]
     fn k8s_delete_all() {
         assert_flags("kubectl delete deployments --all -n prod", "k8s.delete_all");
         assert_not_flags("kubectl delete pod web-1", "k8s.delete_all");
@@ -308,8 +458,8 @@ mod tests {
 
     #[test]
     fn s3_rm_recursive() {
-        assert_flags("aws s3 rm s3://b --recursive", "aws.s3_rm_recursive");
-        assert_flags("gsutil rm -r gs://bucket", "aws.s3_rm_recursive");
+        assert_flags("aws s3 rm s3://b/logs/ --recursive", "aws.s3_rm_recursive");
+        assert_flags("gsutil rm -r gs://bucket/tmp/", "aws.s3_rm_recursive");
         assert_not_flags("aws s3 rm s3://b/file.txt", "aws.s3_rm_recursive");
     }
 
@@ -325,19 +475,15 @@ mod tests {
             "aws ec2 terminate-instances --instance-ids i-1",
             "cloud.destroy_resource",
         );
-        assert_flags(
-            "gcloud projects delete my-project",
-            "cloud.destroy_resource",
-        );
-        assert_flags("az group delete --name rg", "cloud.destroy_resource");
+        assert_flags("gcloud sql instances delete db1", "cloud.destroy_resource");
         assert_not_flags("aws ec2 describe-instances", "cloud.destroy_resource");
     }
 
     #[test]
     fn iac_destroy() {
-        assert_flags("terraform destroy -auto-approve", "iac.destroy");
+        assert_flags("terraform destroy", "iac.destroy");
         assert_flags("terraform apply -destroy", "iac.destroy");
-        assert_flags("pulumi destroy --yes", "iac.destroy");
+        assert_flags("pulumi destroy", "iac.destroy");
         assert_not_flags("terraform plan", "iac.destroy");
     }
 

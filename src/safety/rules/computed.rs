@@ -171,7 +171,11 @@ mod tests {
         assert_flags("chmod -R 777 $TARGET", "exp.computed_path");
         assert_flags("find $ROOT -delete", "exp.computed_path");
         assert_flags("read d; rm -rf $d", "exp.computed_path");
-        assert_flags("f(){ rm -rf \"$1\"; }; f /", "exp.computed_path");
+        // A function never called here: its parameter is unknown.
+        assert_flags("f(){ rm -rf \"$1\"; }", "exp.computed_path");
+        // Called: judged at the call with the argument bound.
+        assert_not_flags("f(){ rm -rf \"$1\"; }; f ./build", "exp.computed_path");
+        assert_flags("f(){ rm -rf \"$1\"; }; f /", "fs.rm_root");
         assert_not_flags("d=build; rm -rf $d", "exp.computed_path");
         assert_not_flags("rm -rf $HOME/.cache/x", "exp.computed_path");
         assert_not_flags("ls $DIR", "exp.computed_path");

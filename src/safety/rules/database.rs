@@ -17,9 +17,15 @@ const CAT: &str = "database";
 
 pub(crate) const DROP_DATABASE: Rule = rule(
     "db.drop_database",
+    Critical,
+    CAT,
+    "drops a whole database (or a schema with everything in it) and all its data; there is no undo",
+);
+pub(crate) const DROP_SCHEMA: Rule = rule(
+    "db.drop_schema",
     High,
     CAT,
-    "drops a whole database and all the data in it",
+    "drops a database schema (without CASCADE it must be empty first)",
 );
 pub(crate) const DROP_TABLE: Rule = rule(
     "db.drop_table",
@@ -43,11 +49,12 @@ pub(crate) const MONGO_DROP: Rule = rule(
     "db.mongo_drop",
     High,
     CAT,
-    "drops a MongoDB database or collection",
+    "drops a MongoDB collection or deletes every document in it",
 );
 
 pub(crate) const RULES: &[Rule] = &[
     DROP_DATABASE,
+    DROP_SCHEMA,
     DROP_TABLE,
     DELETE_ALL_ROWS,
     FLUSH_ALL,
@@ -56,6 +63,7 @@ pub(crate) const RULES: &[Rule] = &[
 
 struct Sql {
     drop_db: Regex,
+    drop_schema: Regex,
     drop_table: Regex,
     /// `DELETE FROM t` / `UPDATE t SET ..` (one statement).
     delete_or_update: Regex,
@@ -68,7 +76,8 @@ struct Sql {
 fn sql() -> &'static Sql {
     static R: OnceLock<Sql> = OnceLock::new();
     R.get_or_init(|| Sql {
-        drop_db: Regex::new(r"(?i)\bdrop\s+(database|schema)\b").unwrap(),
+        drop_db: Regex::new(r"(?i)\bdrop\s+database\b|\bdrop\s+schema\b[^;]*\bcascade\b").unwrap(),
+        drop_schema: Regex::new(r"(?i)\bdrop\s+schema\b").unwrap(),
         drop_table: Regex::new(r"(?i)\bdrop\s+table\b|\btruncate\s+(table\s+)?[\w.`\x22\[]").unwrap(),
         delete_or_update: Regex::new(
             r#"(?i)^\s*(delete\s+(from\s+)?[\w.`"\[\]]+|update\s+[\w.`"\[\]]+\s+set\b)"#,
@@ -188,6 +197,8 @@ fn check_sql(t: &str, c: &Cmd, out: &mut Out) {
     let r = sql();
     if r.drop_db.is_match(&stripped) {
         out.add(&DROP_DATABASE, c.span.clone());
+    } else if r.drop_schema.is_match(&stripped) {
+        out.add(&DROP_SCHEMA, c.span.clone());
     }
     if r.drop_table.is_match(&stripped) {
         out.add(&DROP_TABLE, c.span.clone());
@@ -237,12 +248,16 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 out.add(&FLUSH_ALL, c.span.clone());
             }
         }
-        "mongo" | "mongosh"
-            if executed_texts(c, cx)
+        "mongo" | "mongosh" => {
+            let texts = executed_texts(c, cx);
+            if texts.iter().any(|t| t.contains("dropDatabase")) {
+                out.add(&DROP_DATABASE, c.span.clone());
+            } else if texts
                 .iter()
-                .any(|t| sql().mongo.is_match(t) || sql().mongo_delete_all.is_match(t)) =>
-        {
-            out.add(&MONGO_DROP, c.span.clone());
+                .any(|t| sql().mongo.is_match(t) || sql().mongo_delete_all.is_match(t))
+            {
+                out.add(&MONGO_DROP, c.span.clone());
+            }
         }
         _ => {}
     }
@@ -255,11 +270,19 @@ mod tests {
     #[test]
     fn drop_database() {
         assert_flags("psql -c 'DROP DATABASE x'", "db.drop_database");
-        assert_flags("mysql -u root -e 'drop schema app'", "db.drop_database");
+        assert_flags("psql -c 'DROP SCHEMA app CASCADE'", "db.drop_database");
+        assert_flags("mongosh app --eval 'db.dropDatabase()'", "db.drop_database");
         assert_flags("echo 'DROP DATABASE x;' | psql", "db.drop_database");
         assert_flags("dropdb mydb", "db.drop_database");
         assert_not_flags("git commit -m 'drop database'", "db.drop_database");
         assert_not_flags("psql -c 'SELECT 1'", "db.drop_database");
+    }
+
+    #[test]
+    fn drop_schema() {
+        assert_flags("mysql -u root -e 'drop schema app'", "db.drop_schema");
+        assert_not_flags("psql -c 'DROP SCHEMA app CASCADE'", "db.drop_schema");
+        assert_not_flags("psql -c 'CREATE SCHEMA app'", "db.drop_schema");
     }
 
     #[test]
@@ -328,11 +351,11 @@ mod tests {
 
     #[test]
     fn mongo_drop() {
-        assert_flags("mongosh app --eval 'db.dropDatabase()'", "db.mongo_drop");
         assert_flags(
             "mongosh app --eval 'db.users.deleteMany({})'",
             "db.mongo_drop",
         );
+        assert_flags("mongosh app --eval 'db.users.drop()'", "db.mongo_drop");
         assert_not_flags("mongosh app --eval 'db.users.find()'", "db.mongo_drop");
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::safety::cmd::Cmd;
 use crate::safety::command::opts;
+use crate::safety::parse::RedirOp;
 use crate::safety::paths::is_block_device;
 use crate::safety::rules::kit::{Cx, Out, WriteTarget};
 use crate::safety::types::rule;
@@ -192,74 +193,8 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             }
         }
         "sgdisk" | "sfdisk" | "parted" | "fdisk" | "gdisk" | "cfdisk" | "cgdisk" | "gpart" => {
-            let Some(s) = first_dev() else { return };
-            let texts: Vec<String> = c.arg_texts().map(|t| t.to_ascii_lowercase()).collect();
-            let has = |x: &str| texts.iter().any(|t| t == x);
-            let readonly = has("-l")
-                || has("--list")
-                || has("print")
-                || has("-p")
-                || has("--print")
-                || has("-d")
-                || has("--dump")
-                || has("-j")
-                || has("--json")
-                || has("--backup")
-                || has("-b")
-                || has("-v")
-                || has("--verify")
-                || has("-i")
-                || has("--info")
-                || has("-s") && name == "sfdisk"
-                || has("--show-size");
-            let destructive = match name {
-                "sgdisk" => texts.iter().any(|t| {
-                    matches!(
-                        t.as_str(),
-                        "-z" | "--zap-all"
-                            | "--zap"
-                            | "-o"
-                            | "--clear"
-                            | "-d"
-                            | "--delete"
-                            | "-g"
-                            | "--mbrtogpt"
-                    ) || t.starts_with("--delete=")
-                        || t.starts_with("-d")
-                }),
-                "parted" => texts.iter().any(|t| {
-                    matches!(
-                        t.as_str(),
-                        "mklabel" | "mktable" | "rm" | "resizepart" | "mkpart" | "mkfs"
-                    )
-                }),
-                "sfdisk" => {
-                    let sc = &cx.script.commands[c.index];
-                    has("--delete")
-                        || sc
-                            .redirects
-                            .iter()
-                            .any(|r| r.op == crate::safety::parse::RedirOp::In)
-                        || cx.script.pipe_prev(c.index).is_some()
-                }
-                "gpart" => texts
-                    .iter()
-                    .any(|t| matches!(t.as_str(), "destroy" | "delete" | "create")),
-                _ => false,
-            };
-            if destructive {
-                out.add(&PARTITION_WRITE, s);
-            } else if !readonly
-                && matches!(name, "fdisk" | "gdisk" | "cfdisk" | "cgdisk" | "parted")
-            {
-                let non_dev_operands = c
-                    .args
-                    .iter()
-                    .filter(|w| !w.text.starts_with('-') && !is_block_device(&w.text))
-                    .count();
-                if non_dev_operands == 0 {
-                    out.add(&PARTITION_INTERACTIVE, s);
-                }
+            if let Some(s) = first_dev() {
+                partition_tool(c, cx, s, out);
             }
         }
         "shred" | "scrub" => {
@@ -363,6 +298,113 @@ pub(crate) fn check_write(t: &WriteTarget, _cx: &Cx, out: &mut Out) {
     if t.tool != "dd" && is_block_device(&t.path) {
         out.add(&WRITE_DEVICE, t.span.clone());
     }
+}
+
+/// Partition tools: the ones that rewrite a table by their options, and the
+/// interactive editors, which are judged by the script they are fed
+/// (`printf 'o\nw\n' | fdisk /dev/sda` writes; `printf 'p\nq\n' | ..` only
+/// prints).
+fn partition_tool(c: &Cmd, cx: &Cx, s: std::ops::Range<usize>, out: &mut Out) {
+    let name = c.name.as_str();
+    let texts: Vec<String> = c.arg_texts().map(|t| t.to_ascii_lowercase()).collect();
+    let has = |x: &str| texts.iter().any(|t| t == x);
+    let readonly = has("-l")
+        || has("--list")
+        || has("print")
+        || has("-p")
+        || has("--print")
+        || has("-d")
+        || has("--dump")
+        || has("-j")
+        || has("--json")
+        || has("--backup")
+        || has("-b")
+        || has("-v")
+        || has("--verify")
+        || has("-i")
+        || has("--info")
+        || has("-s") && name == "sfdisk"
+        || has("--show-size");
+    let destructive = match name {
+        "sgdisk" => texts.iter().any(|t| {
+            matches!(
+                t.as_str(),
+                "-z" | "--zap-all"
+                    | "--zap"
+                    | "-o"
+                    | "--clear"
+                    | "-d"
+                    | "--delete"
+                    | "-g"
+                    | "--mbrtogpt"
+            ) || t.starts_with("--delete=")
+                || t.starts_with("-d")
+        }),
+        "parted" => texts.iter().any(|t| {
+            matches!(
+                t.as_str(),
+                "mklabel" | "mktable" | "rm" | "resizepart" | "mkpart" | "mkfs"
+            )
+        }),
+        "sfdisk" => {
+            let sc = &cx.script.commands[c.index];
+            has("--delete")
+                || sc
+                    .redirects
+                    .iter()
+                    .any(|r| matches!(r.op, RedirOp::In | RedirOp::HereDoc | RedirOp::HereString))
+                || cx.script.pipe_prev(c.index).is_some()
+                || sc.fed_by.is_some()
+        }
+        "gpart" => texts
+            .iter()
+            .any(|t| matches!(t.as_str(), "destroy" | "delete" | "create")),
+        _ => false,
+    };
+    if destructive {
+        out.add(&PARTITION_WRITE, s);
+    } else if !fed_script(c, cx, s.clone(), out)
+        && !readonly
+        && matches!(name, "fdisk" | "gdisk" | "cfdisk" | "cgdisk" | "parted")
+    {
+        let non_dev_operands = c
+            .args
+            .iter()
+            .filter(|w| !w.text.starts_with('-') && !is_block_device(&w.text))
+            .count();
+        if non_dev_operands == 0 {
+            out.add(&PARTITION_INTERACTIVE, s);
+        }
+    }
+}
+
+/// An interactive partition editor fed its keystrokes (a pipe, a here-document,
+/// a file): a script ending in `w` writes the table. Returns whether the
+/// editor is fed at all.
+fn fed_script(c: &Cmd, cx: &Cx, span: std::ops::Range<usize>, out: &mut Out) -> bool {
+    if !matches!(c.name.as_str(), "fdisk" | "gdisk" | "cfdisk" | "cgdisk") {
+        return false;
+    }
+    let sc = &cx.script.commands[c.index];
+    let fed = sc.fed_by.is_some()
+        || cx.script.pipe_prev(c.index).is_some()
+        || sc
+            .redirects
+            .iter()
+            .any(|r| matches!(r.op, RedirOp::In | RedirOp::HereDoc | RedirOp::HereString));
+    if !fed {
+        return false;
+    }
+    let script = cx.flow().stdin(&cx.line(), c.index, 0);
+    let writes = script.text.lines().any(|l| l.trim() == "w");
+    if writes {
+        let note = format!("feeds {} a script that ends by writing (w) a new partition table, which makes the data on the disk unreachable", c.name);
+        out.add_note(&PARTITION_WRITE, span, note);
+    } else if script.unknown {
+        let note = format!("feeds {} keystrokes this line does not show; if they include w, the disk's partition table is rewritten", c.name);
+        out.add_note(&PARTITION_INTERACTIVE, span, note);
+    }
+    true
 }
 
 #[cfg(test)]

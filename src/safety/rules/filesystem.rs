@@ -41,14 +41,14 @@ pub(crate) const RM_NO_PRESERVE_ROOT: Rule = rule(
     CAT,
     "turns off rm's safeguard against deleting the root directory",
 );
-pub(crate) const RM_SHARED: Rule = rule("fs.rm_shared_dir", High, CAT, "deletes a whole shared software folder (like /usr/local, /opt or /mnt) that other programs and users depend on");
+pub(crate) const RM_SHARED: Rule = rule("fs.rm_shared_dir", High, CAT, "deletes a whole shared folder (like /usr/local, /opt, /var/log or /mnt) that installed software, other users or the system rely on");
 pub(crate) const RM_CRITICAL_FILE: Rule = rule(
     "fs.rm_critical_file",
     Critical,
     CAT,
     "deletes a file the system needs to boot or to let anyone log in",
 );
-pub(crate) const RM_VAR_PATH: Rule = rule("fs.rm_var_path", High, CAT, "recursively deletes a path built from a variable; if the variable is empty this becomes the root directory");
+pub(crate) const RM_VAR_PATH: Rule = rule("fs.rm_var_path", High, CAT, "recursively deletes a path that starts with a variable; if the variable is empty or unset, the path starts at the root directory instead");
 pub(crate) const RM_UNKNOWN: Rule = rule(
     "fs.rm_unknown_targets",
     High,
@@ -317,7 +317,7 @@ fn glob_everything(p: &str) -> bool {
 }
 
 fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '['])
+    p.bytes().any(|c| matches!(c, b'*' | b'?' | b'['))
 }
 
 /// The folder a glob lists (`/etc/*.conf` -> `/etc`).
@@ -427,6 +427,75 @@ fn is_var_prefixed(t: &str) -> bool {
         && after.starts_with('/')
 }
 
+/// What a shared folder holds, for a reason.
+fn shared_what(dir: &str) -> &'static str {
+    match dir {
+        "/var/log" => "the logs of the system and its services",
+        "/var/spool" => "queued mail, print and cron jobs",
+        "/var/mail" => "everyone's mail",
+        "/mnt" | "/media" | "/Volumes" => "where other disks are mounted (their files go too)",
+        "/srv" => "the data this machine serves",
+        "/run" => "the running system's sockets and lock files",
+        "/usr/share" => "data every installed program relies on",
+        "/usr/include" => "the headers programs are built with",
+        "/etc/ssh" => "the SSH server's keys and settings",
+        "/etc/default" => "the default settings of system services",
+        "/snap" => "the installed snap packages",
+        d if d.starts_with("/usr/local") => "the software installed by hand",
+        _ => "software other programs and users rely on",
+    }
+}
+
+/// The reason for a command on a whole tree: what it names and why that
+/// matters (`deletes everything in /var/log, the logs of ..`).
+fn tree_note(
+    verb: &str,
+    raw: &str,
+    class: PathClass,
+    ctx: &crate::safety::types::Context,
+) -> String {
+    let n = normalize(raw, ctx);
+    let every = crate::safety::paths::strip_glob(&n).is_some();
+    let dir = crate::safety::paths::strip_glob(&n)
+        .unwrap_or(&n)
+        .trim_end_matches('/');
+    let dir = if dir.is_empty() { "/" } else { dir };
+    let what = match (class, dir) {
+        (PathClass::Root, _) => {
+            return format!("{verb} everything on the machine, starting at the root directory")
+        }
+        (PathClass::Home, "~") => "your home directory, with all your files".to_string(),
+        (PathClass::Home, d) => format!("the home directory {d}, with all its files"),
+        (PathClass::System, d) => {
+            format!("{d}, a system directory the computer needs in order to run")
+        }
+        (_, d) => format!("{d}: {}", shared_what(d)),
+    };
+    if every {
+        format!("{verb} everything in {what}")
+    } else {
+        format!("{verb} {what}")
+    }
+}
+
+/// `rm -rf "$VAR/sub"`: what it deletes when VAR is empty.
+fn var_path_note(t: &str) -> String {
+    let rest = t.trim_start_matches('$');
+    let (name, after) = match rest.strip_prefix('{') {
+        Some(r) => r.split_once('}').unwrap_or((r, "")),
+        None => rest.split_at(
+            rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len()),
+        ),
+    };
+    let whole = matches!(after.trim_end_matches(['/', '*', '.']), "");
+    if whole {
+        format!("recursively deletes {t}; if ${name} is empty or unset, that is {after}: everything on the machine")
+    } else {
+        format!("recursively deletes {t}; if ${name} is empty or unset, it deletes {after} at the root instead")
+    }
+}
+
 fn class_rule(class: PathClass) -> Option<&'static Rule> {
     match class {
         PathClass::Root => Some(&RM_ROOT),
@@ -440,83 +509,7 @@ fn class_rule(class: PathClass) -> Option<&'static Rule> {
 pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     let ctx = cx.ctx;
     match c.name.as_str() {
-        "rm" | "rmdir" | "unlink" | "srm" | "trash" | "gio" => {
-            if c.name == "gio" || c.name == "trash" {
-                return;
-            }
-            let o = opts(&c.args, "", &[]);
-            let recursive = o.has('r') || o.has('R') || o.has_long("recursive");
-            if o.has_long("no-preserve-root") {
-                out.add(&RM_NO_PRESERVE_ROOT, c.span.clone());
-            }
-            let mut plain_recursive = false;
-            for w in &o.operands {
-                let resolved = cx.resolve(c.index, &w.text);
-                let t = resolved.as_str();
-                let class = classify(t, ctx);
-                let glob = t.ends_with("/*") || t.ends_with("/.*");
-                if recursive
-                    || (glob && class != PathClass::Other)
-                    || (c.name == "rmdir" && class != PathClass::Other)
-                {
-                    if let Some(r) = class_rule(class) {
-                        if c.name != "rmdir" || class == PathClass::Root {
-                            out.add(r, w.span.clone());
-                        }
-                        continue;
-                    }
-                }
-                let n = normalize(t, ctx);
-                if is_account_file(&n) {
-                    out.add(&RM_CRITICAL_FILE, w.span.clone());
-                } else if recursive && in_system_tree(&n) {
-                    out.add(&RM_SYSTEM_SUBTREE, w.span.clone());
-                } else if c.name != "rmdir"
-                    && (is_system_file(&n)
-                        || has_glob(&n) && is_system_file(glob_dir(&n))
-                        || has_glob(&n) && glob_dir(&n) == "/etc")
-                {
-                    out.add(&RM_SYSTEM_FILE, w.span.clone());
-                } else if recursive && is_var_prefixed(t) {
-                    out.add(&RM_VAR_PATH, w.span.clone());
-                } else if recursive
-                    && (matches!(n.as_str(), "../" | ".." | "../.." | "../../..")
-                        || matches!(
-                            normalize(&w.text, ctx).as_str(),
-                            ".." | "../.." | "../../.."
-                        ))
-                {
-                    out.add(&RM_PARENT, w.span.clone());
-                } else if recursive {
-                    plain_recursive = true;
-                }
-            }
-            // `find ROOT ... | xargs rm`: what find selects is deleted.
-            if c.input == Input::Unknown {
-                for up in cx.upstream(c.index).filter(|u| u.name == "find") {
-                    if find_action(up).is_none() {
-                        find_rules(up, FindAction::Delete, find_filtered(up, true), cx, out);
-                    }
-                }
-            }
-            if recursive && c.input == Input::Unknown {
-                // Paths from a pipe: judge them when the producer is known.
-                match piped_paths(c, cx) {
-                    Some(paths) => {
-                        for p in paths {
-                            match class_rule(classify(&p, ctx)) {
-                                Some(r) => out.add(r, c.span.clone()),
-                                None => plain_recursive = true,
-                            }
-                        }
-                    }
-                    None => out.add(&RM_UNKNOWN, c.span.clone()),
-                }
-            }
-            if plain_recursive {
-                out.add(&RM_RECURSIVE, c.span.clone());
-            }
-        }
+        "rm" | "rmdir" | "unlink" | "srm" => check_rm(c, cx, out),
         "find" => {
             if let Some(action) = find_action(c) {
                 find_rules(c, action, find_filtered(c, false), cx, out);
@@ -533,7 +526,8 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 for w in &targets {
                     let class = classify(&cx.resolve(c.index, &w.text), ctx);
                     if recursive && matches!(class, PathClass::Root | PathClass::System) {
-                        out.add(&CHMOD_RECURSIVE_SYSTEM, w.span.clone());
+                        let note = tree_note("changes the permissions of", &w.text, class, ctx);
+                        out.add_note(&CHMOD_RECURSIVE_SYSTEM, w.span.clone(), note);
                     } else if recursive && class == PathClass::Home && opens_to_others(spec) {
                         out.add(&CHMOD_RECURSIVE_HOME, w.span.clone());
                     } else if world_writable
@@ -556,11 +550,11 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 }
             } else if recursive {
                 for w in &targets {
-                    if matches!(
-                        classify(&cx.resolve(c.index, &w.text), ctx),
-                        PathClass::Root | PathClass::System
-                    ) {
-                        out.add(&CHOWN_RECURSIVE_SYSTEM, w.span.clone());
+                    let t = cx.resolve(c.index, &w.text);
+                    let class = classify(&t, ctx);
+                    if matches!(class, PathClass::Root | PathClass::System) {
+                        let note = tree_note("changes the owner of", &t, class, ctx);
+                        out.add_note(&CHOWN_RECURSIVE_SYSTEM, w.span.clone(), note);
                     }
                 }
             }
@@ -577,7 +571,11 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                     ) {
                         out.add(&MV_SYSTEM, w.span.clone());
                     } else if is_account_file(&normalize(&t, ctx)) {
-                        out.add(&RM_CRITICAL_FILE, w.span.clone());
+                        let note = format!(
+                            "moves {} away, a file the system needs to let anyone log in",
+                            normalize(&t, ctx)
+                        );
+                        out.add_note(&RM_CRITICAL_FILE, w.span.clone(), note);
                     } else if in_system_tree(&normalize(&t, ctx))
                         && (is_system_file(&normalize(&t, ctx))
                             || !normalize(&t, ctx).starts_with("/etc/"))
@@ -619,6 +617,85 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         }
         "ln" => check_ln(c, cx, out),
         _ => {}
+    }
+}
+
+/// `rm`, `rmdir`, `unlink`: the root, a home, a system or shared tree,
+/// account and system files, paths built from variables, the parent, and
+/// what a pipe feeds `xargs rm`.
+fn check_rm(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let ctx = cx.ctx;
+    let o = opts(&c.args, "", &[]);
+    let recursive = o.has('r') || o.has('R') || o.has_long("recursive");
+    if o.has_long("no-preserve-root") {
+        out.add(&RM_NO_PRESERVE_ROOT, c.span.clone());
+    }
+    let mut plain_recursive = false;
+    for w in &o.operands {
+        let resolved = cx.resolve(c.index, &w.text);
+        let t = resolved.as_str();
+        let class = classify(t, ctx);
+        let glob = t.ends_with("/*") || t.ends_with("/.*");
+        if recursive
+            || (glob && class != PathClass::Other)
+            || (c.name == "rmdir" && class != PathClass::Other)
+        {
+            if let Some(r) = class_rule(class) {
+                if c.name != "rmdir" || class == PathClass::Root {
+                    out.add_note(r, w.span.clone(), tree_note("deletes", t, class, ctx));
+                }
+                continue;
+            }
+        }
+        let n = normalize(t, ctx);
+        if is_account_file(&n) {
+            out.add(&RM_CRITICAL_FILE, w.span.clone());
+        } else if recursive && in_system_tree(&n) {
+            out.add(&RM_SYSTEM_SUBTREE, w.span.clone());
+        } else if c.name != "rmdir"
+            && (is_system_file(&n)
+                || has_glob(&n) && is_system_file(glob_dir(&n))
+                || has_glob(&n) && glob_dir(&n) == "/etc")
+        {
+            out.add(&RM_SYSTEM_FILE, w.span.clone());
+        } else if recursive && is_var_prefixed(t) {
+            out.add_note(&RM_VAR_PATH, w.span.clone(), var_path_note(t));
+        } else if recursive
+            && (matches!(n.as_str(), "../" | ".." | "../.." | "../../..")
+                || matches!(
+                    normalize(&w.text, ctx).as_str(),
+                    ".." | "../.." | "../../.."
+                ))
+        {
+            out.add(&RM_PARENT, w.span.clone());
+        } else if recursive {
+            plain_recursive = true;
+        }
+    }
+    // `find ROOT ... | xargs rm`: what find selects is deleted.
+    if c.input == Input::Unknown {
+        for up in cx.upstream(c.index).filter(|u| u.name == "find") {
+            if find_action(up).is_none() {
+                find_rules(up, FindAction::Delete, find_filtered(up, true), cx, out);
+            }
+        }
+    }
+    if recursive && c.input == Input::Unknown {
+        // Paths from a pipe: judge them when the producer is known.
+        match piped_paths(c, cx) {
+            Some(paths) => {
+                for p in paths {
+                    match class_rule(classify(&p, ctx)) {
+                        Some(r) => out.add(r, c.span.clone()),
+                        None => plain_recursive = true,
+                    }
+                }
+            }
+            None => out.add(&RM_UNKNOWN, c.span.clone()),
+        }
+    }
+    if plain_recursive {
+        out.add(&RM_RECURSIVE, c.span.clone());
     }
 }
 
@@ -771,23 +848,38 @@ fn many_files_rule(p: &str, ctx: &crate::safety::types::Context) -> Option<&'sta
 /// Writes (redirections, tee, cp...) onto account or boot files, onto many
 /// files at once, or into the system's program and configuration files.
 pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
-    let p = normalize(&cx.resolve(idx, &t.path), cx.ctx);
+    let p = &t.resolved;
     if t.mode == WriteMode::Truncate {
-        if is_account_file(&p) {
+        if is_account_file(p) {
             out.add(&OVERWRITE_ACCOUNT_FILE, t.span.clone());
-        } else if is_system_config(&p) {
+        } else if is_system_config(p) {
             out.add(&OVERWRITE_SYSTEM_CONFIG, t.span.clone());
         } else if t.tool == "cp"
-            && (is_system_file(&p)
+            && !renames_system_file(t, idx, cx)
+            && (is_system_file(p)
                 || PROGRAM_TREES.contains(&p.as_str())
                 || p == "/etc" && copies_many(cx, idx))
         {
             out.add(&WRITE_SYSTEM_FILE, t.span.clone());
         } else if !matches!(t.tool, "cp" | "dd" | "rsync") {
-            if let Some(r) = many_files_rule(&p, cx.ctx) {
+            if let Some(r) = many_files_rule(p, cx.ctx) {
                 out.add(r, t.span.clone());
             }
         }
+    }
+}
+
+/// `mv /usr/bin/python3 /usr/bin/python3.bak`: a system file renamed in
+/// place (judged as moved away), not something else written over one.
+fn renames_system_file(t: &WriteTarget, idx: usize, cx: &Cx) -> bool {
+    match &t.source {
+        crate::safety::rules::flow::Source::Files(files) => {
+            !files.is_empty()
+                && files
+                    .iter()
+                    .all(|f| is_system_file(&normalize(&cx.resolve(idx, f), cx.ctx)))
+        }
+        _ => false,
     }
 }
 
@@ -910,6 +1002,38 @@ mod tests {
         assert_flags("sudo rm /etc/passwd", "fs.rm_critical_file");
         assert_flags("sudo mv /etc/passwd /tmp", "fs.rm_critical_file");
         assert_not_flags("rm passwd.txt", "fs.rm_critical_file");
+    }
+
+    #[test]
+    fn tree_notes_name_what_goes() {
+        let note = |cmd: &str, rule: &str| {
+            let a = crate::safety::walk::assess(cmd, &crate::safety::tests::ctx());
+            a.findings
+                .into_iter()
+                .find(|f| f.rule_id == rule)
+                .unwrap()
+                .explanation
+        };
+        assert_eq!(
+            note("sudo rm -rf /var/log/*", "fs.rm_shared_dir"),
+            "deletes everything in /var/log: the logs of the system and its services"
+        );
+        assert_eq!(
+            note("rm -rf ~", "fs.rm_home"),
+            "deletes your home directory, with all your files"
+        );
+        assert_eq!(
+            note("rm -rf \"$BUILD/sub\"", "fs.rm_var_path"),
+            "recursively deletes $BUILD/sub; if $BUILD is empty or unset, it deletes /sub at the root instead"
+        );
+        assert_eq!(
+            note("rm -rf $STEAMROOT/*", "fs.rm_var_path"),
+            "recursively deletes $STEAMROOT/*; if $STEAMROOT is empty or unset, that is /*: everything on the machine"
+        );
+        assert_eq!(
+            note("sudo mv /etc/passwd /tmp/", "fs.rm_critical_file"),
+            "moves /etc/passwd away, a file the system needs to let anyone log in"
+        );
     }
 
     #[test]

@@ -8,8 +8,11 @@
 
 use crate::safety::cmd::{Cmd, Unwrapped};
 use crate::safety::expand::EditMap;
-use crate::safety::parse::{RedirOp, Script, SubKind, Word};
+use crate::safety::parse::{Script, SubKind, Word};
+pub(crate) use crate::safety::rules::flow::{truncate_destroys, WriteMode, WriteTarget};
+use crate::safety::rules::flow::{Flow, Line};
 use crate::safety::types::{Context, Finding, Rule};
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -22,6 +25,8 @@ pub(crate) struct Cx<'a> {
     /// The working directory each simple command runs in, when an earlier
     /// `cd` in the same line makes it known (`cd / && rm -rf *`).
     pub cwd: &'a [Option<String>],
+    /// The line's data flow, worked out when a rule first asks.
+    pub flow: OnceCell<Flow>,
 }
 
 /// Follows `cd`/`pushd` through a script, starting in the request's working
@@ -59,25 +64,38 @@ pub(crate) fn cwd_table(
 }
 
 impl<'a> Cx<'a> {
+    /// The parts of the line the data flow reads.
+    pub(crate) fn line(&self) -> Line<'a> {
+        Line {
+            script: self.script,
+            unwrapped: self.unwrapped,
+            cwd: self.cwd,
+            ctx: self.ctx,
+        }
+    }
+
+    /// Where data goes in this line (files written, secrets, downloads).
+    pub(crate) fn flow(&self) -> &Flow {
+        self.flow.get_or_init(|| Flow::build(&self.line()))
+    }
+
     /// Resolves a path argument of simple command `idx` against a known
     /// working directory (`$PWD` too); absolute, home and other variable
     /// paths are unchanged.
     pub(crate) fn resolve(&self, idx: usize, t: &str) -> String {
-        let Some(Some(cwd)) = self.cwd.get(idx) else {
-            return t.to_string();
-        };
-        for pwd in ["$PWD", "${PWD}"] {
-            if let Some(rest) = t.strip_prefix(pwd) {
-                if rest.is_empty() || rest.starts_with('/') {
-                    return format!("{cwd}{rest}");
-                }
-            }
-        }
-        if t.starts_with('/') || t.starts_with('~') || t.starts_with('$') || t.is_empty() {
-            t.to_string()
-        } else {
-            format!("{cwd}/{t}")
-        }
+        self.line().resolve(idx, t)
+    }
+
+    /// Every effective command before simple command `idx` in its pipeline.
+    pub(crate) fn before_in_pipeline(&self, idx: usize) -> impl Iterator<Item = &'a Cmd> {
+        let s = self.script;
+        let p: &'a [usize] = s
+            .pipelines
+            .get(s.commands[idx].pipeline)
+            .map_or(&[][..], |p| p.as_slice());
+        let end = p.iter().position(|&i| i == idx).unwrap_or(0);
+        let unwrapped = self.unwrapped;
+        p[..end].iter().flat_map(move |&i| unwrapped[i].cmds.iter())
     }
 
     /// All effective commands, in order.
@@ -155,10 +173,22 @@ const VALUE_RULES: &[&str] = &[
     "exp.computed_program_target",
     "exp.computed_path",
     "fs.rm_var_path",
+    "persist.keys_added",
 ];
 
 impl Out<'_> {
     pub(crate) fn add(&mut self, rule: &'static Rule, span: Range<usize>) {
+        self.add_note(rule, span, rule.explanation.to_string());
+    }
+
+    /// A finding whose explanation names what this command does (the file,
+    /// the host, the scope) instead of the rule's general sentence.
+    pub(crate) fn add_note(
+        &mut self,
+        rule: &'static Rule,
+        span: Range<usize>,
+        explanation: String,
+    ) {
         if self.suppress_values && VALUE_RULES.contains(&rule.id) {
             return;
         }
@@ -168,150 +198,10 @@ impl Out<'_> {
                 rule_id: rule.id,
                 risk: rule.risk,
                 span,
-                explanation: rule.explanation.to_string(),
+                explanation,
             });
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteMode {
-    /// Replaces the content (`>`, `tee`, `cp` onto it, `truncate`).
-    Truncate,
-    /// Adds to the end (`>>`, `tee -a`).
-    Append,
-}
-
-/// A file the command writes to.
-#[derive(Debug, Clone)]
-pub(crate) struct WriteTarget {
-    pub path: String,
-    pub span: Range<usize>,
-    pub mode: WriteMode,
-    /// The program doing the write (`""` for a redirection).
-    pub tool: &'static str,
-}
-
-/// Where simple command `idx` writes: redirections, `tee`, `cp`/`mv`/`install`
-/// destinations and `truncate`.
-pub(crate) fn write_targets(cx: &Cx, idx: usize) -> Vec<WriteTarget> {
-    let sc = &cx.script.commands[idx];
-    let mut v = Vec::new();
-    for r in &sc.redirects {
-        if r.writes() && r.fd.is_none_or(|fd| fd != 0) {
-            v.push(WriteTarget {
-                path: r.target.text.clone(),
-                span: r.span.clone(),
-                mode: if r.op == RedirOp::Append {
-                    WriteMode::Append
-                } else {
-                    WriteMode::Truncate
-                },
-                tool: "",
-            });
-        }
-    }
-    for c in &cx.unwrapped[idx].cmds {
-        match c.name.as_str() {
-            "tee" => {
-                let o = crate::safety::command::opts(&c.args, "", &[]);
-                let mode = if o.has('a') || o.has_long("append") {
-                    WriteMode::Append
-                } else {
-                    WriteMode::Truncate
-                };
-                for w in o.operands {
-                    v.push(WriteTarget {
-                        path: w.text.clone(),
-                        span: c.span.clone(),
-                        mode,
-                        tool: "tee",
-                    });
-                }
-            }
-            "dd" | "dcfldd" | "dc3dd" => {
-                for w in &c.args {
-                    if let Some(of) = w.text.strip_prefix("of=") {
-                        v.push(WriteTarget {
-                            path: of.to_string(),
-                            span: w.span.clone(),
-                            mode: WriteMode::Truncate,
-                            tool: "dd",
-                        });
-                    }
-                }
-            }
-            "cp" | "mv" | "install" | "rsync" | "truncate" => {
-                let o = crate::safety::command::opts(
-                    &c.args,
-                    "stSmogb",
-                    &[
-                        "target-directory",
-                        "size",
-                        "suffix",
-                        "mode",
-                        "owner",
-                        "group",
-                    ],
-                );
-                let targets: Vec<&Word> = if c.name == "truncate" {
-                    if !truncate_destroys_args(&c.args) {
-                        continue;
-                    }
-                    o.operands.clone()
-                } else {
-                    o.operands
-                        .last()
-                        .copied()
-                        .into_iter()
-                        .filter(|_| o.operands.len() >= 2)
-                        .collect()
-                };
-                for w in targets {
-                    v.push(WriteTarget {
-                        path: w.text.clone(),
-                        span: w.span.clone(),
-                        mode: WriteMode::Truncate,
-                        tool: match c.name.as_str() {
-                            "truncate" => "truncate",
-                            "rsync" => "rsync",
-                            _ => "cp",
-                        },
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    v
-}
-
-/// Whether `truncate`'s size loses data (`-s 0`, `-s -1G`, `--size=<10M`).
-pub(crate) fn truncate_destroys<'a>(args: impl Iterator<Item = &'a str>) -> bool {
-    let args: Vec<&str> = args.collect();
-    let mut size = None;
-    for (i, t) in args.iter().enumerate() {
-        if *t == "-s" || *t == "--size" {
-            size = args.get(i + 1).copied();
-        } else if let Some(v) = t.strip_prefix("--size=").or_else(|| t.strip_prefix("-s")) {
-            if !v.is_empty() {
-                size = Some(v);
-            }
-        } else if *t == "-r" || t.starts_with("--reference") {
-            return true;
-        }
-    }
-    size.is_some_and(|s| {
-        s.trim_start_matches(['0', 'K', 'M', 'G', 'k', 'B'])
-            .is_empty()
-            && s.starts_with('0')
-            || s.starts_with(['-', '<', '/', '%'])
-    })
-}
-
-/// Whether a `truncate` command's size loses data.
-pub(crate) fn truncate_destroys_args(args: &[crate::safety::parse::Word]) -> bool {
-    truncate_destroys(args.iter().map(|w| w.text.as_str()))
 }
 
 /// Whether the shell computes part of the word when the line runs (beyond

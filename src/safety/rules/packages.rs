@@ -23,7 +23,69 @@ pub(crate) const UNVERIFIED_INSTALL: Rule = rule(
     "installs packages without checking their signatures",
 );
 
-pub(crate) const RULES: &[Rule] = &[REMOVE_CORE, FORCE_REMOVE, UNVERIFIED_INSTALL];
+pub(crate) const UNINSTALL_ALL: Rule = rule(
+    "pkg.uninstall_all",
+    High,
+    CAT,
+    "uninstalls every installed Python package, breaking the programs that use them (the system's own tools too, with sudo)",
+);
+pub(crate) const RULES: &[Rule] = &[REMOVE_CORE, FORCE_REMOVE, UNVERIFIED_INSTALL, UNINSTALL_ALL];
+
+/// The arguments after `pip`, for `pip`, `pip3`, `python3 -m pip` and
+/// `uv pip`.
+fn pip_args(c: &Cmd) -> Option<&[crate::safety::parse::Word]> {
+    let n = c.name.as_str();
+    if n.starts_with("pip") && n[3..].chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+        return Some(&c.args);
+    }
+    if !n.starts_with("python") && n != "uv" {
+        return None;
+    }
+    let at = c.args.iter().position(|w| w.text == "pip")?;
+    let before: Vec<&str> = c.args[..at].iter().map(|w| w.text.as_str()).collect();
+    (n.starts_with("python") && before == ["-m"] || n == "uv" && before.is_empty())
+        .then(|| &c.args[at + 1..])
+}
+
+/// `pip freeze` / `pip list`: the names of every installed package.
+fn lists_packages(c: &Cmd) -> bool {
+    let some = |t: &str| {
+        matches!(
+            t,
+            "--outdated" | "-o" | "--uptodate" | "-u" | "--not-required"
+        )
+    };
+    pip_args(c).is_some_and(|a| {
+        !a.iter().any(|w| some(&w.text))
+            && a.iter()
+                .find(|w| !w.text.starts_with('-'))
+                .is_some_and(|w| w.text == "freeze" || w.text == "list")
+    })
+}
+
+/// `pip freeze | xargs pip uninstall -y`, `pip uninstall -y $(pip freeze)`,
+/// `pip uninstall -r <(pip freeze)`.
+fn check_pip(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let Some(args) = pip_args(c) else { return };
+    if args
+        .iter()
+        .find(|w| !w.text.starts_with('-'))
+        .map(|w| w.text.as_str())
+        != Some("uninstall")
+    {
+        return;
+    }
+    let piped = c.input == crate::safety::cmd::Input::Unknown
+        && cx.before_in_pipeline(c.index).any(lists_packages);
+    let substituted = args.iter().any(|w| {
+        w.subs
+            .iter()
+            .any(|s| cx.cmds_in(s.cmds.clone()).any(lists_packages))
+    });
+    if piped || substituted {
+        out.add(&UNINSTALL_ALL, c.span.clone());
+    }
+}
 
 fn is_core_package(p: &str) -> bool {
     let p = p.split([':', '=']).next().unwrap_or(p).to_ascii_lowercase();
@@ -84,7 +146,8 @@ fn is_core_package(p: &str) -> bool {
     ) || p == "linux-image-generic"
 }
 
-pub(crate) fn check(c: &Cmd, _cx: &Cx, out: &mut Out) {
+pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
+    check_pip(c, cx, out);
     let name = c.name.as_str();
     if !matches!(
         name,
@@ -184,6 +247,24 @@ pub(crate) fn check(c: &Cmd, _cx: &Cx, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use crate::safety::tests::{assert_flags, assert_not_flags};
+
+    #[test]
+    fn uninstall_all() {
+        assert_flags("pip freeze | xargs pip uninstall -y", "pkg.uninstall_all");
+        assert_flags("pip3 uninstall -y -r <(pip3 freeze)", "pkg.uninstall_all");
+        assert_flags("sudo pip uninstall -y $(pip freeze)", "pkg.uninstall_all");
+        assert_flags(
+            "python3 -m pip freeze | xargs python3 -m pip uninstall -y",
+            "pkg.uninstall_all",
+        );
+        assert_flags(
+            "pip list --format=freeze | cut -d= -f1 | xargs -n1 pip uninstall -y",
+            "pkg.uninstall_all",
+        );
+        assert_not_flags("pip uninstall -y requests", "pkg.uninstall_all");
+        assert_not_flags("pip freeze > requirements.txt", "pkg.uninstall_all");
+        assert_not_flags("pip uninstall -r requirements.txt -y", "pkg.uninstall_all");
+    }
 
     #[test]
     fn remove_core() {

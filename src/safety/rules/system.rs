@@ -9,7 +9,7 @@
 
 use crate::safety::cmd::Cmd;
 use crate::safety::command::opts;
-use crate::safety::paths::normalize;
+use crate::safety::paths::is_history_file;
 use crate::safety::rules::kit::{Cx, Out, WriteMode, WriteTarget};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
@@ -161,23 +161,10 @@ pub(crate) const RULES: &[Rule] = &[
 fn interp_fork_bomb() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"(?i)fork\s*while\s*fork|while\s*\(?\s*(1|true)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork\s*\(").unwrap()
+        // `fork while fork`, or an endless loop (`while 1`, `while True:`,
+        // `for(;;)`, `loop {`) whose body starts with a process spawn.
+        Regex::new(r"(?i)\bfork\s*while\s*fork|\bfork\s+while\s+(1|true)\b|(while\s*\(?\s*(1|true)\s*\)?\s*(do\b|[:{])?|for\s*\(\s*;\s*;\s*\)|\bloop\s*(\{|do\b))\s*\{?\s*([\w$]+(\.|->|::))*(fork|pcntl_fork|popen|spawn|spawnsync)\s*[({;}]?").unwrap()
     })
-}
-
-fn is_history_file(p: &str) -> bool {
-    let base = p.rsplit('/').next().unwrap_or(p);
-    matches!(
-        base,
-        ".bash_history"
-            | ".zsh_history"
-            | ".history"
-            | ".sh_history"
-            | "fish_history"
-            | ".python_history"
-            | ".mysql_history"
-            | ".psql_history"
-    )
 }
 
 fn firewall_service(t: &str) -> bool {
@@ -315,7 +302,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 || c.arg_texts().any(|t| t == "--when=cancel");
             if matches!(
                 verb,
-                "poweroff" | "reboot" | "halt" | "kexec" | "soft-reboot" | "emergency" | "rescue"
+                "poweroff" | "reboot" | "halt" | "kexec" | "soft-reboot"
             ) && !cancelled
             {
                 out.add(&SHUTDOWN, c.span.clone());
@@ -554,7 +541,7 @@ fn check_assignment(text: &str, span: std::ops::Range<usize>, out: &mut Out) {
 
 /// Writes to kernel triggers, sudoers, ld.so.preload and history files.
 pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
-    let p = normalize(&t.path, cx.ctx);
+    let p = &t.resolved;
     if p == "/proc/sysrq-trigger" {
         out.add(&SYSRQ, t.span.clone());
     } else if matches!(
@@ -566,12 +553,14 @@ pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
     {
         if pipeline_mentions(cx, idx, "NOPASSWD") {
             out.add(&SUDOERS_NOPASSWD, t.span.clone());
-        } else if t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(&p) {
+        } else if t.tool != "visudo"
+            && (t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(p))
+        {
             out.add(&SUDOERS_WRITE, t.span.clone());
         }
     } else if p == "/etc/ld.so.preload" {
         out.add(&LD_PRELOAD, t.span.clone());
-    } else if t.mode == WriteMode::Truncate && is_history_file(&p) {
+    } else if t.mode == WriteMode::Truncate && is_history_file(p) {
         out.add(&HISTORY_WIPE, t.span.clone());
     }
 }

@@ -78,7 +78,22 @@ pub(crate) const RM_GIT_DIR: Rule = rule(
     "deletes the repository's .git folder with its whole history",
 );
 
+pub(crate) const DEFAULT_BRANCH_DELETE: Rule = rule(
+    "git.default_branch_delete",
+    High,
+    CAT,
+    "deletes the main branch on the remote; everyone's clones and open pull requests lose the branch they are based on",
+);
+pub(crate) const REPO_DELETE: Rule = rule(
+    "git.repo_delete",
+    High,
+    CAT,
+    "deletes a hosted repository with its issues, pull requests and releases, without asking",
+);
+
 pub(crate) const RULES: &[Rule] = &[
+    DEFAULT_BRANCH_DELETE,
+    REPO_DELETE,
     FORCE_PUSH,
     RESET_HARD,
     CLEAN_FORCE,
@@ -104,6 +119,9 @@ pub(crate) fn check(c: &Cmd, _cx: &Cx, out: &mut Out) {
             out.add(&RM_GIT_DIR, c.span.clone());
         }
         return;
+    }
+    if c.name == "gh" {
+        return check_gh(c, out);
     }
     if c.name != "git" {
         return;
@@ -131,13 +149,24 @@ pub(crate) fn check(c: &Cmd, _cx: &Cx, out: &mut Out) {
                 || o.operands.iter().skip(1).any(|w| w.text.starts_with('+'));
             if forced {
                 out.add(&FORCE_PUSH, c.span.clone());
-            } else if o.has('d')
-                || o.has_long("delete")
-                || o.operands
-                    .iter()
-                    .skip(1)
-                    .any(|w| w.text.starts_with(':') && w.text.len() > 1)
-            {
+                return;
+            }
+            let delete_all = o.has('d') || o.has_long("delete");
+            let deleted: Vec<&str> = o
+                .operands
+                .iter()
+                .skip(1)
+                .filter_map(|w| match w.text.strip_prefix(':') {
+                    Some(b) if !b.is_empty() => Some(b),
+                    _ if delete_all => Some(w.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let remote = o.operands.first().map_or("origin", |w| w.text.as_str());
+            if let Some(b) = deleted.iter().find(|b| is_default_branch(b)) {
+                let note = format!("deletes the branch {} on the remote {remote}; everyone's clones and open pull requests lose the branch they are based on", b.trim_start_matches("refs/heads/"));
+                out.add_note(&DEFAULT_BRANCH_DELETE, c.span.clone(), note);
+            } else if !deleted.is_empty() || delete_all {
                 out.add(&PUSH_DELETE, c.span.clone());
             }
         }
@@ -182,6 +211,62 @@ pub(crate) fn check(c: &Cmd, _cx: &Cx, out: &mut Out) {
         }
         "stash" if o.operands.first().is_some_and(|w| w.text == "clear") => {
             out.add(&STASH_CLEAR, c.span.clone());
+        }
+        _ => {}
+    }
+}
+
+/// The branch names a repository's default branch has.
+fn is_default_branch(b: &str) -> bool {
+    matches!(
+        b.trim_start_matches("refs/heads/"),
+        "main" | "master" | "trunk"
+    )
+}
+
+/// `gh repo delete --yes`, `gh api -X DELETE repos/OWNER/REPO` (and its
+/// default branch's ref).
+fn check_gh(c: &Cmd, out: &mut Out) {
+    let ops: Vec<&str> = c.arg_texts().filter(|t| !t.starts_with('-')).collect();
+    let has = |x: &str| c.arg_texts().any(|t| t == x);
+    match ops.as_slice() {
+        ["repo", "delete", rest @ ..] if has("--yes") || has("-y") || has("--confirm") => {
+            let repo = rest
+                .first()
+                .map_or("the current repository".to_string(), |r| r.to_string());
+            out.add_note(&REPO_DELETE, c.span.clone(), format!("deletes {repo} on GitHub with its issues, pull requests and releases, without asking"));
+        }
+        ["api", ..] => {
+            let method = c.args.windows(2).find_map(|w| {
+                matches!(w[0].text.as_str(), "-X" | "--method")
+                    .then(|| w[1].text.to_ascii_uppercase())
+            });
+            let delete = method.as_deref() == Some("DELETE")
+                || c.arg_texts().any(|t| {
+                    t.eq_ignore_ascii_case("-XDELETE") || t.eq_ignore_ascii_case("--method=DELETE")
+                });
+            let Some(path) = ops
+                .iter()
+                .find(|p| p.trim_start_matches('/').starts_with("repos/"))
+            else {
+                return;
+            };
+            let parts: Vec<&str> = path
+                .trim_start_matches('/')
+                .trim_end_matches('/')
+                .split('/')
+                .collect();
+            if !delete {
+                return;
+            }
+            if parts.len() == 3 {
+                out.add_note(&REPO_DELETE, c.span.clone(), format!("deletes the repository {}/{} on GitHub with its issues, pull requests and releases", parts[1], parts[2]));
+            } else if parts.len() >= 7
+                && parts[3..6] == ["git", "refs", "heads"]
+                && is_default_branch(parts[6])
+            {
+                out.add(&DEFAULT_BRANCH_DELETE, c.span.clone());
+            }
         }
         _ => {}
     }
@@ -235,6 +320,36 @@ mod tests {
     fn branch_force_delete() {
         assert_flags("git branch -D feature", "git.branch_force_delete");
         assert_not_flags("git branch -d feature", "git.branch_force_delete");
+    }
+
+    #[test]
+    fn default_branch_delete() {
+        assert_flags("git push origin --delete main", "git.default_branch_delete");
+        assert_flags("git push origin :master", "git.default_branch_delete");
+        assert_flags(
+            "git push -d upstream refs/heads/trunk",
+            "git.default_branch_delete",
+        );
+        assert_flags(
+            "gh api -X DELETE repos/me/app/git/refs/heads/main",
+            "git.default_branch_delete",
+        );
+        assert_not_flags(
+            "git push origin --delete feature/x",
+            "git.default_branch_delete",
+        );
+        assert_not_flags("git push origin main", "git.default_branch_delete");
+        assert_not_flags("git branch -d main", "git.default_branch_delete");
+    }
+
+    #[test]
+    fn repo_delete() {
+        assert_flags("gh repo delete me/app --yes", "git.repo_delete");
+        assert_flags("gh repo delete --confirm", "git.repo_delete");
+        assert_flags("gh api -X DELETE repos/me/app", "git.repo_delete");
+        assert_not_flags("gh repo view me/app", "git.repo_delete");
+        assert_not_flags("gh api repos/me/app", "git.repo_delete");
+        assert_not_flags("gh release delete v1 --yes", "git.repo_delete");
     }
 
     #[test]
