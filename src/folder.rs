@@ -218,6 +218,14 @@ impl Snapshot {
             if hits.is_empty() || hits.iter().any(said) {
                 continue;
             }
+            // "my notes" among documents: the one named so, not every
+            // document (the model counted the words of todo.txt too).
+            let named: Vec<&Entry> = hits
+                .iter()
+                .copied()
+                .filter(|e| stem_matches(&words, &e.name))
+                .collect();
+            let hits = if named.is_empty() { hits } else { named };
             shown.extend(hits.iter().map(|e| e.name.as_str()));
             groups.push((true, hits));
         }
@@ -423,14 +431,17 @@ struct Wants {
     deictic: bool,
 }
 
-/// Words that make a request about the project and its tools.
+/// Words that make a request about the project and its tools. Not "make"
+/// or "scripts": "make all shell scripts executable" showed a Makefile's
+/// targets and the model answered `make all` (script files are a kind of
+/// file of their own, below).
 #[rustfmt::skip]
 const PROJECT_WORDS: &[&str] = &[
     "build", "compile", "test", "tests", "run", "start", "serve", "dev", "install", "dependencies",
     "dependency", "deps", "package", "packages", "lint", "linter", "format", "fmt", "clean",
     "bench", "benchmark", "benchmarks", "release", "publish", "deploy", "target", "targets",
-    "script", "scripts", "project", "app", "server", "service", "services", "container",
-    "containers", "compose", "docker", "make", "debug", "coverage", "typecheck", "update",
+    "project", "app", "server", "service", "services", "container",
+    "containers", "compose", "docker", "debug", "coverage", "typecheck", "update",
     "upgrade", "outdated", "audit", "lockfile", "workspace", "module", "crate", "venv",
     "virtualenv", "migrate", "migrations", "repl", "watch", "codegen", "tidy", "makefile",
 ];

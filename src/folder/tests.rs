@@ -344,3 +344,17 @@ fn an_extension_written_out_or_a_name_given_needs_no_listing() {
     let d = tree(&["names.txt", "names-old.txt", "emails.csv"]);
     assert!(rendered(&d, "sort the file names.txt and remove duplicates").is_empty());
 }
+
+#[test]
+fn a_kind_narrows_to_the_file_named_by_a_part_of_its_name() {
+    let d = tree(&["notes.md", "todo.txt", "photos/"]);
+    assert_eq!(
+        rendered(&d, "count the words in my notes"),
+        ["files here: notes.md"]
+    );
+    // "make" as a verb is not about the Makefile.
+    let d = tree(&["Makefile", "tools/a.sh"]);
+    assert!(rendered(&d, "make the scripts in tools executable")
+        .iter()
+        .all(|l| !l.starts_with("project")));
+}
