@@ -134,3 +134,19 @@ pub fn real_model() -> PathBuf {
     );
     p
 }
+
+/// A tiny, well-formed GGUF file that llama.cpp cannot load: a header with
+/// one key (`general.architecture`) and no tensors.
+pub fn synthetic_gguf(path: &Path) {
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(0u64.to_le_bytes());
+    b.extend(1u64.to_le_bytes());
+    let key = "general.architecture";
+    b.extend((key.len() as u64).to_le_bytes());
+    b.extend(key.as_bytes());
+    b.extend(8u32.to_le_bytes());
+    b.extend(5u64.to_le_bytes());
+    b.extend(b"llama");
+    std::fs::write(path, b).unwrap();
+}
