@@ -2,15 +2,16 @@
 //! their request, risk, time and whether they were run ([`crate::history`]).
 
 use crate::cli::{Format, HistoryArgs};
-use crate::error::{exit, Result};
+use crate::error::{exit, CliError, Result};
 use crate::history::History;
 
 pub fn run(args: &HistoryArgs) -> Result<i32> {
     let h = History::for_user();
     let records = match &args.term {
         Some(t) => h.search(t),
-        None => h.list(),
-    };
+        None => h.load(),
+    }
+    .map_err(|e| CliError::failure(e.to_string()))?;
     let shown = &records[records.len().saturating_sub(args.limit)..];
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(shown).unwrap_or_default()),

@@ -16,7 +16,7 @@ pub fn run(cmd: MemoryCommand) -> Result<i32> {
     let store = Store::for_user();
     match cmd {
         MemoryCommand::List { format } => {
-            let all = store.list();
+            let all = store.load().map_err(|e| CliError::failure(e.to_string()))?;
             match format {
                 Format::Json => {
                     println!("{}", serde_json::to_string(&all).unwrap_or_default())
