@@ -38,18 +38,18 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             }
             let a = safety::assess(cmd, &ctx);
             worst = worst.max(a.risk);
-            println!("{}", safety::check_json_line(cmd, &a));
+            crate::outln!("{}", safety::check_json_line(cmd, &a));
         }
         return Ok(exit_for(worst));
     }
     let cmd = args.command.join(" ");
     let a = safety::assess(&cmd, &ctx);
     match args.format {
-        Format::Json => println!("{}", safety::check_json_line(&cmd, &a)),
+        Format::Json => crate::outln!("{}", safety::check_json_line(&cmd, &a)),
         Format::Text => {
-            println!("{}", a.risk);
+            crate::outln!("{}", a.risk);
             for f in &a.findings {
-                println!("  {}: {} [{}]", f.risk, f.explanation, f.rule_id);
+                crate::outln!("  {}: {} [{}]", f.risk, f.explanation, f.rule_id);
             }
         }
     }

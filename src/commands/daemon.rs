@@ -10,7 +10,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
     let conn = match connect_existing() {
         Ok(c) => c,
         Err(ClientError::NotRunning) => {
-            println!("not running (socket {})", socket_path().display());
+            crate::outln!("not running (socket {})", socket_path().display());
             return Ok(match cmd {
                 DaemonCommand::Status => exit::FAILURE,
                 DaemonCommand::Stop => exit::OK,
@@ -24,7 +24,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             let i = conn
                 .status()
                 .map_err(|e| CliError::failure(e.to_string()))?;
-            println!(
+            crate::outln!(
                 "running: pid {}, model {}, {}, {} requests served, {} threads, context {}, idle timeout {}s, version {}, socket {}",
                 i.pid,
                 i.model,
@@ -46,7 +46,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             while socket_path().exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            println!("stopped (pid {pid})");
+            crate::outln!("stopped (pid {pid})");
             Ok(exit::OK)
         }
     }

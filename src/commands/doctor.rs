@@ -38,7 +38,7 @@ impl Report {
                 "FAIL"
             }
         };
-        println!("{tag}  {what}: {detail}");
+        crate::outln!("{tag}  {what}: {detail}");
     }
 }
 
@@ -113,7 +113,7 @@ pub fn run() -> Result<i32> {
         }
     }
     if r.failures > 0 {
-        println!(
+        crate::outln!(
             "{} problem(s) found; each line above says how to fix it",
             r.failures
         );

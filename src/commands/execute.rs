@@ -107,7 +107,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                 }
                 match crate::answer::revise(args, request, &command, &instruction) {
                     Ok(revised) => {
-                        println!("{revised}");
+                        crate::outln!("{revised}");
                         command = revised;
                     }
                     Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),

@@ -98,13 +98,13 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 backend,
                 timings_ms: timings,
             };
-            println!("{}", serde_json::to_string(&obj).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
         Format::Text => {
             if blocked {
-                println!("{}", output::commented_out(&command, &assessment));
+                crate::outln!("{}", output::commented_out(&command, &assessment));
             } else {
-                println!("{command}");
+                crate::outln!("{command}");
             }
             if output::stderr_is_terminal() {
                 for f in &assessment.findings {
@@ -150,7 +150,7 @@ fn widget_output(command: &str, a: &safety::Assessment, blocked: bool) -> i32 {
         eprintln!("{WIDGET_BLOCKED_PREFIX}{shown}");
         return exit::BLOCKED;
     }
-    println!("{command}");
+    crate::outln!("{command}");
     exit::OK
 }
 

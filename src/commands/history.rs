@@ -14,7 +14,7 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
     .map_err(|e| CliError::failure(e.to_string()))?;
     let shown = &records[records.len().saturating_sub(args.limit)..];
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(shown).unwrap_or_default()),
+        Format::Json => crate::outln!("{}", serde_json::to_string(shown).unwrap_or_default()),
         Format::Text => {
             if records.is_empty() && !super::memory::enabled() {
                 eprintln!("cmdai: history is off (`cmdai memory on` turns it on)");
@@ -26,9 +26,12 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
                     (None, true) => "ran".to_string(),
                     (None, false) => "not run".to_string(),
                 };
-                println!(
+                crate::outln!(
                     "{:>5}  {when}  [{}] {}\n       {}  ({ran})",
-                    r.id, r.risk, r.request, r.command
+                    r.id,
+                    r.risk,
+                    r.request,
+                    r.command
                 );
             }
         }

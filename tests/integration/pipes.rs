@@ -82,3 +82,43 @@ fn every_subcommand_that_prints_exits_quietly_into_a_closed_pipe() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Stdout is written only through `output::out` (and `outln!`): a
+/// `println!` anywhere else would panic into a closed pipe again.
+#[test]
+fn nothing_prints_to_stdout_but_through_the_one_writer() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && p.file_name()
+                    .is_some_and(|n| n != "tests.rs" && n != "output.rs")
+            {
+                let text = std::fs::read_to_string(&p).unwrap();
+                // Unit tests may print what they like.
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                for (i, line) in code.lines().enumerate() {
+                    let l = line.trim_start();
+                    let prints = ["println!(", "print!(", "io::stdout()"]
+                        .iter()
+                        .any(|m| l.contains(m) && !l.contains(&format!("e{m}")));
+                    if prints && !l.starts_with("//") {
+                        out.push(format!("{}:{}: {l}", p.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    assert!(
+        found.is_empty(),
+        "print through crate::outln! / output::out instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -29,7 +29,7 @@ pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
         ))
     })?;
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let row = |k: &str, v: &str| println!("{k:<15} {v}");
+    let row = |k: &str, v: &str| crate::outln!("{k:<15} {v}");
     row("model", &name);
     row("file", &path.display().to_string());
     row("file size", &human_bytes(size));

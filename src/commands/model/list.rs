@@ -13,9 +13,13 @@ pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -
     let act = active(cat, None).ok();
     let active_name = act.as_ref().map(|a| a.name().to_string());
     let is_active = |name: &str| active_name.as_deref() == Some(name);
-    println!(
+    crate::outln!(
         "{:<28} {:>15} {:>8} {:<10} {:<5} ",
-        "ID", "SIZE", "RAM", "INSTALLED", "FITS"
+        "ID",
+        "SIZE",
+        "RAM",
+        "INSTALLED",
+        "FITS"
     );
     for spec in &cat.models {
         let installed = model_path(cache, spec).is_file();
@@ -23,7 +27,7 @@ pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -
         if (only_installed && !installed) || (only_fits && !fits) {
             continue;
         }
-        println!(
+        crate::outln!(
             "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
             spec.id,
             spec.human_size(),
@@ -41,7 +45,7 @@ pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -
         if (only_installed && size.is_none()) || (only_fits && !fits) {
             continue;
         }
-        println!(
+        crate::outln!(
             "{:<28} {:>15} {:>8} {:<10} {:<5} {}",
             name,
             size.map_or("missing".into(), human_bytes),
@@ -53,7 +57,7 @@ pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -
     }
     if let Some(a) = &act {
         if matches!(a.target, Target::File { .. }) && !is_active_listed(cat, a.name()) {
-            println!("active: {} ({})", a.name(), a.reason);
+            crate::outln!("active: {} ({})", a.name(), a.reason);
         }
     }
     if only_fits {
@@ -77,8 +81,10 @@ fn is_active_listed(cat: &Catalog, name: &str) -> bool {
 /// pulling) and what the automatic choice would be with what is installed.
 fn print_table(cat: &Catalog, cache: &Path, total: Option<u64>) {
     let installed = |m: &crate::models::ModelSpec| model_path(cache, m).is_file();
-    println!();
-    println!("MEMORY       LARGEST THAT FITS            AUTO CHOICE WITH WHAT IS INSTALLED HERE");
+    crate::outln!();
+    crate::outln!(
+        "MEMORY       LARGEST THAT FITS            AUTO CHOICE WITH WHAT IS INSTALLED HERE"
+    );
     let mut rows: Vec<(String, Option<u64>)> = select::TABLE_GB
         .iter()
         .map(|gb| (format!("{gb} GB"), Some(gb * 1024)))
@@ -89,10 +95,10 @@ fn print_table(cat: &Catalog, cache: &Path, total: Option<u64>) {
     for (label, mem) in rows {
         let rec = select::recommended(cat, mem).map_or("none", |m| m.id.as_str());
         let auto = select::auto_choice(cat, mem, &installed);
-        println!("{label:<12} {rec:<28} {}", auto.spec.id);
+        crate::outln!("{label:<12} {rec:<28} {}", auto.spec.id);
     }
     if let Some(rec) = select::recommended(cat, total).filter(|m| !installed(m)) {
-        println!(
+        crate::outln!(
             "for this machine: `cmdai model pull {}` ({}), then `cmdai model use {}` or let the automatic choice pick it",
             rec.id,
             rec.human_size(),

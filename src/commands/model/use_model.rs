@@ -40,7 +40,7 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
     };
     let file = crate::config::write_key(None, "model", value.as_str())
         .map_err(|e| CliError::failure(e.to_string()))?;
-    println!("model = {value:?} written to {}", file.display());
+    crate::outln!("model = {value:?} written to {}", file.display());
     // Prepare its prompt now, so the first request with it does not wait.
     let margs = crate::cli::ModelArgs {
         model: Some(value.clone()),
