@@ -12,7 +12,7 @@
 //! are closed on first use, with one line saying so ([`tighten`]).
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -245,4 +245,56 @@ pub fn open_to_others(dir: &Path) -> Vec<(PathBuf, u32)> {
     let mut out = Vec::new();
     walk(dir, 2, &mut out);
     out
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file in the same
+/// folder, synced, renamed over it. The new file has the old one's mode
+/// (0600 when there was none); a crash leaves the old file or the new one,
+/// never a mix.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mode = std::fs::metadata(path).map_or(FILE_MODE, |m| m.mode() & 0o7777);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut n = 0;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        match private_options().write(true).create_new(true).open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = f
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .and_then(|()| f.write_all(bytes))
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename itself reaches the disk with the folder.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Where a write to `path` should go: `path` itself, or, when it is a
+/// symbolic link (a config file kept in a dotfiles folder), the file it
+/// points to, followed link by link, so the link stays a link.
+pub fn write_target(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(to) => {
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    p
 }

@@ -39,7 +39,7 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -539,7 +539,8 @@ impl<T: Record> Txn<'_, T> {
             }
             text.push('\n');
         }
-        replace_file(&self.store.path, text.as_bytes()).map_err(|e| self.store.write_error(e))
+        crate::paths::replace_file(&self.store.path, text.as_bytes())
+            .map_err(|e| self.store.write_error(e))
     }
 
     /// Keeps the file as it is aside (`NAME.damaged-<time>`, a hard link, or
@@ -627,47 +628,11 @@ fn append_bytes<T: Record>(store: &Store<T>, bytes: &[u8]) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file in the same
-/// folder, synced, renamed over it. The new file has the old one's mode
-/// (0600 when there was none); a crash leaves the old file or the new one,
-/// never a mix.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mode = std::fs::metadata(path).map_or(crate::paths::FILE_MODE, |m| m.mode() & 0o7777);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mut n = 0;
-    let (tmp, mut f) = loop {
-        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        match crate::paths::private_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-            Err(e) => return Err(e),
-        }
-    };
-    let written = f
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .and_then(|()| f.write_all(bytes))
-        .and_then(|()| f.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // The rename itself reaches the disk with the folder.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde::Deserialize;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Rec {
