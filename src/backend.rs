@@ -20,7 +20,14 @@ use std::time::Duration;
 
 pub fn engine_error(e: EngineError) -> CliError {
     match e {
-        EngineError::Load { .. } => CliError::model(e.to_string()),
+        // Say what is wrong with the file when it can be told (a folder, a
+        // truncated download), with or without the daemon alike.
+        EngineError::Load { ref path } => match crate::models::file_problem(path) {
+            Some(problem) => CliError::model(format!(
+                "the model could not be loaded: {problem}; download it again (`cmdai model pull`) or pass a complete .gguf file"
+            )),
+            None => CliError::model(e.to_string()),
+        },
         EngineError::TooLong { .. } => CliError::usage(e.to_string()),
         EngineError::Cancelled => CliError::interrupted(),
         EngineError::Server(m) => CliError::model(m),
@@ -135,6 +142,26 @@ pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
         );
     }
     Ok(computed)
+}
+
+/// Loads the model once as a request would (and prepares its prompt prefix
+/// when saved state is on), so `cmdai model use` can refuse a model that
+/// does not load before it writes anything.
+pub fn check_loads(model: &ResolvedModel, margs: &ModelArgs) -> Result<()> {
+    if crate::paths::prefix_state_dir().is_some() {
+        return prepare(model, margs).map(|_| ());
+    }
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: None,
+        use_mmap: true,
+    };
+    LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs))
+        .map(|_| ())
+        .map_err(engine_error)
 }
 
 /// Arguments that make a daemon load the same model as this client.

@@ -745,6 +745,17 @@ fn a_truncated_model_is_named_with_its_expected_and_found_size() {
     assert!(all.contains("truncated"), "{all}");
     assert!(all.contains(&full.to_string()), "expected size: {all}");
     assert!(all.contains("40000000"), "found size: {all}");
+    // The whole file is what its header describes, to the byte.
+    let mut c = t.cmd();
+    c.args(["model", "info"]).arg(crate::util::real_model());
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("yes ({full} bytes; its header needs {full})")),
+        "{}",
+        r.stdout
+    );
 
     for args in [
         vec!["model".to_string(), "use".into(), cut.display().to_string()],
