@@ -54,6 +54,9 @@ pub struct JsonResult<'a> {
     pub model: &'a str,
     pub backend: &'a str,
     pub timings_ms: Timings,
+    /// Why the answer came from this process instead of the daemon (the
+    /// reason and the fix, one line); null when it did not.
+    pub fallback: Option<String>,
 }
 
 pub fn stderr_is_terminal() -> bool {

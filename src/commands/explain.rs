@@ -96,14 +96,18 @@ fn explain_with_model(
 ) -> Result<Generation> {
     if !no_daemon {
         let mut streamed = false;
-        let result =
-            client::connect_or_start(&model.model_id(), &crate::backend::serve_args(model, margs))
-                .and_then(|mut conn| {
-                    conn.explain(command, &mut |p| {
-                        streamed = true;
-                        on_piece(p)
-                    })
-                });
+        let mut note = crate::backend::daemon_note(margs.verbose, None);
+        let result = client::connect_or_start(
+            &model.model_id(),
+            &crate::backend::serve_args(model, margs),
+            &mut note,
+        )
+        .and_then(|mut conn| {
+            conn.explain(command, &mut |p| {
+                streamed = true;
+                on_piece(p)
+            })
+        });
         match result {
             Ok(g) => return Ok(g),
             Err(ClientError::Engine(e)) => return Err(engine_error(e)),
@@ -113,11 +117,7 @@ fn explain_with_model(
                     "the daemon stopped mid-explanation ({e}); run the command again"
                 )))
             }
-            Err(e) => {
-                if margs.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_)) {
-                    eprintln!("cmdai: {e}; answering in this process instead");
-                }
-            }
+            Err(e) => crate::backend::fell_back(&e, margs.verbose),
         }
     }
     let worker = in_process_worker(model, margs, RequestContext::detect().os);

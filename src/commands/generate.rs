@@ -97,6 +97,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 model: &model_name,
                 backend,
                 timings_ms: timings,
+                fallback: crate::backend::fallback(),
             };
             crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }

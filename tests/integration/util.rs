@@ -49,6 +49,10 @@ impl TestDir {
         let cache = self.path("cache").join("cmdai");
         let models = cache.join("models");
         std::fs::create_dir_all(&models).unwrap();
+        // Private, as cmdai makes its cache (else its first run here says
+        // it closed the folder).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(&src, models.join(src.file_name().unwrap())).unwrap();
         let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompt-state");
         std::fs::create_dir_all(&shared).unwrap();
