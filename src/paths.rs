@@ -220,9 +220,10 @@ fn close_contents(dir: &Path, depth: u32) -> usize {
     changed
 }
 
-/// What in `dir` (the folder itself, then up to two levels inside, not
-/// following links) other users may read or enter: `(path, mode)` pairs,
-/// for `cmdai doctor`.
+/// What in `dir` other users may read or enter: `(path, mode)` pairs, for
+/// `cmdai doctor`. The folder itself, then up to two levels inside, not
+/// following links; what is inside a folder others cannot enter is out of
+/// their reach, whatever its own mode.
 pub fn open_to_others(dir: &Path) -> Vec<(PathBuf, u32)> {
     fn walk(p: &Path, depth: u32, out: &mut Vec<(PathBuf, u32)>) {
         let Ok(m) = std::fs::symlink_metadata(p) else {
@@ -231,9 +232,10 @@ pub fn open_to_others(dir: &Path) -> Vec<(PathBuf, u32)> {
         if m.file_type().is_symlink() {
             return;
         }
-        if m.mode() & 0o077 != 0 {
-            out.push((p.to_path_buf(), m.mode() & 0o777));
+        if m.mode() & 0o077 == 0 {
+            return;
         }
+        out.push((p.to_path_buf(), m.mode() & 0o777));
         if m.is_dir() && depth > 0 {
             if let Ok(rd) = std::fs::read_dir(p) {
                 for e in rd.filter_map(|e| e.ok()) {

@@ -181,7 +181,8 @@ pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
     }
     let cache = paths::cache_dir();
     let total = crate::hardware::memory().map(|m| m.total_mb);
-    let c = select::auto_choice(cat, total, &|m| model_path(&cache, m).is_file());
+    let speed = crate::hardware::Speed::here(config::threads(None).value);
+    let c = select::auto_choice(cat, total, speed, &|m| model_path(&cache, m).is_file());
     Ok(Active {
         target: Target::Catalog(Box::new(c.spec.clone())),
         source: Source::Auto,
