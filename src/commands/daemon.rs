@@ -25,11 +25,12 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
                 .status()
                 .map_err(|e| CliError::failure(e.to_string()))?;
             crate::outln!(
-                "running: pid {}, model {}, {}, {} requests served, {} threads, context {}, idle timeout {}s, version {}, socket {}",
+                "running: pid {}, model {}, {}, {} requests served, {} running or queued, {} threads, context {}, idle timeout {}s, version {}, socket {}",
                 i.pid,
                 i.model,
                 if i.ready { "ready" } else { "loading" },
                 i.requests_served,
+                i.busy,
                 i.threads,
                 if i.context_size == 0 { "auto".to_string() } else { i.context_size.to_string() },
                 i.idle_timeout_s,
@@ -39,6 +40,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             Ok(exit::OK)
         }
         DaemonCommand::Stop => {
+            // It finishes the requests it has taken, then exits.
             let pid = conn.info.pid;
             conn.shutdown()
                 .map_err(|e| CliError::failure(e.to_string()))?;
