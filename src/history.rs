@@ -49,7 +49,10 @@ pub struct History {
 impl History {
     pub fn new(data_dir: &Path) -> History {
         History {
-            store: store::Store::new(data_dir.join("history.jsonl"), MAX_ENTRIES, false),
+            // A request waits at most a second for another cmdai's lock;
+            // past it, only this history line is lost.
+            store: store::Store::new(data_dir.join("history.jsonl"), MAX_ENTRIES, false)
+                .lock_wait(std::time::Duration::from_secs(1)),
         }
     }
 

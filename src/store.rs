@@ -49,7 +49,8 @@ pub trait Record: Serialize + DeserializeOwned + Clone {
     fn set_id(&mut self, id: u64);
 }
 
-/// How long a writer waits for another cmdai's lock before giving up.
+/// How long a writer waits for another cmdai's lock before giving up
+/// (unless the store says otherwise, [`Store::lock_wait`]).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the store could not do what was asked; each is one sentence naming
@@ -61,13 +62,13 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("could not read {path}: {source}; fix its permissions (nothing was changed)")]
+    #[error("could not read {path}: {source}; nothing was changed (fix it or move it away, or set CMDAI_DATA_DIR)")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is being written by another cmdai process (waited {} s); nothing was changed, try again", LOCK_WAIT.as_secs())]
-    Locked { path: PathBuf },
+    #[error("{path} is being written by another cmdai process (waited {} s); nothing was changed, try again", waited.as_secs_f64())]
+    Locked { path: PathBuf, waited: Duration },
 }
 
 /// A file of records of type `T`.
@@ -78,6 +79,8 @@ pub struct Store<T> {
     /// Sync each append to disk (worth 4 ms for what the user taught cmdai,
     /// not for each request's history line).
     durable: bool,
+    /// How long a writer waits for the lock.
+    lock_wait: Duration,
     _records: PhantomData<fn() -> T>,
 }
 
@@ -203,8 +206,16 @@ impl<T: Record> Store<T> {
             path,
             max: max.max(1),
             durable,
+            lock_wait: LOCK_WAIT,
             _records: PhantomData,
         }
+    }
+
+    /// Writers wait at most `wait` for another process's lock (a request's
+    /// history line should not hold the request up for long).
+    pub fn lock_wait(mut self, wait: Duration) -> Store<T> {
+        self.lock_wait = wait;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -295,10 +306,11 @@ impl<T: Record> Store<T> {
             .truncate(false)
             .open(self.lock_path())
             .map_err(|e| self.write_error(e))?;
-        let lock = lock(file).map_err(|e| match e {
+        let lock = lock(file, self.lock_wait).map_err(|e| match e {
             Some(e) => self.write_error(e),
             None => StoreError::Locked {
                 path: self.path.clone(),
+                waited: self.lock_wait,
             },
         })?;
         let mut text = String::new();
@@ -415,11 +427,11 @@ impl<T: Record> Store<T> {
     }
 }
 
-/// Takes the exclusive lock on `file`, waiting up to [`LOCK_WAIT`]; `None`
+/// Takes the exclusive lock on `file`, waiting up to `wait`; `None`
 /// when another process kept it that long.
-fn lock(file: File) -> Result<nix::fcntl::Flock<File>, Option<std::io::Error>> {
+fn lock(file: File, wait: Duration) -> Result<nix::fcntl::Flock<File>, Option<std::io::Error>> {
     use nix::fcntl::{Flock, FlockArg};
-    let deadline = Instant::now() + LOCK_WAIT;
+    let deadline = Instant::now() + wait;
     let mut file = file;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -866,6 +878,21 @@ mod tests {
             .filter(|n| n.to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_lock_held_too_long_is_one_sentence_and_changes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path(), 100).lock_wait(Duration::from_millis(200));
+        add(&s, "a");
+        let held = s.lock().unwrap();
+        let started = Instant::now();
+        let e = s.append(rec("b")).unwrap_err();
+        assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(e.to_string().contains("another cmdai process"), "{e}");
+        drop(held);
+        assert_eq!(texts(&s), ["a"]);
     }
 
     #[test]
