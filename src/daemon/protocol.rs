@@ -17,7 +17,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest line either side accepts (a request is at most a few KB).
 pub const MAX_LINE: usize = 1 << 20;
