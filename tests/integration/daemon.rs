@@ -822,3 +822,42 @@ exec "$CMDAI" --format json list files
         r.stderr
     );
 }
+
+#[test]
+fn the_cache_prompt_state_and_daemon_log_are_private_whatever_the_umask() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let t = TestDir::new();
+    t.with_real_model();
+    // The prompt state made here, by cmdai, not the shared one.
+    let cache = t.path("cache").join("cmdai");
+    std::fs::remove_file(cache.join("prompt-state")).unwrap();
+    let mut c = t.cmd();
+    c.args(["--format", "json", "list", "files"]);
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            nix::libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_of(&r.stdout)["backend"], "llama.cpp (daemon)");
+    let mode = |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o777;
+    let log = t.socket().with_file_name("daemon.log");
+    let mut checked = vec![(log.clone(), mode(&log))];
+    for dir in ["responses", "prompt-state"] {
+        let d = cache.join(dir);
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            checked.push((p.clone(), mode(&p)));
+        }
+    }
+    assert!(checked.len() >= 3, "nothing stored? {checked:?}");
+    for (p, m) in checked {
+        assert_eq!(m, 0o600, "{}", p.display());
+    }
+    assert_eq!(mode(&cache), 0o700);
+}
