@@ -21,7 +21,14 @@ use std::time::Duration;
 
 pub fn engine_error(e: EngineError) -> CliError {
     match e {
-        EngineError::Load { .. } => CliError::model(e.to_string()),
+        // Say what is wrong with the file when it can be told (a folder, a
+        // truncated download), with or without the daemon alike.
+        EngineError::Load { ref path } => match crate::models::file_problem(path) {
+            Some(problem) => CliError::model(format!(
+                "the model could not be loaded: {problem}; download it again (`cmdai model pull`) or pass a complete .gguf file"
+            )),
+            None => CliError::model(e.to_string()),
+        },
         EngineError::TooLong { .. } => CliError::usage(e.to_string()),
         EngineError::Cancelled => CliError::interrupted(),
         EngineError::Server(m) => CliError::model(m),
@@ -138,6 +145,26 @@ pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
     Ok(computed)
 }
 
+/// Loads the model once as a request would (and prepares its prompt prefix
+/// when saved state is on), so `cmdai model use` can refuse a model that
+/// does not load before it writes anything.
+pub fn check_loads(model: &ResolvedModel, margs: &ModelArgs) -> Result<()> {
+    if crate::paths::prefix_state_dir().is_some() {
+        return prepare(model, margs).map(|_| ());
+    }
+    let opts = LoadOptions {
+        model_path: model.path.clone(),
+        threads: threads(margs),
+        verbose: margs.verbose,
+        model_id: model.model_id(),
+        state_dir: None,
+        use_mmap: true,
+    };
+    LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs))
+        .map(|_| ())
+        .map_err(engine_error)
+}
+
 /// Arguments that make a daemon load the same model as this client.
 pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
     let mut v = vec![
@@ -160,6 +187,48 @@ pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
     v
 }
 
+/// Why the last request of this process was answered here rather than by
+/// the daemon, as one line; the JSON output's `fallback` field. A process
+/// answers one request, so this is that request's reason.
+static FALLBACK: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Why this process answered without the daemon, when it did (not for
+/// `--no-daemon`, which is no fallback).
+pub fn fallback() -> Option<String> {
+    FALLBACK.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Says why the daemon is not used and what that costs: one line on stderr
+/// when it is a terminal (or with -v; always when the daemon died or its
+/// socket is unsafe), and always in [`fallback`] for the JSON output.
+pub fn fell_back(e: &ClientError, verbose: bool) {
+    let line =
+        format!("{e}; answering in this process instead, which loads the model for this request");
+    if verbose
+        || output::stderr_is_terminal()
+        || matches!(e, ClientError::Died | ClientError::Unsafe(_))
+    {
+        eprintln!("cmdai: {line}");
+    }
+    *FALLBACK.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+}
+
+/// A note from reaching the daemon (it waits for another client's request),
+/// shown above the spinner on a terminal, or with -v.
+pub fn daemon_note(
+    verbose: bool,
+    spinner: Option<&indicatif::ProgressBar>,
+) -> impl FnMut(&str) + '_ {
+    move |text: &str| {
+        if verbose || output::stderr_is_terminal() {
+            match spinner {
+                Some(pb) => pb.suspend(|| eprintln!("cmdai: {text}")),
+                None => eprintln!("cmdai: {text}"),
+            }
+        }
+    }
+}
+
 /// Asks the resident daemon (starting it if needed). `Err` carries the reason
 /// to fall back to in-process inference, or a final error.
 fn generate_via_daemon(
@@ -168,9 +237,10 @@ fn generate_via_daemon(
     req: &GenerateRequest,
 ) -> std::result::Result<Generation, ClientError> {
     let spinner = spinner();
-    let result = client::connect_or_start(&model.model_id(), &serve_args(model, margs))
+    let mut note = daemon_note(margs.verbose, spinner.as_ref());
+    let result = client::connect_or_start(&model.model_id(), &serve_args(model, margs), &mut note)
         .and_then(|mut conn| conn.generate(req.clone()));
-    if let Some(pb) = spinner {
+    if let Some(pb) = &spinner {
         pb.finish_and_clear();
     }
     result
@@ -213,10 +283,7 @@ pub fn generate(
                 Ok(g) => return Ok(g),
                 Err(ClientError::Engine(e)) => return Err(engine_error(e)),
                 Err(e) => {
-                    if args.model.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_))
-                    {
-                        eprintln!("cmdai: {e}; answering in this process instead");
-                    }
+                    fell_back(&e, args.model.verbose);
                     use_daemon = false;
                 }
             }

@@ -934,32 +934,34 @@ pub fn set_key(
 
 /// Writes `key = value` into the config file (creating it and its dir),
 /// atomically, keeping everything else in it; a file that is not TOML is
-/// left untouched and refused.
+/// left untouched and refused. A config file that is a symbolic link (kept
+/// in a dotfiles folder) stays a link: the file it points to is written,
+/// through a temporary file in that file's folder, and keeps its mode; a
+/// new file is private (0600) in a private folder.
 pub fn write_key(
     table: Option<&str>,
     key: &str,
     value: impl Into<toml_edit::Value>,
 ) -> Result<PathBuf, WriteError> {
     let path = path();
+    let target = crate::paths::write_target(&path);
     let io = |error| WriteError::Io {
-        path: path.clone(),
+        path: target.clone(),
         error,
     };
-    let old = match std::fs::read_to_string(&path) {
+    let old = match std::fs::read_to_string(&target) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(io(e)),
     };
     let new = set_key(&old, &path, table, key, value)?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, new).map_err(io)?;
-    std::fs::rename(&tmp, &path)
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .map_err(io)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    if target == path {
+        crate::paths::private_dir(dir).map_err(io)?;
+    } else {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    crate::paths::replace_file(&target, new.as_bytes()).map_err(io)?;
     Ok(path)
 }
 

@@ -1,17 +1,22 @@
 //! History: every command cmdai gave, for `cmdai history`.
 //!
-//! One JSON line per answer in `<data dir>/history.jsonl`: when, the
-//! request, the command, its risk, the folder, and whether it was run (the
-//! shell widget's hook and `-x` say so through `cmdai remember`). Kept only
-//! while memory is on (`cmdai memory off` stops both), at most
-//! [`MAX_ENTRIES`] lines, the oldest dropped first.
+//! One JSON line per answer in `<data dir>/history.jsonl` (kept by
+//! [`crate::store`]: damaged lines set aside, whole records, private, ids
+//! never given twice): when, the request, the command, its risk, the
+//! folder, and whether it was run (the shell widget's hook and `-x` say so
+//! through `cmdai remember`). Kept only while memory is on (`cmdai memory
+//! off` stops both), at most [`MAX_ENTRIES`] records, the oldest dropped
+//! first. Appends are not synced to disk one by one (a power cut may lose
+//! the last line, never the others): a request should not wait for the disk.
 
+use crate::store::{self, StoreError};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const MAX_ENTRIES: usize = 5000;
 
+/// One answer. A field added later must be optional (`#[serde(default)]`),
+/// so the lines already written still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub id: u64,
@@ -28,14 +33,26 @@ pub struct Record {
     pub ran: Option<String>,
 }
 
+impl store::Record for Record {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+}
+
 pub struct History {
-    path: PathBuf,
+    store: store::Store<Record>,
 }
 
 impl History {
     pub fn new(data_dir: &Path) -> History {
         History {
-            path: data_dir.join("history.jsonl"),
+            // A request waits at most a second for another cmdai's lock;
+            // past it, only this history line is lost.
+            store: store::Store::new(data_dir.join("history.jsonl"), MAX_ENTRIES, false)
+                .lock_wait(std::time::Duration::from_secs(1)),
         }
     }
 
@@ -44,45 +61,43 @@ impl History {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.store.path()
     }
 
     /// Every record, oldest first.
+    pub fn load(&self) -> Result<Vec<Record>, StoreError> {
+        self.store.load()
+    }
+
+    /// Every record, oldest first; a file that cannot be read is said once
+    /// on stderr and taken as empty.
     pub fn list(&self) -> Vec<Record> {
-        std::fs::read_to_string(&self.path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        self.store.list()
     }
 
     /// Records whose request or command contains `term` (any case).
-    pub fn search(&self, term: &str) -> Vec<Record> {
+    pub fn search(&self, term: &str) -> Result<Vec<Record>, StoreError> {
         let t = term.to_lowercase();
-        self.list()
+        Ok(self
+            .load()?
             .into_iter()
             .filter(|r| {
                 r.request.to_lowercase().contains(&t) || r.command.to_lowercase().contains(&t)
             })
-            .collect()
+            .collect())
     }
 
-    /// Appends a record; trims the file to [`MAX_ENTRIES`] now and then.
-    /// Errors are the caller's to ignore: history never stops a request.
+    /// Appends a record and returns its id. Errors are the caller's to
+    /// ignore: history never stops a request.
     pub fn append(
         &self,
         request: &str,
         command: &str,
         risk: crate::safety::Risk,
         cwd: &str,
-    ) -> std::io::Result<u64> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let records = self.list();
-        let id = records.last().map_or(0, |r| r.id) + 1;
-        let rec = Record {
-            id,
+    ) -> Result<u64, StoreError> {
+        let rec = self.store.append(Record {
+            id: 0,
             when: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -92,57 +107,27 @@ impl History {
             cwd: cwd.to_string(),
             run: false,
             ran: None,
-        };
-        if records.len() >= MAX_ENTRIES {
-            let keep = &records[records.len() + 1 - MAX_ENTRIES..];
-            let mut all = keep.to_vec();
-            all.push(rec);
-            self.rewrite(&all)?;
-        } else {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            writeln!(f, "{}", serde_json::to_string(&rec).unwrap_or_default())?;
-        }
-        Ok(id)
+        })?;
+        Ok(rec.id)
     }
 
     /// Marks the newest record for `request` that offered `offered` as run,
     /// with `ran` the line that really ran. False when none matches.
-    pub fn mark_run(&self, request: &str, offered: &str, ran: &str) -> std::io::Result<bool> {
-        let mut all = self.list();
-        let Some(r) = all
-            .iter_mut()
-            .rev()
-            .find(|r| r.request == request && r.command == offered)
-        else {
-            return Ok(false);
-        };
-        r.run = true;
-        r.ran = (ran.trim() != offered.trim()).then(|| ran.trim().to_string());
-        self.rewrite(&all)?;
-        Ok(true)
+    pub fn mark_run(&self, request: &str, offered: &str, ran: &str) -> Result<bool, StoreError> {
+        let mut txn = self.store.begin()?;
+        let found = txn.update_last(
+            |r| r.request == request && r.command == offered,
+            |r| {
+                r.run = true;
+                r.ran = (ran.trim() != offered.trim()).then(|| ran.trim().to_string());
+            },
+        );
+        txn.commit()?;
+        Ok(found)
     }
 
-    fn rewrite(&self, all: &[Record]) -> std::io::Result<()> {
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        let mut text = String::new();
-        for r in all {
-            text.push_str(&serde_json::to_string(r).unwrap_or_default());
-            text.push('\n');
-        }
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &self.path)
-    }
-
-    pub fn clear(&self) -> std::io::Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.store.clear()
     }
 }
 
@@ -157,8 +142,8 @@ mod tests {
         let h = History::new(dir.path());
         h.append("list files", "ls -la", Risk::Safe, "~").unwrap();
         h.append("disk space", "df -h", Risk::Safe, "/").unwrap();
-        assert_eq!(h.search("DISK").len(), 1);
-        assert_eq!(h.search("ls -").len(), 1);
+        assert_eq!(h.search("DISK").unwrap().len(), 1);
+        assert_eq!(h.search("ls -").unwrap().len(), 1);
         assert!(h.mark_run("list files", "ls -la", "ls -lah").unwrap());
         assert!(!h.mark_run("list files", "nope", "nope").unwrap());
         let all = h.list();
@@ -167,8 +152,9 @@ mod tests {
         for i in 0..MAX_ENTRIES {
             h.append(&format!("r{i}"), "true", Risk::Safe, "~").unwrap();
         }
+        // Full at MAX_ENTRIES + 2: the oldest tenth went at once.
         let all = h.list();
-        assert_eq!(all.len(), MAX_ENTRIES);
+        assert!(all.len() <= MAX_ENTRIES && all.len() > MAX_ENTRIES * 8 / 10);
         assert_eq!(all.last().unwrap().request, format!("r{}", MAX_ENTRIES - 1));
         h.clear().unwrap();
         assert!(h.list().is_empty());

@@ -34,5 +34,6 @@ pub mod quality;
 pub mod response_cache;
 pub mod safety;
 pub mod selfcheck;
+pub mod store;
 #[cfg(test)]
 mod test_rng;

@@ -11,14 +11,16 @@
 //! with its own thresholds.
 //!
 //! Stored: `<data dir>/memory.jsonl` (`~/.local/share/cmdai` on Linux,
-//! `CMDAI_DATA_DIR` moves it), plain text, at most [`MAX_ENTRIES`] lines (the
-//! oldest go first). A command the safety validator rates High or Critical
-//! is never stored. `cmdai memory list|forget ID|clear|off|on`.
+//! `CMDAI_DATA_DIR` moves it), kept by [`crate::store`] (damaged lines set
+//! aside, whole records synced to disk, private, ids never given twice), at
+//! most [`MAX_ENTRIES`] records (the oldest go first). A command the safety
+//! validator rates High or Critical is never stored. `cmdai memory
+//! list|forget ID|clear|off|on`.
 
 use crate::engine::Example;
 use crate::knowledge::{Entry, Index};
+use crate::store::{self, StoreError};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Whether memory and history are on (`cmdai memory off|on`, `memory` in
@@ -76,7 +78,8 @@ impl CwdKind {
     }
 }
 
-/// One remembered request.
+/// One remembered request. A field added later must be optional
+/// (`#[serde(default)]`), so the lines already written still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub id: u64,
@@ -91,6 +94,15 @@ pub struct Memory {
     pub cwd_kind: CwdKind,
 }
 
+impl store::Record for Memory {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+}
+
 /// What memory offers for a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recall {
@@ -101,7 +113,7 @@ pub enum Recall {
 }
 
 /// Why a command was not remembered.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum NotStored {
     #[error("memory is off (`cmdai memory on` turns it on)")]
     Off,
@@ -109,13 +121,13 @@ pub enum NotStored {
     Dangerous(crate::safety::Risk),
     #[error("the request or the command is empty")]
     Empty,
-    #[error("cannot write {0}: {1}")]
-    Io(PathBuf, String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 /// The memory file in `dir`.
 pub struct Store {
-    path: PathBuf,
+    store: store::Store<Memory>,
 }
 
 fn now() -> u64 {
@@ -127,7 +139,7 @@ fn now() -> u64 {
 impl Store {
     pub fn new(data_dir: &Path) -> Store {
         Store {
-            path: data_dir.join("memory.jsonl"),
+            store: store::Store::new(data_dir.join("memory.jsonl"), MAX_ENTRIES, true),
         }
     }
 
@@ -137,40 +149,18 @@ impl Store {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.store.path()
     }
 
-    /// Every entry, oldest first; lines that do not parse are skipped.
+    /// Every entry, oldest first.
+    pub fn load(&self) -> Result<Vec<Memory>, StoreError> {
+        self.store.load()
+    }
+
+    /// Every entry, oldest first; a file that cannot be read is said once on
+    /// stderr and taken as empty.
     pub fn list(&self) -> Vec<Memory> {
-        std::fs::read_to_string(&self.path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// Rewrites the file atomically (temp file + rename).
-    fn write(&self, entries: &[Memory]) -> Result<(), NotStored> {
-        let io = |e: std::io::Error| NotStored::Io(self.path.clone(), e.to_string());
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        let mut text = String::new();
-        for e in entries {
-            text.push_str(&serde_json::to_string(e).unwrap_or_default());
-            text.push('\n');
-        }
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
-            .and_then(|_| std::fs::rename(&tmp, &self.path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-        Ok(())
+        self.store.list()
     }
 
     /// Remembers that `command` ran for `request` in a folder of `kind`
@@ -193,44 +183,36 @@ impl Store {
         if risk >= crate::safety::Risk::High {
             return Err(NotStored::Dangerous(risk));
         }
-        let mut entries = self.list();
-        entries.retain(|e| !e.request.eq_ignore_ascii_case(&request));
-        let memory = Memory {
-            id: entries.iter().map(|e| e.id).max().unwrap_or(0) + 1,
-            when: now(),
-            request,
-            command: command.to_string(),
-            offered: offered
-                .map(str::trim)
-                .filter(|o| *o != command)
-                .map(str::to_string),
-            cwd_kind: CwdKind::of(cwd),
-        };
-        entries.push(memory.clone());
-        let excess = entries.len().saturating_sub(MAX_ENTRIES);
-        entries.drain(..excess);
-        self.write(&entries)?;
+        let mut txn = self.store.begin()?;
+        txn.retain(|e| !e.request.eq_ignore_ascii_case(&request));
+        let memory = txn
+            .push(Memory {
+                id: 0,
+                when: now(),
+                request,
+                command: command.to_string(),
+                offered: offered
+                    .map(str::trim)
+                    .filter(|o| *o != command)
+                    .map(str::to_string),
+                cwd_kind: CwdKind::of(cwd),
+            })
+            .clone();
+        txn.commit()?;
         Ok(memory)
     }
 
     /// Forgets entry `id`; false when there is none.
     pub fn forget(&self, id: u64) -> Result<bool, NotStored> {
-        let mut entries = self.list();
-        let before = entries.len();
-        entries.retain(|e| e.id != id);
-        if entries.len() == before {
-            return Ok(false);
-        }
-        self.write(&entries)?;
-        Ok(true)
+        let mut txn = self.store.begin()?;
+        let gone = txn.retain(|e| e.id != id);
+        txn.commit()?;
+        Ok(gone > 0)
     }
 
-    /// Forgets everything (the file goes).
-    pub fn clear(&self) -> std::io::Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    /// Forgets everything (the file goes; ids are still never given twice).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.store.clear()
     }
 
     /// What memory offers for `request` asked in a folder of `kind`.
@@ -354,9 +336,14 @@ mod tests {
             s.add(&format!("request number {i}"), "true", None, cwd)
                 .unwrap();
         }
+        // Full at MAX_ENTRIES + 1: the oldest tenth went at once.
         let all = s.list();
-        assert_eq!(all.len(), MAX_ENTRIES);
-        assert_eq!(all[0].request, "request number 5");
+        assert_eq!(all.len(), MAX_ENTRIES - MAX_ENTRIES / 10 + 4);
+        assert_eq!(
+            all[0].request,
+            format!("request number {}", MAX_ENTRIES / 10 + 1)
+        );
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
     }
 
     #[test]

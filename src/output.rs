@@ -1,11 +1,48 @@
 //! How results reach the user: the command alone on stdout (text), or one JSON
 //! object; notes and warnings on stderr, coloured only for a terminal and only
 //! without `NO_COLOR`.
+//!
+//! Everything cmdai prints on stdout goes through [`out`] (and the
+//! [`outln!`](crate::outln) macro): a reader that went away (`cmdai history
+//! | head -1`) ends cmdai quietly with status 0, as ripgrep does, instead of
+//! the panic (exit 101) that `println!` gives; any other write error is one
+//! sentence and status 1.
 
 use crate::engine::Timings;
 use crate::safety::{Assessment, Risk};
 use serde::Serialize;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+/// Writes `bytes` to stdout and flushes; a closed pipe ends the process
+/// with status 0, another failure with one line and status 1.
+pub fn out(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(crate::error::exit::OK);
+        }
+        eprintln!("cmdai: could not write the output: {e}");
+        std::process::exit(crate::error::exit::FAILURE);
+    }
+}
+
+/// One line on stdout through [`out`] (for [`outln!`](crate::outln)).
+pub fn out_line(args: std::fmt::Arguments) {
+    let mut line = args.to_string();
+    line.push('\n');
+    out(line.as_bytes());
+}
+
+/// `println!` for cmdai's stdout: quiet on a closed pipe ([`out`]).
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::output::out(b"\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::out_line(format_args!($($arg)*))
+    };
+}
 
 /// The `--format json` object (its shape is documented in README.md).
 #[derive(Debug, Serialize)]
@@ -23,6 +60,9 @@ pub struct JsonResult<'a> {
     pub placeholders: &'a [crate::placeholders::Span],
     /// What the model read and wrote for this request.
     pub tokens: Tokens,
+    /// Why the answer came from this process instead of the daemon (the
+    /// reason and the fix, one line); null when it did not.
+    pub fallback: Option<String>,
 }
 
 /// Tokens the model read (the request turn after the cached prompt, less

@@ -44,7 +44,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             hidden_characters(cmd, false)?;
             let a = safety::assess(cmd, &ctx);
             worst = worst.max(a.risk);
-            println!("{}", safety::check_json_line(cmd, &a));
+            crate::outln!("{}", safety::check_json_line(cmd, &a));
         }
         return Ok(exit_for(worst));
     }
@@ -52,11 +52,11 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     hidden_characters(&cmd, true)?;
     let a = safety::assess(&cmd, &ctx);
     match args.format {
-        Format::Json => println!("{}", safety::check_json_line(&cmd, &a)),
+        Format::Json => crate::outln!("{}", safety::check_json_line(&cmd, &a)),
         Format::Text => {
-            println!("{}", a.risk);
+            crate::outln!("{}", a.risk);
             for f in &a.findings {
-                println!("  {}: {} [{}]", f.risk, f.explanation, f.rule_id);
+                crate::outln!("  {}: {} [{}]", f.risk, f.explanation, f.rule_id);
             }
         }
     }

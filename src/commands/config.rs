@@ -30,7 +30,7 @@ fn row(key: &'static str, value: impl ToString, source: Source) -> Row {
 pub fn run(cmd: ConfigCommand) -> Result<i32> {
     match cmd {
         ConfigCommand::Path => {
-            println!("{}", config::path().display());
+            crate::outln!("{}", config::path().display());
             Ok(exit::OK)
         }
         ConfigCommand::Show(args) => show(&args),
@@ -131,16 +131,16 @@ fn show(args: &ConfigShowArgs) -> Result<i32> {
                 "warnings": f.warnings,
                 "settings": rows,
             });
-            println!("{obj}");
+            crate::outln!("{obj}");
         }
         Format::Text => {
-            println!("# {} ({file_state})", f.path.display());
+            crate::outln!("# {} ({file_state})", f.path.display());
             for r in &rows {
                 let note = r
                     .note
                     .as_deref()
                     .map_or(String::new(), |n| format!(" ({n})"));
-                println!("{:<20} {:<32} {}{note}", r.key, r.value, r.source);
+                crate::outln!("{:<20} {:<32} {}{note}", r.key, r.value, r.source);
             }
         }
     }

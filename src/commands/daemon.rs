@@ -10,7 +10,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
     let conn = match connect_existing() {
         Ok(c) => c,
         Err(ClientError::NotRunning) => {
-            println!("not running (socket {})", socket_path().display());
+            crate::outln!("not running (socket {})", socket_path().display());
             return Ok(match cmd {
                 DaemonCommand::Status => exit::FAILURE,
                 DaemonCommand::Stop => exit::OK,
@@ -24,12 +24,13 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             let i = conn
                 .status()
                 .map_err(|e| CliError::failure(e.to_string()))?;
-            println!(
-                "running: pid {}, model {}, {}, {} requests served, {} threads, context {}, idle timeout {}s, version {}, socket {}",
+            crate::outln!(
+                "running: pid {}, model {}, {}, {} requests served, {} running or queued, {} threads, context {}, idle timeout {}s, version {}, socket {}",
                 i.pid,
                 i.model,
                 if i.ready { "ready" } else { "loading" },
                 i.requests_served,
+                i.busy,
                 i.threads,
                 if i.context_size == 0 { "auto".to_string() } else { i.context_size.to_string() },
                 i.idle_timeout_s,
@@ -39,6 +40,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             Ok(exit::OK)
         }
         DaemonCommand::Stop => {
+            // It finishes the requests it has taken, then exits.
             let pid = conn.info.pid;
             conn.shutdown()
                 .map_err(|e| CliError::failure(e.to_string()))?;
@@ -46,7 +48,7 @@ pub fn run(cmd: DaemonCommand) -> Result<i32> {
             while socket_path().exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            println!("stopped (pid {pid})");
+            crate::outln!("stopped (pid {pid})");
             Ok(exit::OK)
         }
     }

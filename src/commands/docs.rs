@@ -21,12 +21,7 @@ pub fn man() -> Result<i32> {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<i32> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(exit::OK),
-        // `cmdai man | head` is fine.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
-        Err(e) => Err(CliError::failure(format!("could not write: {e}"))),
-    }
+    // `cmdai man | head` is fine: a closed pipe is a quiet exit 0.
+    crate::output::out(bytes);
+    Ok(exit::OK)
 }

@@ -38,7 +38,7 @@ impl Report {
                 "FAIL"
             }
         };
-        println!("{tag}  {what}: {detail}");
+        crate::outln!("{tag}  {what}: {detail}");
     }
 }
 
@@ -96,6 +96,7 @@ pub fn run() -> Result<i32> {
 
     check_backend(&mut r);
     check_context(&mut r);
+    check_privacy(&mut r);
     check_daemon(&mut r);
     check_shell(&mut r);
     check_cache(&mut r, &cache, model_size);
@@ -114,7 +115,7 @@ pub fn run() -> Result<i32> {
         }
     }
     if r.failures > 0 {
-        println!(
+        crate::outln!(
             "{} problem(s) found; each line above says how to fix it",
             r.failures
         );
@@ -298,18 +299,42 @@ fn check_machine(
         if fitting.is_empty() { "none".to_string() } else { fitting.join(", ") }
     );
     let installed = |s: &models::ModelSpec| models::model_path(cache, s).is_file();
-    let auto = select::auto_choice(cat, total, &installed);
+    let speed = hardware::Speed::here(threads.value);
+    let estimates: Vec<String> = cat
+        .models
+        .iter()
+        .filter_map(|s| {
+            Some(format!(
+                "{} {:.1} s",
+                s.id,
+                select::request_seconds(s, speed)?
+            ))
+        })
+        .collect();
+    detail.push_str(&format!(
+        "; memory bandwidth class {}; estimated time of a typical request with {} threads: {}",
+        speed.class.label(),
+        speed.threads,
+        estimates.join(", ")
+    ));
+    let auto = select::auto_choice(cat, total, speed, &installed);
     detail.push_str(&format!(
         "; automatic choice: {} ({})",
         auto.spec.id, auto.reason
     ));
-    if let Some(rec) = select::recommended(cat, total).filter(|s| !installed(s)) {
-        detail.push_str(&format!(
-            "; the best model for this machine is {} ({}): `cmdai model pull {}`",
+    match select::recommended(cat, total, speed) {
+        Some(rec) if !installed(rec) => detail.push_str(&format!(
+            "; the largest model that fits and answers in about {:.0} s per request or less here is {} ({}): `cmdai model pull {}`",
+            hardware::QUICK_REQUEST_S,
             rec.id,
             rec.human_size(),
             rec.id
-        ));
+        )),
+        Some(_) => {}
+        None => detail.push_str(&format!(
+            "; no model answers in about {:.0} s per request here: the smallest is quickest",
+            hardware::QUICK_REQUEST_S
+        )),
     }
     let status = match &need {
         Some((id, ram)) if !hardware::fits(*ram, m) => {
@@ -323,6 +348,51 @@ fn check_machine(
         _ => Status::Ok,
     };
     r.line(status, "machine", &detail);
+}
+
+/// What cmdai stores (history, memory, cached answers, prompt state, the
+/// daemon's socket and log) is the user's alone: no folder of it open to
+/// other users (cmdai closes its own on first use; what is left is not
+/// this user's to change, or was opened since).
+fn check_privacy(r: &mut Report) {
+    let dirs = [
+        paths::data_dir(),
+        paths::cache_dir(),
+        crate::daemon::socket_dir(),
+    ];
+    let open: Vec<String> = dirs
+        .iter()
+        .flat_map(|d| paths::open_to_others(d))
+        .map(|(p, mode)| format!("{} (mode {mode:o})", p.display()))
+        .collect();
+    let there: Vec<String> = dirs
+        .iter()
+        .filter(|d| d.exists())
+        .map(|d| d.display().to_string())
+        .collect();
+    if open.is_empty() {
+        r.line(
+            Status::Ok,
+            "privacy",
+            &format!(
+                "{} private to you (folders 0700, files 0600)",
+                if there.is_empty() {
+                    "nothing stored yet; what cmdai stores is".to_string()
+                } else {
+                    there.join(", ")
+                }
+            ),
+        );
+    } else {
+        r.line(
+            Status::Warn,
+            "privacy",
+            &format!(
+                "other users can read or enter {}; run `chmod -R go-rwx` on them (cmdai's own folders are closed on first use, so these are another user's or were opened since)",
+                open.join(", ")
+            ),
+        );
+    }
 }
 
 fn check_daemon(r: &mut Report) {
@@ -346,10 +416,15 @@ fn check_daemon(r: &mut Report) {
                 i.pid, i.model, i.requests_served
             ),
         ),
-        Err(_) => r.line(
+        Err(client::ClientError::NotRunning) => r.line(
             Status::Ok,
             "daemon",
             "not running (the next request starts it)",
+        ),
+        Err(e) => r.line(
+            Status::Warn,
+            "daemon",
+            &format!("{e}; until then every request loads the model itself"),
         ),
     }
 }

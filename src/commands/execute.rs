@@ -107,7 +107,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                 }
                 match crate::answer::revise(args, request, &command, &instruction) {
                     Ok(revised) => {
-                        println!("{revised}");
+                        crate::outln!("{revised}");
                         command = revised;
                     }
                     Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),
@@ -162,15 +162,25 @@ fn user_shell() -> String {
 /// Runs `command` with `$SHELL -c`, attached to this terminal; its exit code
 /// (128 + signal when killed) becomes cmdai's.
 fn run_in_shell(shell: &str, command: &str) -> Result<i32> {
-    let status = std::process::Command::new(shell)
-        .arg("-c")
-        .arg(command)
-        .status()
-        .map_err(|e| {
-            CliError::failure(format!(
-                "could not start {shell}: {e}; run the command yourself"
-            ))
-        })?;
+    let mut cmd = std::process::Command::new(shell);
+    cmd.arg("-c").arg(command);
+    // cmdai keeps its own files private (umask 077); the user's command
+    // gets the user's umask back.
+    if let Some(mask) = crate::paths::user_umask() {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as _));
+                Ok(())
+            });
+        }
+    }
+    let status = cmd.status().map_err(|e| {
+        CliError::failure(format!(
+            "could not start {shell}: {e}; run the command yourself"
+        ))
+    })?;
     Ok(status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
@@ -191,6 +201,22 @@ mod tests {
                 .exit_code(),
             exit::FAILURE
         );
+    }
+
+    #[test]
+    fn the_users_command_runs_with_the_users_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mask");
+        let before = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+        crate::paths::private_umask();
+        let users = crate::paths::user_umask().unwrap();
+        let cmd = format!("umask > '{}'", out.display());
+        let code = run_in_shell("/bin/sh", &cmd);
+        nix::sys::stat::umask(before);
+        assert_eq!(code.unwrap(), 0);
+        let got = u32::from_str_radix(std::fs::read_to_string(&out).unwrap().trim(), 8).unwrap();
+        assert_eq!(got, users);
+        assert_ne!(got, 0o077);
     }
 
     #[test]

@@ -15,7 +15,6 @@ use crate::explain_prompt::MAX_EXPLAIN_BYTES;
 use crate::models::resolve::{resolve_model, ResolvedModel};
 use crate::output;
 use crate::safety;
-use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
 pub fn run(args: &ExplainArgs) -> Result<i32> {
@@ -39,13 +38,11 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
             command.len()
         )));
     }
-    let mut out = std::io::stdout().lock();
     let mut ended_with_newline = true;
     let mut on_piece = |p: &str| {
         if !p.is_empty() {
             ended_with_newline = p.ends_with('\n');
-            let _ = out.write_all(p.as_bytes());
-            let _ = out.flush();
+            output::out(p.as_bytes());
         }
     };
     let never = AtomicBool::new(false);
@@ -70,7 +67,7 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
         );
     }
     if !ended_with_newline {
-        println!();
+        crate::outln!();
     }
     print_findings(command);
     Ok(())
@@ -80,11 +77,11 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
 fn print_findings(command: &str) {
     let a = safety::assess(command, &safety::Context::for_user());
     if a.findings.is_empty() {
-        println!("Safety: {} (no rule matched)", a.risk);
+        crate::outln!("Safety: {} (no rule matched)", a.risk);
     } else {
-        println!("Safety: {}", a.risk);
+        crate::outln!("Safety: {}", a.risk);
         for w in output::warnings(&a) {
-            println!("  {w}");
+            crate::outln!("  {w}");
         }
     }
 }
@@ -99,14 +96,18 @@ fn explain_with_model(
 ) -> Result<Generation> {
     if !no_daemon {
         let mut streamed = false;
-        let result =
-            client::connect_or_start(&model.model_id(), &crate::backend::serve_args(model, margs))
-                .and_then(|mut conn| {
-                    conn.explain(command, &mut |p| {
-                        streamed = true;
-                        on_piece(p)
-                    })
-                });
+        let mut note = crate::backend::daemon_note(margs.verbose, None);
+        let result = client::connect_or_start(
+            &model.model_id(),
+            &crate::backend::serve_args(model, margs),
+            &mut note,
+        )
+        .and_then(|mut conn| {
+            conn.explain(command, &mut |p| {
+                streamed = true;
+                on_piece(p)
+            })
+        });
         match result {
             Ok(g) => return Ok(g),
             Err(ClientError::Engine(e)) => return Err(engine_error(e)),
@@ -116,11 +117,7 @@ fn explain_with_model(
                     "the daemon stopped mid-explanation ({e}); run the command again"
                 )))
             }
-            Err(e) => {
-                if margs.verbose || matches!(e, ClientError::Died | ClientError::Unsafe(_)) {
-                    eprintln!("cmdai: {e}; answering in this process instead");
-                }
-            }
+            Err(e) => crate::backend::fell_back(&e, margs.verbose),
         }
     }
     let worker = in_process_worker(model, margs, RequestContext::detect().os);

@@ -105,14 +105,15 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 context: &folder,
                 placeholders: &placeholders,
                 tokens,
+                fallback: crate::backend::fallback(),
             };
-            println!("{}", serde_json::to_string(&obj).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
         Format::Text => {
             if blocked {
-                println!("{}", output::commented_out(&command, &assessment));
+                crate::outln!("{}", output::commented_out(&command, &assessment));
             } else {
-                println!("{command}");
+                crate::outln!("{command}");
             }
             if output::stderr_is_terminal() {
                 for f in &assessment.findings {
@@ -170,7 +171,7 @@ fn widget_output(
         eprintln!("cmdai: {note}");
         eprintln!("{WIDGET_CURSOR_PREFIX}{}", first.start);
     }
-    println!("{command}");
+    crate::outln!("{command}");
     exit::OK
 }
 

@@ -2,18 +2,19 @@
 //! their request, risk, time and whether they were run ([`crate::history`]).
 
 use crate::cli::{Format, HistoryArgs};
-use crate::error::{exit, Result};
+use crate::error::{exit, CliError, Result};
 use crate::history::History;
 
 pub fn run(args: &HistoryArgs) -> Result<i32> {
     let h = History::for_user();
     let records = match &args.term {
         Some(t) => h.search(t),
-        None => h.list(),
-    };
+        None => h.load(),
+    }
+    .map_err(|e| CliError::failure(e.to_string()))?;
     let shown = &records[records.len().saturating_sub(args.limit)..];
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(shown).unwrap_or_default()),
+        Format::Json => crate::outln!("{}", serde_json::to_string(shown).unwrap_or_default()),
         Format::Text => {
             if records.is_empty() && !super::memory::enabled() {
                 eprintln!("cmdai: history is off (`cmdai memory on` turns it on)");
@@ -25,9 +26,12 @@ pub fn run(args: &HistoryArgs) -> Result<i32> {
                     (None, true) => "ran".to_string(),
                     (None, false) => "not run".to_string(),
                 };
-                println!(
+                crate::outln!(
                     "{:>5}  {when}  [{}] {}\n       {}  ({ran})",
-                    r.id, r.risk, r.request, r.command
+                    r.id,
+                    r.risk,
+                    r.request,
+                    r.command
                 );
             }
         }

@@ -10,7 +10,6 @@
 
 use crate::cli::{InitArgs, Shell};
 use crate::error::{exit, CliError, Result};
-use std::io::Write;
 
 const ZSH: &str = include_str!("../../shell/cmdai.zsh");
 const BASH: &str = include_str!("../../shell/cmdai.bash");
@@ -84,15 +83,9 @@ pub fn run(args: &InitArgs) -> Result<i32> {
         },
         args.no_bind,
     )?;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(script.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(exit::OK),
-        // `cmdai init zsh | head` is not an error worth a message.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
-        Err(e) => Err(CliError::failure(format!(
-            "could not write the script: {e}"
-        ))),
-    }
+    // `cmdai init zsh | head` is not an error worth a message.
+    crate::output::out(script.as_bytes());
+    Ok(exit::OK)
 }
 
 /// The absolute path of this binary, so the widget calls the same cmdai that

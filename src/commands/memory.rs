@@ -16,10 +16,10 @@ pub fn run(cmd: MemoryCommand) -> Result<i32> {
     let store = Store::for_user();
     match cmd {
         MemoryCommand::List { format } => {
-            let all = store.list();
+            let all = store.load().map_err(|e| CliError::failure(e.to_string()))?;
             match format {
                 Format::Json => {
-                    println!("{}", serde_json::to_string(&all).unwrap_or_default())
+                    crate::outln!("{}", serde_json::to_string(&all).unwrap_or_default())
                 }
                 Format::Text if all.is_empty() => {
                     eprintln!(
@@ -30,7 +30,7 @@ pub fn run(cmd: MemoryCommand) -> Result<i32> {
                 }
                 Format::Text => {
                     for m in &all {
-                        println!("{:>4}  {}  =>  {}", m.id, m.request, m.command);
+                        crate::outln!("{:>4}  {}  =>  {}", m.id, m.request, m.command);
                     }
                 }
             }

@@ -21,6 +21,8 @@ use clap::Parser;
 
 /// Runs cmdai and returns the process exit code.
 pub fn main() -> i32 {
+    // Everything cmdai creates is private, whatever the user's umask.
+    crate::paths::private_umask();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -33,6 +35,10 @@ pub fn main() -> i32 {
             };
         }
     };
+    // Folders an older cmdai left open to other users are closed on first use.
+    for dir in [crate::paths::data_dir(), crate::paths::cache_dir()] {
+        crate::paths::tighten(&dir);
+    }
     let result = match cli.command {
         Some(Command::Check(args)) => check::run(&args),
         Some(Command::Explain(args)) => explain::run(&args),

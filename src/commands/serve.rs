@@ -54,6 +54,10 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         model_name: model.name.clone(),
         threads: threads(&args.model),
         context_size: n_ctx,
+        // Set by the client that started this daemon to replace another.
+        replaced: std::env::var(crate::daemon::client::REPLACES_ENV)
+            .ok()
+            .and_then(|v| serde_json::from_str(&v).ok()),
     };
     let load_error = server::serve(listener, worker, serve_opts)
         .map_err(|e| CliError::failure(format!("the daemon failed: {e}")))?;

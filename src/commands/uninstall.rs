@@ -39,7 +39,7 @@ pub fn run(args: &UninstallArgs) -> Result<i32> {
     let plan = Plan::build(args.keep_models);
     let mut out = String::new();
     plan.describe(&mut out);
-    print!("{out}");
+    crate::output::out(out.as_bytes());
     if plan.items.is_empty() {
         return Ok(exit::OK);
     }
@@ -55,7 +55,7 @@ pub fn run(args: &UninstallArgs) -> Result<i32> {
             .interact()
             .map_err(|_| CliError::interrupted())?;
         if !ok {
-            println!("nothing was removed");
+            crate::outln!("nothing was removed");
             return Ok(exit::OK);
         }
     }
@@ -68,12 +68,12 @@ pub fn run(args: &UninstallArgs) -> Result<i32> {
         return Ok(exit::FAILURE);
     }
     if let Some(models) = kept {
-        println!(
+        crate::outln!(
             "the models stay in {} (delete it when you no longer want them)",
             models.display()
         );
     }
-    println!("cmdai is uninstalled; open a new shell to drop its Ctrl-G key from this one");
+    crate::outln!("cmdai is uninstalled; open a new shell to drop its Ctrl-G key from this one");
     Ok(exit::OK)
 }
 
@@ -334,7 +334,7 @@ impl Plan {
                 Action::Remove => remove(&item.path),
             };
             match result {
-                Ok(()) => println!("removed {} {path}", item.what),
+                Ok(()) => crate::outln!("removed {} {path}", item.what),
                 Err(e) => failures.push(format!("could not remove the {} {path}: {e}", item.what)),
             }
         }

@@ -1,26 +1,56 @@
 //! Reaching the daemon: connect, check it is ours and current, start it when
-//! absent, replace it when outdated.
+//! absent, replace it when outdated or started for other settings, but
+//! never while it is answering someone else.
 //!
 //! A daemon's own errors (model does not load, request too long) come back as
 //! the same [`EngineError`] an in-process run would give. Every other failure
-//! here is recoverable: the caller falls back to in-process
-//! inference and tells the user why in one line.
+//! here is recoverable: the caller answers in its own process and says why in
+//! one line, so each [`ClientError`] names the socket and what was found
+//! there, and what to do about it.
+//!
+//! Time limits: a request waits at most [`queue_limit`] for its turn
+//! (`CMDAI_QUEUE_TIMEOUT`, default 10 minutes), then has [`answer_limit`]
+//! (`CMDAI_ANSWER_TIMEOUT`, default 300 s) from when the model takes it up;
+//! time spent behind other clients' requests never counts against the answer.
 
-use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, PROTOCOL_VERSION};
+use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, Wants, PROTOCOL_VERSION};
 use super::{log_path, socket_path};
 use crate::engine::{EngineError, GenerateRequest, Generation};
 use std::io::BufReader;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a client waits for a daemon it started to open its socket.
 const START_WAIT: Duration = Duration::from_secs(10);
-/// Upper bound for one answer (the model may still be loading).
-const ANSWER_WAIT: Duration = Duration::from_secs(300);
+/// How long a daemon has to answer `Hello`.
+const HELLO_WAIT: Duration = Duration::from_secs(10);
+/// Set by a client that replaces a daemon, for the new one: what the old one
+/// served (JSON of [`Wants`]).
+pub const REPLACES_ENV: &str = "CMDAI_DAEMON_REPLACES";
+
+fn limit(var: &str, default: Duration) -> Duration {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| crate::duration::parse(&v))
+        .filter(|d| !d.is_zero())
+        .unwrap_or(default)
+}
+
+/// How long a request may wait for its turn at the daemon
+/// (`CMDAI_QUEUE_TIMEOUT`, default 10 minutes).
+pub fn queue_limit() -> Duration {
+    limit("CMDAI_QUEUE_TIMEOUT", Duration::from_secs(600))
+}
+
+/// How long the daemon may take once it has started on a request (the model
+/// may still be loading) (`CMDAI_ANSWER_TIMEOUT`, default 300 s).
+pub fn answer_limit() -> Duration {
+    limit("CMDAI_ANSWER_TIMEOUT", Duration::from_secs(300))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -28,22 +58,58 @@ pub enum ClientError {
     NotRunning,
     #[error("the socket directory {0} is not private to this user (a symbolic link, another user's, or open to others); refusing to use it: remove it, or set CMDAI_SOCKET_DIR to a private directory")]
     Unsafe(String),
+    #[error("{} is {found}, not the daemon's socket; cmdai leaves it alone: remove it if nothing needs it, or set CMDAI_SOCKET_DIR to another folder", path.display())]
+    NotASocket { path: PathBuf, found: &'static str },
+    #[error("something accepts connections on {}{} but did not answer within {} s (a stuck daemon?); stop it, or remove the socket, so cmdai can start its daemon there", path.display(), who.as_ref().map(|w| format!(" ({w})")).unwrap_or_default(), waited.as_secs())]
+    NoAnswer {
+        path: PathBuf,
+        who: Option<String>,
+        waited: Duration,
+    },
     #[error("the daemon could not be started: {0}")]
     StartFailed(String),
     #[error("the daemon stopped in the middle of the request")]
     Died,
     #[error("the daemon is a different version or runs another model")]
     Mismatch(Box<DaemonInfo>),
+    /// A daemon started for other settings, which replaced one with this
+    /// client's settings: replacing it back would reload at each switch.
+    #[error("{0}")]
+    OtherSettings(String),
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{0}")]
     Engine(EngineError),
-    #[error("talking to the daemon failed: {0}")]
+    #[error("talking to the daemon at {sock} failed: {0}", sock = socket_path().display())]
     Io(#[from] std::io::Error),
+}
+
+/// What a file at the socket path is, when it is not a socket.
+fn not_a_socket(socket: &Path) -> Option<ClientError> {
+    let meta = std::fs::symlink_metadata(socket).ok()?;
+    let t = meta.file_type();
+    let found = if t.is_socket() {
+        return None;
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "neither a socket nor a file"
+    };
+    Some(ClientError::NotASocket {
+        path: socket.to_path_buf(),
+        found,
+    })
 }
 
 /// A checked connection to a daemon.
 pub struct Connection {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    socket: PathBuf,
     pub info: DaemonInfo,
 }
 
@@ -64,9 +130,26 @@ pub fn check_private(socket: &Path) -> Result<(), ClientError> {
     Ok(())
 }
 
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+fn hung_up(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
+}
+
 impl Connection {
     /// Connects and exchanges `Hello`.
     pub fn open(socket: &Path) -> Result<Connection, ClientError> {
+        if let Some(e) = not_a_socket(socket) {
+            return Err(e);
+        }
         check_private(socket)?;
         let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -74,7 +157,7 @@ impl Connection {
             }
             _ => ClientError::Io(e),
         })?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_read_timeout(Some(HELLO_WAIT))?;
         let mut writer = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         protocol::write_msg(
@@ -83,40 +166,95 @@ impl Connection {
                 protocol: PROTOCOL_VERSION,
             },
         )?;
-        match protocol::read_msg::<_, Response>(&mut reader)? {
-            Some(Response::Hello(info)) => Ok(Connection {
+        match protocol::read_msg::<_, Response>(&mut reader) {
+            Ok(Some(Response::Hello(info))) => Ok(Connection {
                 reader,
                 writer,
+                socket: socket.to_path_buf(),
                 info,
             }),
-            Some(Response::Error { message, .. }) => Err(ClientError::StartFailed(message)),
-            Some(_) => Err(ClientError::Io(std::io::Error::other(
+            Ok(Some(Response::Error { message, .. })) => Err(ClientError::StartFailed(message)),
+            Ok(Some(_)) => Err(ClientError::Io(std::io::Error::other(
                 "unexpected answer to hello",
             ))),
-            None => Err(ClientError::Died),
-        }
-    }
-
-    fn call(&mut self, req: &Request, wait: Duration) -> Result<Response, ClientError> {
-        self.reader.get_ref().set_read_timeout(Some(wait))?;
-        protocol::write_msg(&mut self.writer, req)?;
-        match protocol::read_msg::<_, Response>(&mut self.reader) {
-            Ok(Some(r)) => Ok(r),
             Ok(None) => Err(ClientError::Died),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-                ) =>
-            {
-                Err(ClientError::Died)
-            }
+            Err(e) if timed_out(&e) => Err(ClientError::NoAnswer {
+                path: socket.to_path_buf(),
+                who: super::peer::peer_process(reader.get_ref()),
+                waited: HELLO_WAIT,
+            }),
+            Err(e) if hung_up(&e) => Err(ClientError::Died),
             Err(e) => Err(ClientError::Io(e)),
         }
     }
 
+    /// The next message, waiting until `deadline`; `Ok(None)` when it passed.
+    fn next(&mut self, deadline: Instant) -> Result<Option<Response>, ClientError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        self.reader.get_ref().set_read_timeout(Some(left))?;
+        match protocol::read_msg::<_, Response>(&mut self.reader) {
+            Ok(Some(r)) => Ok(Some(r)),
+            Ok(None) => Err(ClientError::Died),
+            Err(e) if timed_out(&e) => Ok(None),
+            Err(e) if hung_up(&e) => Err(ClientError::Died),
+            Err(e) => Err(ClientError::Io(e)),
+        }
+    }
+
+    /// Sends `req` and waits for its answer: first its turn (the queue
+    /// limit), then the answer itself (the answer limit, from when the
+    /// daemon started on it).
+    fn request(&mut self, req: &Request) -> Result<Response, ClientError> {
+        protocol::write_msg(&mut self.writer, req)?;
+        let mut deadline = Instant::now() + queue_limit();
+        let mut ahead = 0;
+        let mut started = false;
+        loop {
+            match self.next(deadline)? {
+                Some(Response::Queued { ahead: n }) => ahead = n,
+                Some(Response::Started) => {
+                    started = true;
+                    deadline = Instant::now() + answer_limit();
+                }
+                Some(other) => return Ok(other),
+                None => return Err(self.timed_out(started, ahead)),
+            }
+        }
+    }
+
+    fn timed_out(&self, started: bool, ahead: usize) -> ClientError {
+        let at = self.socket.display();
+        ClientError::TimedOut(if started {
+            format!(
+                "the daemon at {at} took more than {} s to answer (CMDAI_ANSWER_TIMEOUT sets the limit)",
+                answer_limit().as_secs()
+            )
+        } else {
+            format!(
+                "the daemon at {at} still had {ahead} request(s) ahead of this one after {} s (CMDAI_QUEUE_TIMEOUT sets the limit)",
+                queue_limit().as_secs()
+            )
+        })
+    }
+
+    /// A short exchange (status, shutdown): no queue.
+    fn call(&mut self, req: &Request, wait: Duration) -> Result<Response, ClientError> {
+        protocol::write_msg(&mut self.writer, req)?;
+        match self.next(Instant::now() + wait)? {
+            Some(r) => Ok(r),
+            None => Err(ClientError::NoAnswer {
+                path: self.socket.clone(),
+                who: super::peer::peer_process(self.reader.get_ref()),
+                waited: wait,
+            }),
+        }
+    }
+
     pub fn generate(&mut self, req: GenerateRequest) -> Result<Generation, ClientError> {
-        match self.call(&Request::Generate(req), ANSWER_WAIT)? {
+        match self.request(&Request::Generate(req))? {
             Response::Generated(g) => Ok(g),
             Response::Error { kind, message } => Err(engine_error(kind, message)),
             _ => Err(ClientError::Io(std::io::Error::other("unexpected answer"))),
@@ -130,12 +268,10 @@ impl Connection {
         command: &str,
         on_piece: &mut dyn FnMut(&str),
     ) -> Result<Generation, ClientError> {
-        let mut resp = self.call(
-            &Request::Explain {
-                command: command.to_string(),
-            },
-            ANSWER_WAIT,
-        )?;
+        let mut resp = self.request(&Request::Explain {
+            command: command.to_string(),
+        })?;
+        let deadline = Instant::now() + answer_limit();
         loop {
             match resp {
                 Response::Piece { text } => on_piece(&text),
@@ -143,18 +279,9 @@ impl Connection {
                 Response::Error { kind, message } => return Err(engine_error(kind, message)),
                 _ => return Err(ClientError::Io(std::io::Error::other("unexpected answer"))),
             }
-            resp = match protocol::read_msg::<_, Response>(&mut self.reader) {
-                Ok(Some(r)) => r,
-                Ok(None) => return Err(ClientError::Died),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    return Err(ClientError::Died)
-                }
-                Err(e) => return Err(ClientError::Io(e)),
+            resp = match self.next(deadline)? {
+                Some(r) => r,
+                None => return Err(self.timed_out(true, 0)),
             };
         }
     }
@@ -166,6 +293,7 @@ impl Connection {
         }
     }
 
+    /// Asks the daemon to stop once the requests it has taken are answered.
     pub fn shutdown(mut self) -> Result<(), ClientError> {
         let _ = self.call(&Request::Shutdown, Duration::from_secs(5))?;
         Ok(())
@@ -214,14 +342,15 @@ pub fn compatible(info: &DaemonInfo, model_id: &str, settings: Settings) -> bool
         && info.context_size == settings.context_size
 }
 
-/// Starts `cmdai serve` detached (own session, stdio to the log file).
-pub fn spawn_daemon(serve_args: &[String]) -> Result<std::process::Child, ClientError> {
+/// Starts `cmdai serve` detached (own session, stdio to the log file in the
+/// private socket folder); `replaces` is what the daemon it replaces served.
+pub fn spawn_daemon(
+    serve_args: &[String],
+    replaces: Option<&Wants>,
+) -> Result<std::process::Child, ClientError> {
     let exe = std::env::current_exe().map_err(|e| ClientError::StartFailed(e.to_string()))?;
     let log = log_path();
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| ClientError::StartFailed(e.to_string()))?;
-    }
-    let out = std::fs::OpenOptions::new()
+    let out = crate::paths::private_options()
         .create(true)
         .append(true)
         .open(&log)
@@ -232,9 +361,13 @@ pub fn spawn_daemon(serve_args: &[String]) -> Result<std::process::Child, Client
     let mut cmd = Command::new(exe);
     cmd.arg("serve")
         .args(serve_args)
+        .env_remove(REPLACES_ENV)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
+    if let Some(w) = replaces {
+        cmd.env(REPLACES_ENV, serde_json::to_string(w).unwrap_or_default());
+    }
     // SAFETY: setsid is async-signal-safe; it detaches the daemon from the
     // terminal so Ctrl-C in the shell does not reach it.
     unsafe {
@@ -271,8 +404,52 @@ fn wait_for(
     }
 }
 
-/// Connects to a compatible daemon, starting (or replacing) one as needed.
-pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connection, ClientError> {
+/// "2 threads, context auto".
+fn describe(w: &Wants) -> String {
+    let ctx = match w.context_size {
+        0 => "auto".to_string(),
+        n => n.to_string(),
+    };
+    format!("{} threads, context {ctx}", w.threads)
+}
+
+/// Waits until the daemon on `c` has no request running or queued (saying
+/// so once, through `note`), within the queue limit.
+fn wait_until_idle(
+    c: &mut Connection,
+    want: &Wants,
+    note: &mut dyn FnMut(&str),
+) -> Result<(), ClientError> {
+    let mut busy = c.info.busy;
+    if busy == 0 {
+        return Ok(());
+    }
+    note(&format!(
+        "waiting for the daemon (pid {}) to finish another client's request before restarting it with this request's settings ({})",
+        c.info.pid,
+        describe(want)
+    ));
+    let deadline = Instant::now() + queue_limit();
+    while busy > 0 {
+        if Instant::now() >= deadline {
+            return Err(c.timed_out(false, busy));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        busy = c.status()?.busy;
+    }
+    Ok(())
+}
+
+/// Connects to a compatible daemon, starting one as needed. A daemon of
+/// another version, model or settings is replaced once it has answered
+/// what it has taken (`note` says the client waits); one that replaced a
+/// daemon with exactly this client's settings is left to its clients and
+/// [`ClientError::OtherSettings`] says why.
+pub fn connect_or_start(
+    model_id: &str,
+    serve_args: &[String],
+    note: &mut dyn FnMut(&str),
+) -> Result<Connection, ClientError> {
     let socket = socket_path();
     // The directory is made private, or refused when it is a link, someone
     // else's or open to others (never chmod-ed: it may have been planted).
@@ -286,10 +463,36 @@ pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connect
         })?;
     }
     let settings = Settings::from_serve_args(serve_args);
+    let want = Wants {
+        model_id: model_id.to_string(),
+        threads: settings.threads,
+        context_size: settings.context_size,
+    };
+    let mut replaces = None;
     match Connection::open(&socket) {
         Ok(c) if compatible(&c.info, model_id, settings) => return Ok(c),
-        Ok(c) => {
-            // Outdated or other model: ask it to go, then start ours.
+        Ok(mut c) => {
+            let current =
+                c.info.protocol == PROTOCOL_VERSION && c.info.version == env!("CARGO_PKG_VERSION");
+            if current && c.info.replaced.as_ref() == Some(&want) {
+                let model = if c.info.model_id == model_id {
+                    String::new()
+                } else {
+                    format!("{} with ", c.info.model)
+                };
+                return Err(ClientError::OtherSettings(format!(
+                    "the daemon (pid {}) runs {model}{} for another client, which replaced one with this request's settings ({}); replacing it back would reload the model at each switch (use the same --threads, --context-size and model everywhere, or `cmdai daemon stop` to restart it with these)",
+                    c.info.pid,
+                    describe(&c.info.wants()),
+                    describe(&want)
+                )));
+            }
+            if current {
+                replaces = Some(c.info.wants());
+            }
+            // Outdated or set up otherwise: ask it to go once it has
+            // answered what it took, then start ours.
+            wait_until_idle(&mut c, &want, note)?;
             let _ = c.shutdown();
             let deadline = Instant::now() + Duration::from_secs(5);
             while socket.exists() && Instant::now() < deadline {
@@ -299,7 +502,7 @@ pub fn connect_or_start(model_id: &str, serve_args: &[String]) -> Result<Connect
         Err(ClientError::NotRunning) | Err(ClientError::Died) => {}
         Err(e) => return Err(e),
     }
-    let mut child = spawn_daemon(serve_args)?;
+    let mut child = spawn_daemon(serve_args, replaces.as_ref())?;
     let c = wait_for(&socket, Instant::now() + START_WAIT, &mut child)?;
     if compatible(&c.info, model_id, settings) {
         Ok(c)
@@ -329,6 +532,8 @@ mod tests {
             idle_timeout_s: 900,
             threads,
             context_size,
+            busy: 0,
+            replaced: None,
         }
     }
 

@@ -27,7 +27,8 @@ pub fn socket_path() -> PathBuf {
     socket_dir().join("cmdai.sock")
 }
 
-/// Where a detached daemon writes its log.
+/// Where a detached daemon writes its log: beside its socket, in the
+/// private socket folder (not the cache, which may be read-only).
 pub fn log_path() -> PathBuf {
-    crate::paths::cache_dir().join("daemon.log")
+    socket_dir().join("daemon.log")
 }

@@ -27,6 +27,23 @@ pub fn peer_uid<F: AsFd>(sock: &F) -> nix::Result<u32> {
     nix::unistd::getpeereid(sock.as_fd()).map(|(uid, _gid)| uid.as_raw())
 }
 
+/// The process on the other end of `sock` and its name, where the OS tells
+/// (Linux: the listening process, for a client's socket), for messages
+/// about a socket that does not answer.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn peer_process<F: AsFd>(sock: &F) -> Option<String> {
+    use nix::sys::socket::{getsockopt, sockopt};
+    let pid = getsockopt(sock, sockopt::PeerCredentials).ok()?.pid();
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    Some(format!("process {pid} `{}`", name.trim()))
+}
+
+/// The process on the other end of `sock` (not told on this OS).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn peer_process<F: AsFd>(_sock: &F) -> Option<String> {
+    None
+}
+
 /// Whether the process connected to `sock` runs as this process's user; any
 /// failure to find out counts as no.
 pub fn is_same_user<F: AsFd>(sock: &F) -> bool {

@@ -3,8 +3,13 @@
 //!
 //! Every connection starts with a `Hello` from the client; the daemon answers
 //! with its protocol version, binary version and model identity, and the client
-//! hangs up (and replaces the daemon) on any mismatch, so a newer binary never
-//! talks to an old daemon.
+//! hangs up (and replaces the daemon, once it is idle) on any mismatch, so a
+//! newer binary never talks to an old daemon.
+//!
+//! A request waits its turn: while others are ahead of it the daemon says
+//! `Queued` (again whenever the number ahead changes), then `Started` when
+//! the model takes it up, so the client's time limit for the answer counts
+//! from there and the time in the queue has its own limit.
 
 use crate::engine::{EngineError, GenerateRequest, Generation};
 use serde::{Deserialize, Serialize};
@@ -12,7 +17,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest line either side accepts (a request is at most a few KB).
 pub const MAX_LINE: usize = 1 << 20;
@@ -53,6 +58,35 @@ pub struct DaemonInfo {
     /// Context size it was asked for (0: automatic).
     #[serde(default)]
     pub context_size: usize,
+    /// Requests running or waiting their turn.
+    #[serde(default)]
+    pub busy: usize,
+    /// What the daemon this one replaced was serving: a client that wants
+    /// exactly that again is answered in its own process instead of
+    /// replacing this daemon back (two shells with other settings would
+    /// otherwise reload the model at each switch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Wants>,
+}
+
+/// What a client wants of a daemon: the model and the settings it loads it with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Wants {
+    pub model_id: String,
+    pub threads: usize,
+    /// 0: automatic.
+    pub context_size: usize,
+}
+
+impl DaemonInfo {
+    /// What this daemon serves.
+    pub fn wants(&self) -> Wants {
+        Wants {
+            model_id: self.model_id.clone(),
+            threads: self.threads,
+            context_size: self.context_size,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +101,12 @@ pub enum Response {
     /// The whole explanation, after its last `Piece`.
     Explained(Generation),
     Status(DaemonInfo),
+    /// The request waits behind `ahead` others.
+    Queued {
+        ahead: usize,
+    },
+    /// The model has taken the request up.
+    Started,
     Error {
         kind: ErrorKind,
         message: String,

@@ -2,8 +2,12 @@
 //!
 //! The socket is bound before the model loads, so clients can connect at once
 //! and queue behind the load. One thread per connection; all of them share the
-//! single inference [`Worker`]. A client that hangs up mid-generation cancels
-//! its request. The daemon exits after `idle_timeout` without requests.
+//! single inference [`Worker`], taking turns in the order they came
+//! ([`Turns`]), and each client is told how many are ahead of it and when its
+//! own request starts. A client that hangs up mid-generation cancels its
+//! request. The daemon exits after `idle_timeout` without requests; asked to
+//! stop (`Shutdown`), it first finishes the requests it has taken, so a
+//! client with other settings never cuts off someone else's answer.
 
 use super::peer;
 use super::protocol::{self, DaemonInfo, ErrorKind, Request, Response, PROTOCOL_VERSION};
@@ -21,7 +25,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Stop now (a signal).
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Stop once the requests already taken are answered (`Shutdown`).
+static DRAIN: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: nix::libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
@@ -36,6 +43,45 @@ pub struct ServeOptions {
     /// Reported to clients, which replace a daemon started with other settings.
     pub threads: usize,
     pub context_size: usize,
+    /// What the daemon this one replaced served (see [`DaemonInfo::replaced`]).
+    pub replaced: Option<super::protocol::Wants>,
+}
+
+/// Requests take turns at the one model, first come first served: each gets
+/// a ticket, and the ticket being served moves on when a request is done.
+#[derive(Default)]
+struct Turns {
+    /// (next ticket to give, ticket being served)
+    state: Mutex<(u64, u64)>,
+    moved: std::sync::Condvar,
+}
+
+impl Turns {
+    fn take(&self) -> u64 {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 += 1;
+        s.0 - 1
+    }
+    /// How many requests are ahead of `ticket`.
+    fn ahead(&self, ticket: u64) -> usize {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        ticket.saturating_sub(s.1) as usize
+    }
+    /// Waits up to `wait` for the turn to move.
+    fn wait(&self, wait: Duration) {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self.moved.wait_timeout(s, wait);
+    }
+    fn done(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 += 1;
+        self.moved.notify_all();
+    }
+    /// Requests running or waiting.
+    fn busy(&self) -> usize {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.0 - s.1) as usize
+    }
 }
 
 /// How long a connection may stay silent between requests: a client sends its
@@ -46,6 +92,7 @@ pub fn connection_timeout(idle_timeout: Duration) -> Duration {
 
 struct Shared {
     worker: Worker,
+    turns: Turns,
     ready: AtomicBool,
     served: AtomicU64,
     active: AtomicUsize,
@@ -66,7 +113,35 @@ impl Shared {
             idle_timeout_s: self.opts.idle_timeout.as_secs(),
             threads: self.opts.threads,
             context_size: self.opts.context_size,
+            busy: self.turns.busy(),
+            replaced: self.opts.replaced.clone(),
         }
+    }
+
+    /// Waits for this request's turn at the model, telling the client how
+    /// many are ahead whenever that changes, then that it started. `Err`
+    /// when the client left while waiting (the turn is then passed on at
+    /// once); either way the caller calls `turns.done()` after.
+    fn wait_turn(&self, stream: &UnixStream, writer: &mut UnixStream) -> Result<(), ()> {
+        let ticket = self.turns.take();
+        let mut told = None;
+        let mut gone = false;
+        loop {
+            let ahead = self.turns.ahead(ticket);
+            if ahead == 0 {
+                break;
+            }
+            if !gone && told != Some(ahead) {
+                told = Some(ahead);
+                gone = protocol::write_msg(writer, &Response::Queued { ahead }).is_err();
+            }
+            self.turns.wait(Duration::from_millis(25));
+            gone = gone || peer_gone(stream);
+        }
+        if gone || protocol::write_msg(writer, &Response::Started).is_err() {
+            return Err(());
+        }
+        Ok(())
     }
     fn touch(&self) {
         *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
@@ -228,10 +303,15 @@ fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
             Request::Hello { .. } => Response::Hello(shared.info()),
             Request::Status => Response::Status(shared.info()),
             Request::Shutdown => {
-                STOP.store(true, Ordering::SeqCst);
+                DRAIN.store(true, Ordering::SeqCst);
                 Response::ShuttingDown
             }
             Request::Explain { command } => {
+                let turn = shared.wait_turn(&stream, &mut writer);
+                if turn.is_err() {
+                    shared.turns.done();
+                    return Ok(());
+                }
                 let (pending, pieces) = shared.worker.submit_explain(command);
                 loop {
                     match pieces.recv_timeout(Duration::from_millis(25)) {
@@ -249,14 +329,20 @@ fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
                         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                     }
                 }
+                let result = pending.wait();
+                shared.turns.done();
                 shared.served.fetch_add(1, Ordering::Relaxed);
                 shared.touch();
-                match pending.wait() {
+                match result {
                     Ok(g) => Response::Explained(g),
                     Err(e) => error_response(&e),
                 }
             }
             Request::Generate(req) => {
+                if shared.wait_turn(&stream, &mut writer).is_err() {
+                    shared.turns.done();
+                    return Ok(());
+                }
                 let pending = shared.worker.submit(req);
                 let result = loop {
                     if let Some(r) = pending.wait_timeout(Duration::from_millis(25)) {
@@ -266,6 +352,7 @@ fn handle(stream: UnixStream, shared: &Shared) -> std::io::Result<()> {
                         pending.cancel.store(true, Ordering::Relaxed);
                     }
                 };
+                shared.turns.done();
                 shared.served.fetch_add(1, Ordering::Relaxed);
                 shared.touch();
                 match result {
@@ -300,8 +387,12 @@ pub fn serve(
         }
     }
     let socket = opts.socket.clone();
+    // The socket file as bound: only this one is ever removed, never one a
+    // daemon that replaced this one has bound at the same path since.
+    let ours = socket_id(&socket);
     let shared = Arc::new(Shared {
         worker,
+        turns: Turns::default(),
         ready: AtomicBool::new(false),
         served: AtomicU64::new(0),
         active: AtomicUsize::new(0),
@@ -353,17 +444,27 @@ pub fn serve(
                 let quiet = shared.active.load(Ordering::SeqCst) == 0;
                 if quiet && failed().is_some() {
                     eprintln!("cmdai serve: the model did not load, exiting");
-                    drain(&listener, &socket, &shared, accept)?;
+                    drain(&listener, &socket, ours, &shared, accept)?;
                     return Ok(failed());
                 }
                 if quiet && idle >= shared.opts.idle_timeout {
                     eprintln!("cmdai serve: idle for {}s, exiting", idle.as_secs());
-                    drain(&listener, &socket, &shared, accept)?;
+                    drain(&listener, &socket, ours, &shared, accept)?;
                     return Ok(None);
                 }
-                // The socket file was removed or replaced: another daemon took over.
-                if !socket.exists() {
-                    break;
+                if DRAIN.load(Ordering::SeqCst) {
+                    eprintln!(
+                        "cmdai serve: asked to stop; finishing {} request(s) first",
+                        shared.turns.busy()
+                    );
+                    drain(&listener, &socket, ours, &shared, accept)?;
+                    return Ok(None);
+                }
+                // The socket file was removed or replaced: another daemon
+                // took over. Finish what was taken, then go.
+                if socket_id(&socket) != ours {
+                    drain(&listener, &socket, ours, &shared, accept)?;
+                    return Ok(None);
                 }
             }
             Err(e) => {
@@ -372,19 +473,36 @@ pub fn serve(
             }
         }
     }
-    let _ = std::fs::remove_file(&socket);
+    remove_if_ours(&socket, ours);
     Ok(None)
 }
 
+/// The device and inode of the file at `path`.
+fn socket_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Removes the socket file when it is still the one this daemon bound.
+fn remove_if_ours(socket: &Path, ours: Option<(u64, u64)>) {
+    if ours.is_some() && socket_id(socket) == ours {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
 /// Leaving on our own: the socket file goes first, so no new client can
-/// connect; whoever connected just before is still accepted and answered.
+/// connect (and a replacing daemon can bind the path at once); whoever
+/// connected just before is still accepted, and every request taken is
+/// answered before the process ends.
 fn drain(
     listener: &UnixListener,
     socket: &Path,
+    ours: Option<(u64, u64)>,
     shared: &Shared,
     accept: impl Fn(UnixStream) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(socket);
+    remove_if_ours(socket, ours);
     loop {
         match listener.accept() {
             Ok((stream, _)) => accept(stream)?,

@@ -59,3 +59,41 @@ impl Sidecars {
         PathBuf::from(s)
     }
 }
+
+/// What is wrong with `path` as a model file, in one sentence: missing, a
+/// folder (naming the .gguf files in it), not a regular file, or shorter
+/// than its GGUF header says (truncated); `None` when none of these is so.
+pub fn file_problem(path: &Path) -> Option<String> {
+    let p = path.display();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(format!("the model file {p} does not exist"))
+        }
+        Err(e) => return Some(format!("the model file {p} cannot be read: {e}")),
+    };
+    if meta.is_dir() {
+        let mut ggufs: Vec<String> = std::fs::read_dir(path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".gguf"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ggufs.sort();
+        let inside = match ggufs.len() {
+            0 => "it holds no .gguf file".to_string(),
+            _ => format!("it holds {}", ggufs.join(", ")),
+        };
+        return Some(format!(
+            "{p} is a folder, not a model file; pass the .gguf file itself ({inside})"
+        ));
+    }
+    if !meta.is_file() {
+        return Some(format!(
+            "{p} is not a regular file; pass a .gguf model file"
+        ));
+    }
+    super::gguf::truncation(path)
+}

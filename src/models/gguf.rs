@@ -44,6 +44,10 @@ pub struct Header {
     pub metadata: BTreeMap<String, Value>,
     /// Sum of the element counts of all tensors.
     pub parameters: u64,
+    /// How many bytes the file must have to hold every tensor the header
+    /// lists (header, padding, then the data up to the end of the last
+    /// tensor); `None` for a file without tensors.
+    pub needed_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,11 +71,14 @@ const MAX_DEPTH: u32 = 4;
 
 struct Reader<R> {
     r: R,
+    /// Bytes read so far (where the tensor data starts, once the header is read).
+    pos: u64,
 }
 
 impl<R: Read> Reader<R> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], GgufError> {
         let mut b = [0u8; N];
+        self.pos += N as u64;
         self.r.read_exact(&mut b).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 GgufError::Damaged("it ends inside the header".into())
@@ -96,6 +103,7 @@ impl<R: Read> Reader<R> {
     }
     fn skip(&mut self, n: u64) -> Result<(), GgufError> {
         let copied = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())?;
+        self.pos += copied;
         if copied != n {
             return Err(GgufError::Damaged("it ends inside the header".into()));
         }
@@ -115,6 +123,7 @@ impl<R: Read> Reader<R> {
         // costs no memory up front.
         let mut b = Vec::with_capacity(n.min(1 << 16) as usize);
         (&mut self.r).take(n).read_to_end(&mut b)?;
+        self.pos += b.len() as u64;
         if b.len() as u64 != n {
             return Err(GgufError::Damaged("it ends inside the header".into()));
         }
@@ -192,7 +201,7 @@ pub fn read(path: &Path) -> Result<Header, GgufError> {
 
 /// Reads a GGUF header from `r`.
 pub fn parse(r: impl Read) -> Result<Header, GgufError> {
-    let mut r = Reader { r };
+    let mut r = Reader { r, pos: 0 };
     let magic: [u8; 4] = r.bytes().map_err(|_| GgufError::NotGguf)?;
     if &magic != MAGIC {
         return Err(GgufError::NotGguf);
@@ -211,6 +220,9 @@ pub fn parse(r: impl Read) -> Result<Header, GgufError> {
         metadata.insert(key, v);
     }
     let mut parameters: u64 = 0;
+    // Where the last tensor's data ends, from the data section's start; a
+    // lower bound where a tensor's type is one this table does not know.
+    let mut data_end: u64 = 0;
     for _ in 0..tensor_count {
         let n = r.string_len()?;
         r.skip(n)?;
@@ -224,15 +236,23 @@ pub fn parse(r: impl Read) -> Result<Header, GgufError> {
         for _ in 0..dims {
             elems = elems.saturating_mul(r.u64()?);
         }
-        let _type = r.u32()?;
-        let _offset = r.u64()?;
+        let kind = r.u32()?;
+        let offset = r.u64()?;
         parameters = parameters.saturating_add(elems);
+        let bytes = tensor_bytes(kind, elems).unwrap_or(0);
+        data_end = data_end.max(offset.saturating_add(bytes));
     }
+    let align = match metadata.get("general.alignment") {
+        Some(Value::Int(n)) if *n > 0 => *n as u64,
+        _ => 32,
+    };
+    let data_start = r.pos.div_ceil(align).saturating_mul(align);
     Ok(Header {
         version,
         tensor_count,
         metadata,
         parameters,
+        needed_size: (tensor_count > 0).then(|| data_start.saturating_add(data_end)),
     })
 }
 
@@ -284,6 +304,59 @@ impl Header {
     pub fn tokenizer(&self) -> Option<&str> {
         self.str("tokenizer.ggml.model")
     }
+}
+
+/// Bytes of a tensor of ggml type `kind` with `elems` elements, for the
+/// types llama.cpp writes (blocks of `block` elements, `size` bytes each).
+fn tensor_bytes(kind: u32, elems: u64) -> Option<u64> {
+    let (block, size) = match kind {
+        0 => (1, 4),      // F32
+        1 => (1, 2),      // F16
+        2 => (32, 18),    // Q4_0
+        3 => (32, 20),    // Q4_1
+        6 => (32, 22),    // Q5_0
+        7 => (32, 24),    // Q5_1
+        8 => (32, 34),    // Q8_0
+        9 => (32, 36),    // Q8_1
+        10 => (256, 84),  // Q2_K
+        11 => (256, 110), // Q3_K
+        12 => (256, 144), // Q4_K
+        13 => (256, 176), // Q5_K
+        14 => (256, 210), // Q6_K
+        15 => (256, 292), // Q8_K
+        16 => (256, 66),  // IQ2_XXS
+        17 => (256, 74),  // IQ2_XS
+        18 => (256, 98),  // IQ3_XXS
+        19 => (256, 50),  // IQ1_S
+        20 => (32, 18),   // IQ4_NL
+        21 => (256, 110), // IQ3_S
+        22 => (256, 82),  // IQ2_S
+        23 => (256, 136), // IQ4_XS
+        24 => (1, 1),     // I8
+        25 => (1, 2),     // I16
+        26 => (1, 4),     // I32
+        27 => (1, 8),     // I64
+        28 => (1, 8),     // F64
+        29 => (256, 56),  // IQ1_M
+        30 => (1, 2),     // BF16
+        34 => (256, 54),  // TQ1_0
+        35 => (256, 66),  // TQ2_0
+        _ => return None,
+    };
+    Some(elems.div_ceil(block).saturating_mul(size))
+}
+
+/// When the file at `path` is shorter than its GGUF header says it must be
+/// (a download or copy that stopped early): one sentence with both sizes.
+pub fn truncation(path: &Path) -> Option<String> {
+    let needed = read(path).ok()?.needed_size?;
+    let found = std::fs::metadata(path).ok()?.len();
+    (found < needed).then(|| {
+        format!(
+            "{} is truncated: it has {found} bytes of the {needed} its GGUF header describes (a download or copy that stopped early)",
+            path.display()
+        )
+    })
 }
 
 /// "1.54 B", "494 M".
@@ -401,6 +474,9 @@ mod tests {
         assert!(h.has_chat_template());
         assert_eq!(h.parameters, 17);
         assert_eq!(h.parameter_label(), "1.5B (17 parameters)");
+        // Both tensors are F32 at offset 0: the longer, 12 floats, sets the end.
+        let start = (synth::header().len() as u64).div_ceil(32) * 32;
+        assert_eq!(h.needed_size, Some(start + 48));
         assert_eq!(
             h.get("tokenizer.ggml.tokens"),
             Some(&Value::Array { len: 3 })

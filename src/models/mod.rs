@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 pub use catalog::{Catalog, Mirror, ModelSpec};
 pub use download::{DownloadError, DownloadOptions};
 pub(crate) use files::Sidecars;
-pub use files::{model_path, models_dir};
+pub use files::{file_problem, model_path, models_dir};
 
 /// The platform cache dir for cmdai (`~/.cache/cmdai` on Linux), if there is a
 /// home directory.

@@ -149,6 +149,11 @@ pub fn lookup(cat: &Catalog, m: &str) -> Result<Target> {
     }
     match cat.get(m) {
         Some(spec) => Ok(Target::Catalog(Box::new(spec.clone()))),
+        // Something is there by that name (a folder): say what it is.
+        None if p.exists() => Ok(Target::File {
+            name: m.to_string(),
+            path: p,
+        }),
         None => Err(CliError::model(format!(
             "no model called `{m}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
             known_ids(cat)
@@ -176,7 +181,8 @@ pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
     }
     let cache = paths::cache_dir();
     let total = crate::hardware::memory().map(|m| m.total_mb);
-    let c = select::auto_choice(cat, total, &|m| model_path(&cache, m).is_file());
+    let speed = crate::hardware::Speed::here(config::threads(None).value);
+    let c = select::auto_choice(cat, total, speed, &|m| model_path(&cache, m).is_file());
     Ok(Active {
         target: Target::Catalog(Box::new(c.spec.clone())),
         source: Source::Auto,
@@ -201,9 +207,10 @@ pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
     let spec = match chosen.target {
         Target::File { name, path } => {
             if !path.is_file() {
+                let problem = super::file_problem(&path)
+                    .unwrap_or_else(|| format!("{} is not a model file", path.display()));
                 return Err(CliError::model(format!(
-                    "the model file {} ({}) does not exist; pass an existing .gguf path or a catalogue id",
-                    path.display(),
+                    "{problem} ({}); pass an existing .gguf path or a catalogue id",
                     match chosen.source {
                         Source::ConfigFile => format!("set in {}", config::path().display()),
                         other => format!("from {other}"),

@@ -2,7 +2,7 @@
 //! model subcommands that write or read files (`use`, `info`, `import`),
 //! plus `cmdai doctor` on a healthy and a broken setup.
 
-use crate::util::{run, skip, TestDir, MODEL_FILE};
+use crate::util::{run, skip, synthetic_gguf, TestDir, MODEL_FILE};
 use std::path::PathBuf;
 
 const SMALL: &str = "qwen2.5-coder-0.5b-q4_k_m";
@@ -67,21 +67,6 @@ fn real_model_or_skip() -> Option<PathBuf> {
         ),
     );
     None
-}
-
-/// A tiny but well-formed GGUF file: header, one key, no tensors.
-fn synthetic_gguf(path: &std::path::Path) {
-    let mut b = b"GGUF".to_vec();
-    b.extend(3u32.to_le_bytes());
-    b.extend(0u64.to_le_bytes());
-    b.extend(1u64.to_le_bytes());
-    let key = "general.architecture";
-    b.extend((key.len() as u64).to_le_bytes());
-    b.extend(key.as_bytes());
-    b.extend(8u32.to_le_bytes());
-    b.extend(5u64.to_le_bytes());
-    b.extend(b"llama");
-    std::fs::write(path, b).unwrap();
 }
 
 #[test]

@@ -536,7 +536,8 @@ fn foreign_client_helper() {
     use std::io::{BufRead, Write};
     let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(b"{\"hello\":{\"protocol\":4}}\n").unwrap();
+    // A daemon that refuses at once may have closed before this is written.
+    let _ = s.write_all(b"{\"hello\":{\"protocol\":5}}\n");
     let mut line = String::new();
     std::io::BufReader::new(&s).read_line(&mut line).unwrap();
     println!("ANSWER {line}");
@@ -592,4 +593,271 @@ fn connection_from_another_user_is_refused() {
     assert!(ours.contains("\"hello\""), "{ours}");
     let _ = daemon.kill();
     let _ = daemon.wait();
+}
+
+/// The pid in `cmdai daemon status`, when a daemon runs.
+fn daemon_pid(t: &TestDir) -> Option<u32> {
+    let mut c = t.cmd();
+    c.args(["daemon", "status"]);
+    let r = run(c);
+    r.stdout
+        .split("pid ")
+        .nth(1)?
+        .split(',')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_client_with_other_settings_never_stops_a_request_in_flight() {
+    let t = TestDir::new();
+    t.with_real_model();
+    let ask = |threads: &str, q: &str| {
+        let mut c = t.cmd();
+        c.env("CMDAI_NO_RESPONSE_CACHE", "1")
+            .args(["-v", "--threads", threads, "--format", "json", q])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    // A one-thread daemon, warm.
+    let r = run(ask("1", "list files"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = daemon_pid(&t).expect("a daemon");
+    // Its next request is in flight when a client with two threads comes.
+    let slow = ask(
+        "1",
+        "find files larger than one gigabyte in my home changed this week",
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let other = ask("2", "show the date").spawn().unwrap();
+    let slow = slow.wait_with_output().unwrap();
+    let other = other.wait_with_output().unwrap();
+    let slow_err = String::from_utf8_lossy(&slow.stderr);
+    let other_err = String::from_utf8_lossy(&other.stderr);
+    assert!(slow.status.success(), "{slow_err}");
+    assert!(!slow_err.contains("stopped in the middle"), "{slow_err}");
+    assert_eq!(
+        json_of(&String::from_utf8_lossy(&slow.stdout))["backend"],
+        "llama.cpp (daemon)",
+        "the request in flight lost its daemon: {slow_err}"
+    );
+    // The other client said what it did: waited, then restarted the daemon
+    // with its own settings.
+    assert!(other.status.success(), "{other_err}");
+    assert!(
+        other_err.contains("waiting for the daemon"),
+        "the other client did not say it waited: {other_err}"
+    );
+    assert_ne!(daemon_pid(&t), Some(first));
+}
+
+#[test]
+fn alternating_settings_do_not_reload_the_daemon_each_time() {
+    let t = TestDir::new();
+    t.with_real_model();
+    let mut pids = Vec::new();
+    let queries = [
+        "list files",
+        "show the date",
+        "show uptime",
+        "show hostname",
+        "list processes",
+    ];
+    for (i, q) in queries.iter().enumerate() {
+        let threads = if i % 2 == 0 { "1" } else { "2" };
+        let mut c = t.cmd();
+        c.env("CMDAI_NO_RESPONSE_CACHE", "1")
+            .args(["--threads", threads, "--format", "json", q]);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v = json_of(&r.stdout);
+        if v["backend"] == "llama.cpp" {
+            // Answered here instead: the JSON says why.
+            let why = v["fallback"].as_str().unwrap_or_default();
+            assert!(why.contains("threads"), "{v}");
+        }
+        pids.extend(daemon_pid(&t));
+    }
+    pids.dedup();
+    assert!(
+        pids.len() <= 2,
+        "the daemon was replaced at each switch: pids {pids:?}"
+    );
+}
+
+#[test]
+fn time_in_the_queue_does_not_count_against_the_answer_limit() {
+    let t = TestDir::new();
+    t.with_real_model();
+    let ask = |limit: Option<u64>| {
+        let mut c = t.cmd();
+        c.env("CMDAI_NO_RESPONSE_CACHE", "1")
+            .args(["-v", "--threads", "1", "--format", "json", "list", "files"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(s) = limit {
+            c.env("CMDAI_ANSWER_TIMEOUT", format!("{s}s"));
+        }
+        c
+    };
+    // A warm one-thread daemon, and how long one request takes on it.
+    assert_eq!(run(ask(None)).code, 0);
+    let started = Instant::now();
+    assert_eq!(run(ask(None)).code, 0);
+    let one = started.elapsed().as_secs_f64();
+    // Each request may take twice that once started; six at once put the
+    // last about five requests deep in the queue, past the limit if the
+    // queue counted.
+    let limit = (2.0 * one).ceil() as u64;
+    let started = Instant::now();
+    let children: Vec<_> = (0..6).map(|_| ask(Some(limit)).spawn().unwrap()).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let v = json_of(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            v["backend"], "llama.cpp (daemon)",
+            "a queued request gave up and loaded its own model (limit {limit} s): {v} {err}"
+        );
+    }
+    assert!(
+        started.elapsed().as_secs_f64() > limit as f64 * 1.5,
+        "the queue was too short to test anything ({:?}, limit {limit} s)",
+        started.elapsed()
+    );
+}
+
+/// The socket folder, private as cmdai makes it.
+fn private_socket_dir(t: &TestDir) {
+    let dir = t.socket().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// A request answered in this process because of what is at the socket
+/// path: the JSON says why (naming the socket and `found`), and so does
+/// `cmdai daemon status`, in words rather than an OS error number.
+fn falls_back_naming_the_socket(t: &TestDir, found: &str) {
+    let mut c = t.cmd();
+    c.args(["--format", "json", "list", "files"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json_of(&r.stdout);
+    assert_eq!(v["backend"], "llama.cpp");
+    let why = v["fallback"].as_str().unwrap_or_default();
+    let socket = t.socket().display().to_string();
+    assert!(why.contains(&socket) && why.contains(found), "{v}");
+    let mut c = t.cmd();
+    c.args(["daemon", "status"]);
+    let r = run(c);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(!said.contains("os error"), "{said}");
+    assert!(said.contains(&socket) && said.contains(found), "{said}");
+}
+
+#[test]
+fn a_folder_at_the_socket_path_is_named_and_not_silent() {
+    let t = TestDir::new();
+    t.with_real_model();
+    private_socket_dir(&t);
+    std::fs::create_dir(t.socket()).unwrap();
+    falls_back_naming_the_socket(&t, "folder");
+    assert!(t.socket().is_dir(), "it is not cmdai's to remove");
+}
+
+#[test]
+fn a_listener_that_never_answers_is_named_and_not_silent() {
+    let t = TestDir::new();
+    t.with_real_model();
+    private_socket_dir(&t);
+    // Accepts connections (the kernel queues them) but never answers.
+    let listener = std::os::unix::net::UnixListener::bind(t.socket()).unwrap();
+    falls_back_naming_the_socket(&t, "not answer");
+    drop(listener);
+    let _ = std::fs::remove_file(t.socket());
+}
+
+#[test]
+fn a_read_only_cache_still_gets_the_daemon_or_says_why() {
+    if !nix::unistd::geteuid().is_root() {
+        crate::util::skip(
+            "a_read_only_cache_still_gets_the_daemon_or_says_why",
+            "a read-only bind mount needs root",
+        );
+        return;
+    }
+    let t = TestDir::new();
+    t.with_real_model();
+    let mut c = t.cmd();
+    c.env("CMDAI_NO_RESPONSE_CACHE", "1");
+    let cache = t.path("cache").join("cmdai");
+    let script = r#"
+mount --bind "$CACHE" "$CACHE" && mount -o remount,bind,ro "$CACHE" || exit 9
+exec "$CMDAI" --format json list files
+"#;
+    let mut u = std::process::Command::new("unshare");
+    u.args(["-m", "--propagation", "private", "sh", "-c", script])
+        .env_clear()
+        .env("CMDAI", c.get_program())
+        .env("CACHE", &cache)
+        .stdin(Stdio::null());
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            u.env(k, v);
+        }
+    }
+    u.current_dir(t.path("work"));
+    let r = run(u);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json_of(&r.stdout);
+    assert!(
+        v["backend"] == "llama.cpp (daemon)"
+            || v["fallback"].as_str().is_some_and(|f| !f.is_empty()),
+        "answered in this process without a word: {v} {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_cache_prompt_state_and_daemon_log_are_private_whatever_the_umask() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let t = TestDir::new();
+    t.with_real_model();
+    // The prompt state made here, by cmdai, not the shared one.
+    let cache = t.path("cache").join("cmdai");
+    std::fs::remove_file(cache.join("prompt-state")).unwrap();
+    let mut c = t.cmd();
+    c.args(["--format", "json", "list", "files"]);
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            nix::libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_of(&r.stdout)["backend"], "llama.cpp (daemon)");
+    let mode = |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o777;
+    let log = t.socket().with_file_name("daemon.log");
+    let mut checked = vec![(log.clone(), mode(&log))];
+    for dir in ["responses", "prompt-state"] {
+        let d = cache.join(dir);
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            checked.push((p.clone(), mode(&p)));
+        }
+    }
+    assert!(checked.len() >= 3, "nothing stored? {checked:?}");
+    for (p, m) in checked {
+        assert_eq!(m, 0o600, "{}", p.display());
+    }
+    assert_eq!(mode(&cache), 0o700);
 }

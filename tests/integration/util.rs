@@ -49,6 +49,10 @@ impl TestDir {
         let cache = self.path("cache").join("cmdai");
         let models = cache.join("models");
         std::fs::create_dir_all(&models).unwrap();
+        // Private, as cmdai makes its cache (else its first run here says
+        // it closed the folder).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(&src, models.join(src.file_name().unwrap())).unwrap();
         let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompt-state");
         std::fs::create_dir_all(&shared).unwrap();
@@ -133,4 +137,20 @@ pub fn real_model() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A tiny, well-formed GGUF file that llama.cpp cannot load: a header with
+/// one key (`general.architecture`) and no tensors.
+pub fn synthetic_gguf(path: &Path) {
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(0u64.to_le_bytes());
+    b.extend(1u64.to_le_bytes());
+    let key = "general.architecture";
+    b.extend((key.len() as u64).to_le_bytes());
+    b.extend(key.as_bytes());
+    b.extend(8u32.to_le_bytes());
+    b.extend(5u64.to_le_bytes());
+    b.extend(b"llama");
+    std::fs::write(path, b).unwrap();
 }

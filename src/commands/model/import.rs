@@ -39,7 +39,7 @@ pub fn run(cat: &Catalog, cache: &Path, file: &Path, name: Option<&str>) -> Resu
                     spec.id
                 ))
             })?;
-            println!(
+            crate::outln!(
                 "{}: installed as {} ({how}, checksum matches the catalogue)",
                 spec.id,
                 dest.display()
@@ -162,7 +162,7 @@ fn register(cat: &Catalog, file: &Path, name: Option<&str>, sha: &str) -> Result
         .map_err(|e| CliError::model(format!("cannot resolve {}: {e}", file.display())))?;
     let config = crate::config::write_key(Some("custom_models"), name, abs.display().to_string())
         .map_err(|e| CliError::failure(e.to_string()))?;
-    println!(
+    crate::outln!(
         "{name}: registered as a custom model ({}, sha256 {}) in {}; use it with `cmdai --model {name}` or `cmdai model use {name}`",
         abs.display(),
         &sha[..12],

@@ -4,7 +4,7 @@
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::{human_bytes, Catalog};
 use crate::models::resolve::{active, lookup, Target};
-use crate::models::{gguf, model_path};
+use crate::models::{file_problem, gguf, model_path};
 use std::path::Path;
 
 pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
@@ -16,11 +16,16 @@ pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
         Target::Catalog(spec) => (spec.id.clone(), model_path(cache, &spec)),
         Target::File { name, path } => (name, path),
     };
-    if !path.is_file() {
+    if !path.exists() {
         return Err(CliError::model(format!(
             "{name} is not on disk ({}); run `cmdai model pull {name}` or pass the path of a .gguf file",
             path.display()
         )));
+    }
+    if !path.is_file() {
+        let problem =
+            file_problem(&path).unwrap_or_else(|| format!("{} is not a file", path.display()));
+        return Err(CliError::model(problem));
     }
     let h = gguf::read(&path).map_err(|e| {
         CliError::model(format!(
@@ -29,7 +34,7 @@ pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
         ))
     })?;
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let row = |k: &str, v: &str| println!("{k:<15} {v}");
+    let row = |k: &str, v: &str| crate::outln!("{k:<15} {v}");
     row("model", &name);
     row("file", &path.display().to_string());
     row("file size", &human_bytes(size));
@@ -60,5 +65,19 @@ pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
         "gguf",
         &format!("version {}, {} tensors", h.version, h.tensor_count),
     );
-    Ok(exit::OK)
+    let truncated = gguf::truncation(&path);
+    row(
+        "complete",
+        &match (h.needed_size, &truncated) {
+            (_, Some(_)) => "NO: truncated (see below)".to_string(),
+            (Some(n), None) => format!("yes ({size} bytes; its header needs {n})"),
+            (None, None) => "unknown (no tensors listed)".to_string(),
+        },
+    );
+    match truncated {
+        Some(t) => Err(CliError::model(format!(
+            "{t}; download it again (`cmdai model pull`) or copy the whole file"
+        ))),
+        None => Ok(exit::OK),
+    }
 }

@@ -50,7 +50,7 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }
-            println!("{}", path.display());
+            crate::outln!("{}", path.display());
             Ok(exit::OK)
         }
         ModelCommand::Verify { id } => {
@@ -68,14 +68,14 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
                     spec.id
                 ))
             })?;
-            println!("{}: ok ({})", spec.id, path.display());
+            crate::outln!("{}: ok ({})", spec.id, path.display());
             Ok(exit::OK)
         }
         ModelCommand::List { installed, fits } => list::run(&cat, &cache, installed, fits),
         ModelCommand::Rm { id, force } => remove(&cat, &cache, &id, force),
         ModelCommand::Path { id } => {
             let spec = spec_for(&cat, id.as_deref())?;
-            println!("{}", model_path(&cache, &spec).display());
+            crate::outln!("{}", model_path(&cache, &spec).display());
             Ok(exit::OK)
         }
         ModelCommand::Use { model } => use_model::run(&cat, &cache, &model),
@@ -105,6 +105,6 @@ fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Resu
     for side in [&sc.verified, &sc.sha256, &sc.part, &sc.part_state, &sc.lock] {
         let _ = std::fs::remove_file(side);
     }
-    println!("removed {} ({})", spec.id, path.display());
+    crate::outln!("removed {} ({})", spec.id, path.display());
     Ok(exit::OK)
 }

@@ -4,18 +4,20 @@
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
 use crate::models::resolve::{lookup, Target};
-use crate::models::{gguf, model_path};
+use crate::models::{file_problem, gguf, model_path};
 use std::path::Path;
 
 pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
-    let value = match lookup(cat, model)? {
+    // The file that must load before it is written down, when there is one.
+    let (value, file) = match lookup(cat, model)? {
         Target::File { path, .. } if !model_is_name(model) => {
+            if let Some(problem) = file_problem(&path) {
+                return Err(CliError::model(format!("{problem}; nothing was written")));
+            }
             check_gguf(&path)?;
             // An absolute path, so it works from any directory.
-            std::fs::canonicalize(&path)
-                .unwrap_or(path)
-                .display()
-                .to_string()
+            let abs = std::fs::canonicalize(&path).unwrap_or(path);
+            (abs.display().to_string(), Some(abs))
         }
         Target::File { path, .. } => {
             if !path.is_file() {
@@ -23,39 +25,52 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
                     "cmdai: warning: the file of {model} ({}) is missing; import it again",
                     path.display()
                 );
+                (model.to_string(), None)
+            } else {
+                (model.to_string(), Some(path))
             }
-            model.to_string()
         }
         Target::Catalog(spec) => {
-            if !model_path(cache, &spec).is_file() {
+            let path = model_path(cache, &spec);
+            if !path.is_file() {
                 eprintln!(
                     "cmdai: {} is not downloaded yet ({}); run `cmdai model pull {}`, or the next request offers to",
                     spec.id,
                     spec.human_size(),
                     spec.id
                 );
+                (spec.id.clone(), None)
+            } else {
+                (spec.id.clone(), Some(path))
             }
-            spec.id.clone()
         }
     };
-    let file = crate::config::write_key(None, "model", value.as_str())
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    println!("model = {value:?} written to {}", file.display());
-    // Prepare its prompt now, so the first request with it does not wait.
+    // Load it now (preparing its prompt, so the first request with it does
+    // not wait); a model that does not load is refused, the config untouched.
     let margs = crate::cli::ModelArgs {
         model: Some(value.clone()),
         offline: true,
         ..Default::default()
     };
-    if let Ok(m) = crate::models::resolve::resolve_model(&margs) {
-        if m.path.is_file() {
-            if let Err(e) = crate::backend::prepare(&m, &margs) {
-                eprintln!(
-                    "cmdai: warning: could not prepare the model now ({e}); the first request will"
-                );
-            }
+    if let Some(path) = &file {
+        if let Some(problem) = file_problem(path) {
+            return Err(CliError::model(format!("{problem}; nothing was written")));
         }
+        let m = crate::models::resolve::resolve_model(&margs)?;
+        crate::backend::check_loads(&m, &margs).map_err(|e| {
+            CliError::new(
+                e.kind,
+                format!(
+                    "{}; {} was left as it is",
+                    e.message,
+                    crate::config::path().display()
+                ),
+            )
+        })?;
     }
+    let written = crate::config::write_key(None, "model", value.as_str())
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    crate::outln!("model = {value:?} written to {}", written.display());
     if std::env::var_os("CMDAI_MODEL").is_some_and(|v| !v.is_empty()) {
         eprintln!("cmdai: note: CMDAI_MODEL is set and takes precedence over the config file");
     }
