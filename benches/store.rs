@@ -26,6 +26,7 @@ fn store(c: &mut Criterion) {
             "find . -type f -size +100M",
             Risk::Safe,
             "/home/me/src",
+            None,
         )
         .unwrap();
     }
@@ -33,8 +34,14 @@ fn store(c: &mut Criterion) {
     let times: Vec<Duration> = (0..200)
         .map(|_| {
             let t = Instant::now();
-            h.append("show free disk space", "df -h", Risk::Safe, "/home/me")
-                .unwrap();
+            h.append(
+                "show free disk space",
+                "df -h",
+                Risk::Safe,
+                "/home/me",
+                None,
+            )
+            .unwrap();
             t.elapsed()
         })
         .collect();

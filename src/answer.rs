@@ -109,7 +109,11 @@ pub fn recall(query: &str) -> Option<Recall> {
         return None;
     }
     let dir = std::env::current_dir().ok()?;
-    crate::memory::Store::for_user().recall(query, crate::memory::CwdKind::of(&dir))
+    crate::memory::Store::for_user().recall(
+        query,
+        crate::memory::CwdKind::of(&dir),
+        crate::folder::project_kind(&dir),
+    )
 }
 
 /// A command for a request, and where it came from.
@@ -206,6 +210,10 @@ pub fn revise(
             &out.command,
             risk,
             &req.context.cwd,
+            std::env::current_dir()
+                .ok()
+                .as_deref()
+                .and_then(crate::folder::project_kind),
         );
     }
     Ok(out.command)

@@ -404,6 +404,24 @@ pub struct Facts {
     pub listed: Vec<String>,
 }
 
+/// The kind of project `dir` is in ("Rust crate", "Node.js"...), from its
+/// markers or a parent's (as [`Snapshot::read`] finds them), for memory and
+/// history: a correction made in one Rust crate helps in another, not in a
+/// Node project. A few `stat`s, no listing.
+pub fn project_kind(dir: &Path) -> Option<&'static str> {
+    let here: Vec<Entry> = MARKERS
+        .iter()
+        .chain(&[(".git", "", "")])
+        .filter(|(m, _, _)| dir.join(m).exists())
+        .map(|(m, _, _)| Entry {
+            name: m.to_string(),
+            dir: false,
+            executable: false,
+        })
+        .collect();
+    projects(dir, &here).first().map(|p| p.kind)
+}
+
 /// The programs the projects in `lines` (as [`Snapshot::render`] wrote
 /// them) are driven by: `cargo` for `project: Rust crate (Cargo.toml,
 /// cargo)`, `docker` for docker compose.

@@ -31,6 +31,9 @@ pub struct Record {
     pub run: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ran: Option<String>,
+    /// The kind of project it was asked in ([`crate::folder::project_kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl store::Record for Record {
@@ -95,6 +98,7 @@ impl History {
         command: &str,
         risk: crate::safety::Risk,
         cwd: &str,
+        project: Option<&str>,
     ) -> Result<u64, StoreError> {
         let rec = self.store.append(Record {
             id: 0,
@@ -107,6 +111,7 @@ impl History {
             cwd: cwd.to_string(),
             run: false,
             ran: None,
+            project: project.map(str::to_string),
         })?;
         Ok(rec.id)
     }
@@ -140,8 +145,10 @@ mod tests {
     fn append_search_mark_run_and_cap() {
         let dir = tempfile::tempdir().unwrap();
         let h = History::new(dir.path());
-        h.append("list files", "ls -la", Risk::Safe, "~").unwrap();
-        h.append("disk space", "df -h", Risk::Safe, "/").unwrap();
+        h.append("list files", "ls -la", Risk::Safe, "~", Some("Rust crate"))
+            .unwrap();
+        h.append("disk space", "df -h", Risk::Safe, "/", None)
+            .unwrap();
         assert_eq!(h.search("DISK").unwrap().len(), 1);
         assert_eq!(h.search("ls -").unwrap().len(), 1);
         assert!(h.mark_run("list files", "ls -la", "ls -lah").unwrap());
@@ -150,7 +157,8 @@ mod tests {
         assert!(all[0].run && all[0].ran.as_deref() == Some("ls -lah"));
         assert!(!all[1].run);
         for i in 0..MAX_ENTRIES {
-            h.append(&format!("r{i}"), "true", Risk::Safe, "~").unwrap();
+            h.append(&format!("r{i}"), "true", Risk::Safe, "~", None)
+                .unwrap();
         }
         // Full at MAX_ENTRIES + 2: the oldest tenth went at once.
         let all = h.list();

@@ -92,6 +92,9 @@ pub struct Memory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered: Option<String>,
     pub cwd_kind: CwdKind,
+    /// The kind of project it ran in ([`crate::folder::project_kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl store::Record for Memory {
@@ -196,6 +199,7 @@ impl Store {
                     .filter(|o| *o != command)
                     .map(str::to_string),
                 cwd_kind: CwdKind::of(cwd),
+                project: crate::folder::project_kind(cwd).map(str::to_string),
             })
             .clone();
         txn.commit()?;
@@ -215,9 +219,16 @@ impl Store {
         self.store.clear()
     }
 
-    /// What memory offers for `request` asked in a folder of `kind`.
-    pub fn recall(&self, request: &str, kind: CwdKind) -> Option<Recall> {
-        let entries = self.list();
+    /// What memory offers for `request` asked in a folder of `kind`, in a
+    /// project of kind `project`: a command that ran in another kind of
+    /// project (`cargo test` in a Rust crate, asked in a Node project) is
+    /// not offered.
+    pub fn recall(&self, request: &str, kind: CwdKind, project: Option<&str>) -> Option<Recall> {
+        let mut entries = self.list();
+        entries.retain(|e| match (e.project.as_deref(), project) {
+            (Some(then), Some(now)) => then == now,
+            _ => true,
+        });
         if entries.is_empty() {
             return None;
         }
@@ -281,16 +292,47 @@ mod tests {
         .unwrap();
         let kind = CwdKind::of(proj.path());
         assert_eq!(
-            s.recall("show the IP address of this machine", kind),
+            s.recall("show the IP address of this machine", kind, None),
             Some(Recall::Same("hostname -I | awk '{print $1}'".into()))
         );
         // Close but not the same: an example for the model.
-        match s.recall("print my machine's ip address in json", kind) {
+        match s.recall("print my machine's ip address in json", kind, None) {
             Some(Recall::Example(e)) => assert!(e.command.starts_with("hostname")),
             other => panic!("{other:?}"),
         }
         // Unrelated: nothing.
-        assert_eq!(s.recall("compress the logs folder", kind), None);
+        assert_eq!(s.recall("compress the logs folder", kind, None), None);
+    }
+
+    #[test]
+    fn a_correction_helps_in_the_same_kind_of_project_only() {
+        let (_d, s) = store();
+        let crate_a = tempfile::tempdir().unwrap();
+        std::fs::write(crate_a.path().join("Cargo.toml"), "").unwrap();
+        s.add(
+            "run the tests",
+            "cargo nextest run",
+            Some("cargo test"),
+            crate_a.path(),
+        )
+        .unwrap();
+        assert_eq!(s.list()[0].project.as_deref(), Some("Rust crate"));
+        let crate_b = tempfile::tempdir().unwrap();
+        std::fs::write(crate_b.path().join("Cargo.toml"), "").unwrap();
+        let node = tempfile::tempdir().unwrap();
+        std::fs::write(node.path().join("package.json"), "{}").unwrap();
+        let ask = |dir: &Path| {
+            s.recall(
+                "run the tests",
+                CwdKind::of(dir),
+                crate::folder::project_kind(dir),
+            )
+        };
+        assert_eq!(
+            ask(crate_b.path()),
+            Some(Recall::Same("cargo nextest run".into()))
+        );
+        assert_eq!(ask(node.path()), None);
     }
 
     #[test]
@@ -300,7 +342,7 @@ mod tests {
         s.add("delete the log files", "rm -- *.log", None, proj.path())
             .unwrap();
         assert!(matches!(
-            s.recall("delete the log files", CwdKind::Root),
+            s.recall("delete the log files", CwdKind::Root, None),
             Some(Recall::Example(_))
         ));
     }

@@ -86,6 +86,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             &command,
             assessment.risk,
             &req.context.cwd,
+            std::env::current_dir()
+                .ok()
+                .as_deref()
+                .and_then(crate::folder::project_kind),
         );
     }
 
