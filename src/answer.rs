@@ -155,7 +155,7 @@ pub fn answer(
         let model = resolve_model(&args.model)?;
         let model_id = model.model_id();
         let cache = ResponseCache::new(&paths::cache_dir());
-        let use_cache = std::env::var_os("CMDAI_NO_RESPONSE_CACHE").is_none();
+        let use_cache = !crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false);
         if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
             let ms = started.elapsed().as_millis() as u64;
             let t = Timings {

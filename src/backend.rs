@@ -57,18 +57,17 @@ pub fn mock_reply(
     None
 }
 
-/// The shared inference server: the config file's `[openai]` table, with any
-/// `CMDAI_OPENAI_*` variable taking precedence.
+/// The shared inference server: each `[openai]` setting from its
+/// `CMDAI_OPENAI_*` variable, else the config file, else its default.
 pub fn openai_backend(os: crate::context::Os) -> Result<OpenAiBackend> {
-    let file = &crate::config::file().openai;
-    let defaults = OpenAiSettings {
-        base_url: file.base_url.clone(),
-        model: file.model.clone(),
-        api_key_env: file.api_key_env.clone(),
-        timeout: Duration::from_secs(file.timeout_secs.max(1)),
-        retries: file.retries,
+    let o = crate::config::openai();
+    let settings = OpenAiSettings {
+        base_url: o.base_url.value,
+        model: o.model.value,
+        api_key_env: o.api_key_env.value,
+        timeout: o.timeout.value,
+        retries: o.retries.value,
     };
-    let settings = OpenAiSettings::from_env_over(defaults).map_err(CliError::usage)?;
     Ok(OpenAiBackend::new(settings, os))
 }
 
@@ -274,7 +273,7 @@ pub fn generate(
     args: &GenerateArgs,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
-    let mut use_daemon = !args.no_daemon;
+    let mut use_daemon = !crate::config::no_daemon(args.no_daemon);
     let mut local: Option<Worker> = None;
     let mut backend = "llama.cpp (daemon)";
     let g = choice::generate(&req, |r: &GenerateRequest| {

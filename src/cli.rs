@@ -84,8 +84,9 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_context: bool,
 
-    /// Run inside this process instead of the resident daemon.
-    #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    /// Run inside this process instead of the resident daemon (also
+    /// CMDAI_NO_DAEMON=1).
+    #[arg(long)]
     pub no_daemon: bool,
 
     /// Widget mode (used by the shell integration): prints the text for the
@@ -306,8 +307,9 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub no_context: bool,
 
-    /// Run inside this process instead of the resident daemon.
-    #[arg(long, env = "CMDAI_NO_DAEMON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    /// Run inside this process instead of the resident daemon (also
+    /// CMDAI_NO_DAEMON=1).
+    #[arg(long)]
     pub no_daemon: bool,
 }
 

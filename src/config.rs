@@ -1,22 +1,22 @@
-//! The configuration file, `config.toml` in the config dir, and the rule that
-//! decides every setting: command-line flag > `CMDAI_*` environment variable >
-//! config file > automatic choice (hardware) > built-in default.
+//! The configuration file, `config.toml` in the config dir: reading it
+//! through the settings table ([`crate::settings`]) and writing keys into it.
 //!
-//! Serde reads the file into a struct whose every key is optional
-//! (`#[serde(default)]`) and checked by its type, so one bad value costs only
-//! that value: it is reported once on stderr (file, key, what is used
-//! instead) and the next layer fills in; an unknown key is reported the same
-//! way. A file that is not TOML at all is reported once and ignored. Nothing
-//! here ever stops cmdai from running. Writes (`model use`, `memory on|off`,
-//! `model import`) edit the file with toml_edit, keeping comments and layout,
-//! and refuse a file they cannot parse rather than rewrite it.
+//! Every key is looked up in the table and its value checked by that
+//! setting's parser, so one bad value costs only that value: it is reported
+//! once on stderr (file, key, what it must be, what is used instead) and the
+//! next layer fills in; an unknown key is reported the same way. A file that
+//! is not TOML at all is reported once and ignored. Nothing here ever stops
+//! cmdai from running. Writes (`model use`, `memory on|off`, `model
+//! import`) edit the file with toml_edit, keeping comments and layout, and
+//! refuse a file they cannot parse rather than rewrite it.
 
-use crate::safety::SafetyLevel;
-use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use crate::settings::{self, Decl, Raw};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+
+pub use crate::settings::{parse_switch, warn_once, BackendKind, Setting, Source};
 
 /// Name of the configuration file inside [`crate::paths::config_dir`].
 pub const FILE_NAME: &str = "config.toml";
@@ -26,150 +26,20 @@ pub fn path() -> PathBuf {
     crate::paths::config_dir().join(FILE_NAME)
 }
 
-/// Where an effective value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Source {
-    Flag,
-    Env,
-    ConfigFile,
-    Auto,
-    Default,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Source::Flag => "flag",
-            Source::Env => "env",
-            Source::ConfigFile => "config file",
-            Source::Auto => "auto",
-            Source::Default => "default",
-        })
-    }
-}
-
-/// One effective value and its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting<T> {
-    pub value: T,
-    pub source: Source,
-}
-
-impl<T> Setting<T> {
-    fn new(value: T, source: Source) -> Self {
-        Setting { value, source }
-    }
-}
-
-/// Which engine answers requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// llama.cpp in this process or the resident daemon.
-    Local,
-    /// An OpenAI-compatible HTTP server ([`OpenAiConfig`]).
-    OpenAi,
-    /// Canned answers, for tests only (`CMDAI_BACKEND=mock`, cargo feature `mock`).
-    #[cfg(feature = "mock")]
-    Mock,
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BackendKind::Local => "local",
-            BackendKind::OpenAi => "openai",
-            #[cfg(feature = "mock")]
-            BackendKind::Mock => "mock",
-        })
-    }
-}
-
-fn parse_backend(s: &str, allow_mock: bool) -> Option<BackendKind> {
-    #[cfg(not(feature = "mock"))]
-    let _ = allow_mock;
-    match s.trim().to_ascii_lowercase().as_str() {
-        "local" | "llama" | "llama.cpp" => Some(BackendKind::Local),
-        "openai" => Some(BackendKind::OpenAi),
-        #[cfg(feature = "mock")]
-        "mock" if allow_mock => Some(BackendKind::Mock),
-        _ => None,
-    }
-}
-
-/// The `[openai]` table: how to reach an OpenAI-compatible server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OpenAiConfig {
-    /// Base URL up to and including `/v1`.
-    pub base_url: String,
-    /// Model name sent with each request.
-    pub model: String,
-    /// Name of the environment variable holding the API key (the key itself
-    /// never goes into the file).
-    pub api_key_env: String,
-    pub timeout_secs: u64,
-    /// Extra attempts after a failed request.
-    pub retries: u32,
-}
-
-impl Default for OpenAiConfig {
-    fn default() -> Self {
-        OpenAiConfig {
-            base_url: "http://127.0.0.1:8080/v1".into(),
-            model: "default".into(),
-            api_key_env: "OPENAI_API_KEY".into(),
-            timeout_secs: 60,
-            retries: 2,
-        }
-    }
-}
-
-/// What the config file says; `None` where it says nothing usable.
+/// What the config file says: the values of its keys that their settings
+/// accept, and one warning for each one they do not.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileConfig {
     pub path: PathBuf,
     /// Whether the file exists.
     pub exists: bool,
-    pub model: Option<String>,
-    pub threads: Option<usize>,
-    /// n_ctx; 0 means automatic.
-    pub context_size: Option<usize>,
-    pub safety: Option<SafetyLevel>,
-    pub idle_timeout: Option<String>,
-    pub key: Option<String>,
-    /// The widget's explain key (Alt-E when unset).
-    pub explain_key: Option<String>,
-    pub backend: Option<BackendKind>,
-    pub quality: Option<crate::quality::Quality>,
-    pub memory: Option<bool>,
-    /// Whether the model is told what the folder holds ([`crate::folder`]).
-    pub context: Option<bool>,
-    pub openai: OpenAiConfig,
-    /// Which `[openai]` keys the file set.
-    pub openai_set: Vec<&'static str>,
+    /// Good values by key (`openai.model` for `model` in `[openai]`).
+    values: BTreeMap<&'static str, toml::Value>,
     /// `[custom_models]`: name → .gguf path, added by `cmdai model import`.
     pub custom_models: BTreeMap<String, PathBuf>,
     /// One sentence per problem, each naming the file, the key and the fallback.
     pub warnings: Vec<String>,
 }
-
-/// Top-level keys the file may hold.
-pub const KEYS: &[&str] = &[
-    "model",
-    "threads",
-    "context_size",
-    "safety",
-    "idle_timeout",
-    "key",
-    "explain_key",
-    "backend",
-    "quality",
-    "memory",
-    "context",
-    "openai",
-    "custom_models",
-];
 
 impl FileConfig {
     /// Reads the file at `path`; a missing file is an empty config.
@@ -192,9 +62,8 @@ impl FileConfig {
         }
     }
 
-    /// Parses the text of a config file: serde reads it into [`RawFile`],
-    /// where every key is a [`Field`], so one bad value is one warning and the
-    /// rest of the file still counts.
+    /// Parses the text of a config file, each key by its setting's parser,
+    /// so one bad value is one warning and the rest of the file still counts.
     pub fn parse(text: &str, path: &Path) -> FileConfig {
         let mut c = FileConfig {
             path: path.to_path_buf(),
@@ -202,8 +71,8 @@ impl FileConfig {
             ..FileConfig::default()
         };
         let file = path.display().to_string();
-        let raw: RawFile = match toml::from_str(text) {
-            Ok(r) => r,
+        let table: toml::Table = match toml::from_str(text) {
+            Ok(t) => t,
             Err(e) => {
                 let why = e.message().trim().to_string();
                 c.warnings.push(format!(
@@ -216,140 +85,85 @@ impl FileConfig {
             file: &file,
             list: Vec::new(),
         };
-        c.model = w.take(
-            raw.model,
-            "model",
-            "must be a catalogue id or a path to a .gguf file, in quotes",
-            "the automatic choice",
-        );
-        c.threads = w
-            .take(
-                raw.threads,
-                "threads",
-                "must be a whole number of threads (0 = automatic)",
-                "the physical cores",
-            )
-            .and_then(|n| (n > 0).then_some(n));
-        c.context_size = w.take(
-            raw.context_size,
-            "context_size",
-            "must be a number of tokens (0 = automatic)",
-            "automatic sizing",
-        );
-        c.safety = w.take(
-            raw.safety,
-            "safety",
-            "must be \"strict\", \"default\" or \"permissive\"",
-            "\"default\"",
-        );
-        c.idle_timeout = w.take(
-            raw.idle_timeout,
-            "idle_timeout",
-            "must be a duration such as \"90s\", \"15m\" or \"1h\"",
-            "\"15m\"",
-        );
-        c.key = w.take(
-            raw.key,
-            "key",
-            "must be a key in the shell's notation, e.g. \"^G\"",
-            "Ctrl-G",
-        );
-        c.explain_key = w.take(
-            raw.explain_key,
-            "explain_key",
-            "must be a key in the shell's notation, e.g. \"^[e\"",
-            "Alt-E",
-        );
-        c.backend = w.take(
-            raw.backend,
-            "backend",
-            "must be \"local\" or \"openai\"",
-            "\"local\"",
-        );
-        c.quality = w.take(
-            raw.quality,
-            "quality",
-            "must be \"fast\", \"balanced\" or \"best\"",
-            "\"balanced\"",
-        );
-        c.memory = w.take(raw.memory, "memory", "must be true or false", "true");
-        c.context = w.take(
-            raw.context,
-            "context",
-            "must be \"on\" or \"off\"",
-            "the default (on for the local model, off for a shared server)",
-        );
-        if let Some(o) = w.take(
-            raw.openai,
-            "openai",
-            "must be a table ([openai])",
-            "the [openai] defaults",
-        ) {
-            c.read_openai(o, &mut w);
-        }
-        let models: Option<BTreeMap<_, _>> = w.take(
-            raw.custom_models,
-            "custom_models",
-            "must be a table of name = \"path.gguf\"",
-            "no custom models",
-        );
-        for (name, p) in models.unwrap_or_default() {
-            let key = format!("custom_models.{name}");
-            let what = "must be a path to a .gguf file, in quotes";
-            if let Some(p) = w.take::<_, String>(p, &key, what, "nothing") {
-                c.custom_models.insert(name, PathBuf::from(p));
-            }
-        }
-        for key in raw.unknown.keys() {
-            let what = format!("is not a known key (known: {})", KEYS.join(", "));
-            w.warn(key, &what, "nothing");
-        }
+        c.take_keys(&table, None, &mut w);
         c.warnings = w.list;
         c
     }
 
-    fn read_openai(&mut self, o: RawOpenAi, w: &mut Warnings) {
-        let d = OpenAiConfig::default();
-        let o_ = &mut self.openai;
-        let mut set = Vec::new();
-        let what = "must be an http:// or https:// URL";
-        let fallback = format!("{:?}", d.base_url);
-        if let Some(v) = w.take(o.base_url, "openai.base_url", what, &fallback) {
-            o_.base_url = v;
-            set.push("base_url");
+    /// Takes the keys of `table` (the top level, or `[name]`), in the
+    /// order of the settings table, then warns about the keys it does not know.
+    fn take_keys(&mut self, table: &toml::Table, name: Option<&str>, w: &mut Warnings) {
+        let full = |key: &str| match name {
+            Some(t) => format!("{t}.{key}"),
+            None => key.to_string(),
+        };
+        let known = match name {
+            Some(t) => settings::table_keys(t),
+            None => settings::file_keys(),
+        };
+        for key in &known {
+            let Some(value) = table.get(*key) else {
+                continue;
+            };
+            let Some(d) = settings::by_key(&full(key)) else {
+                continue;
+            };
+            let info = d.info();
+            if !d.accepts(Raw::Toml(value)) {
+                let instead = info.fallback_words();
+                w.warn(&full(key), &format!("must be {}", info.expects), &instead);
+                continue;
+            }
+            match *key {
+                "openai" if name.is_none() => {
+                    if let toml::Value::Table(t) = value {
+                        self.take_keys(t, Some("openai"), w);
+                    }
+                }
+                "custom_models" if name.is_none() => self.take_models(value, w),
+                _ => {
+                    if let Some(k) = info.key {
+                        self.values.insert(k, value.clone());
+                    }
+                }
+            }
         }
-        let what = "must be a model name in quotes";
-        if let Some(v) = w.take(o.model, "openai.model", what, &format!("{:?}", d.model)) {
-            o_.model = v;
-            set.push("model");
+        for key in table.keys().filter(|k| !known.contains(&k.as_str())) {
+            let what = match name {
+                Some(_) => format!("is not a known key ({})", known.join(", ")),
+                None => format!("is not a known key (known: {})", known.join(", ")),
+            };
+            w.warn(&full(key), &what, "nothing");
         }
-        let what =
-            "must be the name of an environment variable (the key itself never goes in this file)";
-        let fallback = format!("{:?}", d.api_key_env);
-        if let Some(v) = w.take(o.api_key_env, "openai.api_key_env", what, &fallback) {
-            o_.api_key_env = v;
-            set.push("api_key_env");
+    }
+
+    /// `[custom_models]`: each entry a path, in quotes.
+    fn take_models(&mut self, value: &toml::Value, w: &mut Warnings) {
+        let Some(models) = value.as_table() else {
+            return;
+        };
+        for (name, p) in models {
+            match p.as_str().map(str::trim).filter(|p| !p.is_empty()) {
+                Some(p) => {
+                    self.custom_models.insert(name.clone(), PathBuf::from(p));
+                }
+                None => w.warn(
+                    &format!("custom_models.{name}"),
+                    "must be a path to a .gguf file, in quotes",
+                    "nothing",
+                ),
+            }
         }
-        let what = "must be a number of seconds from 1 to 3600";
-        let fallback = d.timeout_secs.to_string();
-        if let Some(v) = w.take(o.timeout_secs, "openai.timeout_secs", what, &fallback) {
-            o_.timeout_secs = v;
-            set.push("timeout_secs");
-        }
-        let what = "must be a number from 0 to 10";
-        let fallback = d.retries.to_string();
-        if let Some(v) = w.take(o.retries, "openai.retries", what, &fallback) {
-            o_.retries = v;
-            set.push("retries");
-        }
-        self.openai_set = set;
-        for key in o.unknown.keys() {
-            w.warn(
-                &format!("openai.{key}"),
-                "is not a known key (base_url, model, api_key_env, timeout_secs, retries)",
-                "nothing",
-            );
-        }
+    }
+
+    /// The file's value for a setting, when it has a good one.
+    pub fn get<T>(&self, d: &Decl<T>) -> Option<T> {
+        d.from_file(self.value(d)?)
+    }
+
+    /// The file's raw value for a setting, when it has a good one.
+    pub fn value<T>(&self, d: &Decl<T>) -> Option<&toml::Value> {
+        self.values.get(d.info.key?)
     }
 }
 
@@ -369,275 +183,6 @@ impl Warnings<'_> {
         self.list
             .push(format!("{}: `{key}` {what}; {instead}", self.file));
     }
-
-    /// The field's value; a bad one is warned about and gives `None`.
-    fn take<T, U: From<T>>(
-        &mut self,
-        field: Field<T>,
-        key: &str,
-        what: &str,
-        instead: &str,
-    ) -> Option<U> {
-        match field {
-            Field::Absent => None,
-            Field::Good(v) => Some(U::from(v)),
-            Field::Bad => {
-                self.warn(key, what, instead);
-                None
-            }
-        }
-    }
-}
-
-/// One key as the file gives it. Serde fills it from any TOML value: one
-/// that `T` accepts is `Good`, any other is `Bad` (warned about, the next
-/// layer used), so a bad value never makes the whole file unreadable.
-#[derive(Debug, Default)]
-enum Field<T> {
-    #[default]
-    Absent,
-    Good(T),
-    Bad,
-}
-
-impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Field<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = toml::Value::deserialize(d)?;
-        Ok(raw.try_into().map_or(Field::Bad, Field::Good))
-    }
-}
-
-/// The file as serde reads it: every key optional (`#[serde(default)]`),
-/// each value checked by its type, unknown keys kept to be warned about.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct RawFile {
-    model: Field<Text>,
-    threads: Field<Int<0, 1024>>,
-    context_size: Field<Int<0, { 1 << 20 }>>,
-    safety: Field<Named<SafetyLevel>>,
-    idle_timeout: Field<Duration>,
-    key: Field<KeyText>,
-    explain_key: Field<KeyText>,
-    backend: Field<FileBackend>,
-    quality: Field<Named<crate::quality::Quality>>,
-    memory: Field<bool>,
-    context: Field<OnOff>,
-    openai: Field<RawOpenAi>,
-    custom_models: Field<BTreeMap<String, Field<Text>>>,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-/// The `[openai]` table as serde reads it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct RawOpenAi {
-    base_url: Field<HttpUrl>,
-    model: Field<Text>,
-    api_key_env: Field<EnvName>,
-    timeout_secs: Field<Int<1, 3600>>,
-    retries: Field<Int<0, 10>>,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-/// A whole number from `MIN` to `MAX`.
-#[derive(Debug)]
-struct Int<const MIN: i64, const MAX: i64>(i64);
-
-impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Int<MIN, MAX> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
-        if (MIN..=MAX).contains(&n) {
-            Ok(Int(n))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "{n} is not in {MIN}..={MAX}"
-            )))
-        }
-    }
-}
-
-impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for usize {
-    fn from(n: Int<MIN, MAX>) -> usize {
-        // MIN >= 0 for every use here.
-        n.0 as usize
-    }
-}
-
-impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for u64 {
-    fn from(n: Int<MIN, MAX>) -> u64 {
-        n.0 as u64
-    }
-}
-
-impl<const MIN: i64, const MAX: i64> From<Int<MIN, MAX>> for u32 {
-    fn from(n: Int<MIN, MAX>) -> u32 {
-        n.0 as u32
-    }
-}
-
-/// A value named by a string that `T::from_str` accepts.
-#[derive(Debug)]
-struct Named<T>(T);
-
-impl<'de, T: std::str::FromStr> Deserialize<'de> for Named<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse()
-            .map(Named)
-            .map_err(|_| serde::de::Error::custom(format!("unknown name {s:?}")))
-    }
-}
-
-impl From<Named<SafetyLevel>> for SafetyLevel {
-    fn from(n: Named<SafetyLevel>) -> Self {
-        n.0
-    }
-}
-
-impl From<Named<crate::quality::Quality>> for crate::quality::Quality {
-    fn from(n: Named<crate::quality::Quality>) -> Self {
-        n.0
-    }
-}
-
-/// A string type that holds only what its check accepts.
-macro_rules! checked_text {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        struct $name(String);
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let check: fn(String) -> Option<String> = $check;
-                let s = String::deserialize(d)?;
-                check(s).map($name).ok_or_else(|| {
-                    serde::de::Error::custom(concat!("not a valid ", stringify!($name)))
-                })
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(t: $name) -> String {
-                t.0
-            }
-        }
-    };
-}
-
-checked_text!(
-    /// Non-blank text, trimmed.
-    Text,
-    |s| Some(s.trim().to_string()).filter(|t| !t.is_empty())
-);
-checked_text!(
-    /// A widget key in the shell's notation: no control characters.
-    KeyText,
-    |s| Some(s).filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
-);
-checked_text!(
-    /// An http(s) URL, without a trailing `/`.
-    HttpUrl,
-    |s| {
-        (s.starts_with("http://") || s.starts_with("https://"))
-            .then(|| s.trim_end_matches('/').to_string())
-    }
-);
-checked_text!(
-    /// The name of an environment variable.
-    EnvName,
-    |s| Some(s).filter(|s| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    })
-);
-
-/// A duration the daemon understands: a string ("15m") or whole seconds.
-#[derive(Debug)]
-struct Duration(String);
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = match toml::Value::deserialize(d)? {
-            toml::Value::String(s) => Some(s),
-            toml::Value::Integer(n) if n >= 0 => Some(n.to_string()),
-            _ => None,
-        };
-        text.filter(|t| crate::duration::parse(t).is_some())
-            .map(Duration)
-            .ok_or_else(|| serde::de::Error::custom("not a duration"))
-    }
-}
-
-impl From<Duration> for String {
-    fn from(d: Duration) -> String {
-        d.0
-    }
-}
-
-/// A switch: `"on"`/`"off"` (also `true`/`false`, `"yes"`/`"no"`, `1`/`0`).
-#[derive(Debug)]
-struct OnOff(bool);
-
-/// Reads a switch's text: `1/true/yes/on` or `0/false/no/off`.
-pub fn parse_switch(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "on" | "yes" => Some(true),
-        "0" | "false" | "off" | "no" => Some(false),
-        _ => None,
-    }
-}
-
-impl<'de> Deserialize<'de> for OnOff {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match toml::Value::deserialize(d)? {
-            toml::Value::Boolean(b) => Some(b),
-            toml::Value::String(s) => parse_switch(&s),
-            toml::Value::Integer(n @ (0 | 1)) => Some(n == 1),
-            _ => None,
-        }
-        .map(OnOff)
-        .ok_or_else(|| serde::de::Error::custom("not on or off"))
-    }
-}
-
-impl From<OnOff> for bool {
-    fn from(b: OnOff) -> bool {
-        b.0
-    }
-}
-
-/// A backend the file may choose (`mock` is for `CMDAI_BACKEND` only).
-#[derive(Debug)]
-struct FileBackend(BackendKind);
-
-impl<'de> Deserialize<'de> for FileBackend {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_backend(&s, false)
-            .map(FileBackend)
-            .ok_or_else(|| serde::de::Error::custom("not a backend"))
-    }
-}
-
-impl From<FileBackend> for BackendKind {
-    fn from(b: FileBackend) -> Self {
-        b.0
-    }
-}
-
-/// Prints `message` as a warning, once per process.
-pub fn warn_once(message: &str) {
-    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if seen
-        .get_or_insert_with(HashSet::new)
-        .insert(message.to_string())
-    {
-        eprintln!("cmdai: warning: {message}");
-    }
 }
 
 /// The config file of this process, read once; its warnings are printed the
@@ -653,122 +198,60 @@ pub fn file() -> &'static FileConfig {
     })
 }
 
-/// A non-empty environment variable.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// Flag, else a valid `env` value (an invalid one is warned about), else the
-/// file's value.
-fn layered<T>(
-    flag: Option<T>,
-    env_name: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    what: &str,
-    file: Option<T>,
-) -> Option<Setting<T>> {
-    if let Some(v) = flag {
-        return Some(Setting::new(v, Source::Flag));
-    }
-    if let Some(raw) = env(env_name) {
-        match parse(&raw) {
-            Some(v) => return Some(Setting::new(v, Source::Env)),
-            None => warn_once(&format!(
-                "{env_name}={raw:?} is not {what}; ignoring it, the next setting (config file or automatic) is used instead"
-            )),
-        }
-    }
-    file.map(|v| Setting::new(v, Source::ConfigFile))
-}
-
 /// The model named by flag, `CMDAI_MODEL` or the file; `None` means choose
 /// automatically.
 pub fn model(flag: Option<&str>) -> Option<Setting<String>> {
-    layered(
-        flag.map(str::to_owned),
-        "CMDAI_MODEL",
-        |s| Some(s.trim().to_string()),
-        "a model",
-        file().model.clone(),
-    )
+    settings::MODEL.layered(flag.map(str::to_owned), file().value(&settings::MODEL))
 }
 
-/// Inference threads; automatic: the physical cores.
+/// Inference threads; 0 in any layer, or none set: the physical cores.
 pub fn threads(flag: Option<usize>) -> Setting<usize> {
-    layered(
-        flag.filter(|&n| n > 0),
-        "CMDAI_THREADS",
-        |s| s.trim().parse().ok().filter(|&n: &usize| n > 0),
-        "a number of threads",
-        file().threads,
-    )
-    .unwrap_or_else(|| Setting::new(crate::hardware::physical_cores(), Source::Auto))
+    settings::THREADS
+        .layered(flag, file().value(&settings::THREADS))
+        .filter(|s| s.value > 0)
+        .unwrap_or_else(|| Setting::new(crate::hardware::physical_cores(), Source::Auto))
 }
 
 /// The context window (n_ctx) asked for; 0 means automatic sizing.
 pub fn context_size(flag: Option<usize>) -> Setting<usize> {
-    layered(
-        flag,
-        "CMDAI_CONTEXT_SIZE",
-        |s| s.trim().parse().ok(),
-        "a number of tokens",
-        file().context_size,
-    )
-    .unwrap_or_else(|| Setting::new(0, Source::Auto))
+    settings::CONTEXT_SIZE
+        .layered(flag, file().value(&settings::CONTEXT_SIZE))
+        .unwrap_or_else(|| Setting::new(0, Source::Auto))
+}
+
+/// A flag's text read by the setting's parser; a bad one is warned about
+/// and skipped.
+fn flag_value<T>(d: &Decl<T>, flag: Option<&str>) -> Option<T> {
+    let v = flag?;
+    let parsed = (d.parse)(Raw::Text(v));
+    if parsed.is_none() {
+        warn_once(&format!(
+            "{} `{v}` is not {}; using the next setting instead",
+            d.info.flag.unwrap_or(d.info.name),
+            d.info.expects
+        ));
+    }
+    parsed
 }
 
 /// The safety level; a bad flag value is warned about and skipped.
-pub fn safety(flag: Option<&str>) -> Setting<SafetyLevel> {
-    let flag = flag.and_then(|v| match v.parse() {
-        Ok(l) => Some(l),
-        Err(_) => {
-            warn_once(&format!(
-                "unknown safety level `{v}` (use strict, default or permissive); using the next setting instead"
-            ));
-            None
-        }
-    });
-    layered(
-        flag,
-        "CMDAI_SAFETY",
-        |s| s.parse().ok(),
-        "a safety level (strict, default or permissive)",
-        file().safety,
-    )
-    .unwrap_or_else(|| Setting::new(SafetyLevel::Default, Source::Default))
+pub fn safety(flag: Option<&str>) -> Setting<crate::safety::SafetyLevel> {
+    let d = &settings::SAFETY;
+    d.resolve(flag_value(d, flag), file().value(d))
 }
 
 /// How much work the model does per request ([`crate::quality`]); a bad
 /// flag value is warned about and skipped.
 pub fn quality(flag: Option<&str>) -> Setting<crate::quality::Quality> {
-    let flag = flag.and_then(|v| match v.parse() {
-        Ok(q) => Some(q),
-        Err(e) => {
-            warn_once(&format!("{e}; using the next setting instead"));
-            None
-        }
-    });
-    layered(
-        flag,
-        "CMDAI_QUALITY",
-        |s| s.parse().ok(),
-        "a quality (fast, balanced or best)",
-        file().quality,
-    )
-    .unwrap_or_else(|| Setting::new(crate::quality::Quality::default(), Source::Default))
+    let d = &settings::QUALITY;
+    d.resolve(flag_value(d, flag), file().value(d))
 }
 
 /// Whether cmdai remembers what the user ran and keeps history
 /// ([`crate::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
 pub fn memory() -> Setting<bool> {
-    layered(
-        None,
-        "CMDAI_MEMORY",
-        parse_switch,
-        "on or off",
-        file().memory,
-    )
-    .unwrap_or_else(|| Setting::new(true, Source::Default))
+    let d = &settings::MEMORY;
+    d.resolve(None, file().value(d))
 }
 
 /// Whether the model is told what the folder holds ([`crate::folder`]):
@@ -776,79 +259,74 @@ pub fn memory() -> Setting<bool> {
 /// for the local model and off for a shared server (file and branch names
 /// would leave the machine), where only an explicit setting turns it on.
 pub fn context(no_context_flag: bool, backend: BackendKind) -> Setting<bool> {
-    layered(
-        no_context_flag.then_some(false),
-        "CMDAI_CONTEXT",
-        parse_switch,
-        "on or off",
-        file().context,
-    )
-    .unwrap_or_else(|| Setting::new(backend != BackendKind::OpenAi, Source::Default))
+    let d = &settings::CONTEXT;
+    d.layered(no_context_flag.then_some(false), file().value(d))
+        .unwrap_or_else(|| Setting::new(backend != BackendKind::OpenAi, Source::Default))
 }
 
 /// How long the daemon waits for requests before exiting.
 pub fn idle_timeout(flag: Option<&str>) -> Setting<String> {
-    layered(
-        flag.map(str::to_owned),
-        "CMDAI_IDLE_TIMEOUT",
-        |s| crate::duration::parse(s).map(|_| s.trim().to_string()),
-        "a duration (e.g. 90s, 15m, 1h)",
-        file().idle_timeout.clone(),
-    )
-    .unwrap_or_else(|| Setting::new("15m".into(), Source::Default))
+    let d = &settings::IDLE_TIMEOUT;
+    d.resolve(flag.map(str::to_owned), file().value(d))
 }
 
 /// The widget key; `None` means the shell's Ctrl-G.
 pub fn key(flag: Option<&str>) -> Setting<Option<String>> {
-    key_setting(flag, "CMDAI_KEY", file().key.clone())
+    key_setting(&settings::KEY, flag)
 }
 
 /// The widget's explain key: `CMDAI_EXPLAIN_KEY`, the file, else `None`
 /// (Alt-E).
 pub fn explain_key() -> Setting<Option<String>> {
-    key_setting(None, "CMDAI_EXPLAIN_KEY", file().explain_key.clone())
+    key_setting(&settings::EXPLAIN_KEY, None)
 }
 
 /// A key binding taken as written (the shell checks its notation); `None`
 /// when nothing sets it and the shell's default applies.
-fn key_setting(
-    flag: Option<&str>,
-    env_name: &str,
-    from_file: Option<String>,
-) -> Setting<Option<String>> {
-    layered(
-        flag.map(str::to_owned),
-        env_name,
-        |s| Some(s.to_string()),
-        "a key",
-        from_file,
-    )
-    .map_or_else(
-        || Setting::new(None, Source::Default),
-        |s| Setting::new(Some(s.value), s.source),
-    )
+fn key_setting(d: &Decl<String>, flag: Option<&str>) -> Setting<Option<String>> {
+    d.layered(flag.map(str::to_owned), file().value(d))
+        .map_or_else(
+            || Setting::new(None, Source::Default),
+            |s| Setting::new(Some(s.value), s.source),
+        )
+}
+
+/// Whether to answer in this process, never using the daemon:
+/// `--no-daemon`, else `CMDAI_NO_DAEMON`.
+pub fn no_daemon(flag: bool) -> bool {
+    settings::NO_DAEMON
+        .resolve(flag.then_some(true), None)
+        .value
 }
 
 /// The backend: `CMDAI_BACKEND` (also `mock` in test builds), the file, else local.
 pub fn backend() -> Setting<BackendKind> {
-    let asks_mock = env("CMDAI_BACKEND").is_some_and(|v| v.trim().eq_ignore_ascii_case("mock"));
-    if asks_mock && !cfg!(feature = "mock") {
-        warn_once(
-            "CMDAI_BACKEND=mock is the test backend, which this build leaves out (cargo feature `mock`); ignoring it, the config file's backend or the local model is used instead",
-        );
-        return file().backend.map_or_else(
-            || Setting::new(BackendKind::Local, Source::Default),
-            |b| Setting::new(b, Source::ConfigFile),
-        );
+    let d = &settings::BACKEND;
+    d.resolve(None, file().value(d))
+}
+
+/// The `[openai]` settings, each from its variable, else the file, else
+/// its default, with its source.
+pub fn openai() -> OpenAi {
+    let f = file();
+    OpenAi {
+        base_url: settings::OPENAI_BASE_URL.resolve(None, f.value(&settings::OPENAI_BASE_URL)),
+        model: settings::OPENAI_MODEL.resolve(None, f.value(&settings::OPENAI_MODEL)),
+        api_key_env: settings::OPENAI_API_KEY_ENV
+            .resolve(None, f.value(&settings::OPENAI_API_KEY_ENV)),
+        timeout: settings::OPENAI_TIMEOUT.resolve(None, f.value(&settings::OPENAI_TIMEOUT)),
+        retries: settings::OPENAI_RETRIES.resolve(None, f.value(&settings::OPENAI_RETRIES)),
     }
-    layered(
-        None,
-        "CMDAI_BACKEND",
-        |s| parse_backend(s, true),
-        "a backend (local or openai)",
-        file().backend,
-    )
-    .unwrap_or_else(|| Setting::new(BackendKind::Local, Source::Default))
+}
+
+/// How to reach an OpenAI-compatible server, each value with its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAi {
+    pub base_url: Setting<String>,
+    pub model: Setting<String>,
+    pub api_key_env: Setting<String>,
+    pub timeout: Setting<std::time::Duration>,
+    pub retries: Setting<u32>,
 }
 
 /// Why the config file was left as it was.
@@ -968,6 +446,8 @@ pub fn write_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::safety::SafetyLevel;
+    use crate::settings as s;
 
     fn parse(text: &str) -> FileConfig {
         FileConfig::parse(text, Path::new("/c/config.toml"))
@@ -986,6 +466,7 @@ key = "^X"
 backend = "openai"
 quality = "best"
 memory = false
+context = "off"
 [openai]
 base_url = "https://example.com/v1/"
 model = "gpt-x"
@@ -997,26 +478,27 @@ mine = "/m/mine.gguf"
 "#,
         );
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-        assert_eq!(c.model.as_deref(), Some("qwen2.5-coder-3b-q4_k_m"));
-        assert_eq!(c.threads, Some(6));
-        assert_eq!(c.context_size, Some(4096));
-        assert_eq!(c.safety, Some(SafetyLevel::Strict));
-        assert_eq!(c.idle_timeout.as_deref(), Some("1h"));
-        assert_eq!(c.key.as_deref(), Some("^X"));
-        assert_eq!(c.backend, Some(BackendKind::OpenAi));
-        assert_eq!(c.quality, Some(crate::quality::Quality::Best));
-        assert_eq!(c.memory, Some(false));
-        assert_eq!(c.openai_set.len(), 5);
+        assert_eq!(c.get(&s::MODEL).as_deref(), Some("qwen2.5-coder-3b-q4_k_m"));
+        assert_eq!(c.get(&s::THREADS), Some(6));
+        assert_eq!(c.get(&s::CONTEXT_SIZE), Some(4096));
+        assert_eq!(c.get(&s::SAFETY), Some(SafetyLevel::Strict));
+        assert_eq!(c.get(&s::IDLE_TIMEOUT).as_deref(), Some("1h"));
+        assert_eq!(c.get(&s::KEY).as_deref(), Some("^X"));
+        assert_eq!(c.get(&s::BACKEND), Some(BackendKind::OpenAi));
+        assert_eq!(c.get(&s::QUALITY), Some(crate::quality::Quality::Best));
+        assert_eq!(c.get(&s::MEMORY), Some(false));
+        assert_eq!(c.get(&s::CONTEXT), Some(false));
         assert_eq!(
-            c.openai,
-            OpenAiConfig {
-                base_url: "https://example.com/v1".into(),
-                model: "gpt-x".into(),
-                api_key_env: "MY_KEY".into(),
-                timeout_secs: 5,
-                retries: 0,
-            }
+            c.get(&s::OPENAI_BASE_URL).as_deref(),
+            Some("https://example.com/v1")
         );
+        assert_eq!(c.get(&s::OPENAI_MODEL).as_deref(), Some("gpt-x"));
+        assert_eq!(c.get(&s::OPENAI_API_KEY_ENV).as_deref(), Some("MY_KEY"));
+        assert_eq!(
+            c.get(&s::OPENAI_TIMEOUT),
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(c.get(&s::OPENAI_RETRIES), Some(0));
         assert_eq!(c.custom_models["mine"], PathBuf::from("/m/mine.gguf"));
     }
 
@@ -1031,22 +513,24 @@ idle_timeout = "soon"
 backend = "mock"
 colour = true
 quality = "slow"
-memory = "off"
+memory = "maybe"
 [openai]
 timeout_secs = -1
 model = "m"
 colour = 1
 "#,
         );
-        assert_eq!(c.model.as_deref(), Some("qwen2.5-coder-0.5b-q4_k_m"));
-        assert_eq!(c.threads, None);
-        assert_eq!(c.safety, None);
-        assert_eq!(c.idle_timeout, None);
-        assert_eq!(c.backend, None, "mock is for CMDAI_BACKEND only");
-        assert_eq!(c.openai.timeout_secs, 60);
-        assert_eq!(c.openai.model, "m");
-        assert_eq!((c.quality, c.memory), (None, None));
-        assert_eq!(c.openai_set, ["model"]);
+        assert_eq!(
+            c.get(&s::MODEL).as_deref(),
+            Some("qwen2.5-coder-0.5b-q4_k_m")
+        );
+        assert_eq!(c.get(&s::THREADS), None);
+        assert_eq!(c.get(&s::SAFETY), None);
+        assert_eq!(c.get(&s::IDLE_TIMEOUT), None);
+        assert_eq!(c.get(&s::BACKEND), None, "mock is for CMDAI_BACKEND only");
+        assert_eq!(c.get(&s::OPENAI_TIMEOUT), None);
+        assert_eq!(c.get(&s::OPENAI_MODEL).as_deref(), Some("m"));
+        assert_eq!((c.get(&s::QUALITY), c.get(&s::MEMORY)), (None, None));
         assert_eq!(c.warnings.len(), 9, "{:#?}", c.warnings);
         for key in [
             "`threads`",
@@ -1068,6 +552,16 @@ colour = 1
     }
 
     #[test]
+    fn a_switch_reads_as_in_every_other_layer() {
+        // One boolean parser: `memory = "off"` is as good as `memory = false`.
+        for text in ["memory = \"off\"", "memory = false", "memory = 0"] {
+            let c = parse(text);
+            assert!(c.warnings.is_empty(), "{text}: {:?}", c.warnings);
+            assert_eq!(c.get(&s::MEMORY), Some(false), "{text}");
+        }
+    }
+
+    #[test]
     fn not_toml_is_one_warning_and_defaults() {
         let c = parse("model = = \"x\"\n[[[");
         assert_eq!(c.warnings.len(), 1);
@@ -1076,17 +570,7 @@ colour = 1
             "{}",
             c.warnings[0]
         );
-        assert_eq!(c.model, None);
-        assert_eq!(c.openai, OpenAiConfig::default());
-    }
-
-    #[test]
-    fn openai_defaults() {
-        let d = OpenAiConfig::default();
-        assert_eq!(d.base_url, "http://127.0.0.1:8080/v1");
-        assert_eq!(d.model, "default");
-        assert_eq!(d.api_key_env, "OPENAI_API_KEY");
-        assert_eq!((d.timeout_secs, d.retries), (60, 2));
+        assert_eq!(c.get(&s::MODEL), None);
     }
 
     fn set(text: &str, table: Option<&str>, key: &str, value: &str) -> String {
@@ -1127,7 +611,7 @@ colour = 1
     fn set_key_writes_booleans_as_booleans() {
         let out = set_key("", Path::new("/c/config.toml"), None, "memory", false).unwrap();
         assert_eq!(out, "memory = false\n");
-        assert_eq!(parse(&out).memory, Some(false));
+        assert_eq!(parse(&out).get(&s::MEMORY), Some(false));
     }
 
     #[test]

@@ -54,8 +54,8 @@ impl RequestContext {
     /// Reads the context of the current process: `$SHELL` (or the parent
     /// widget's `CMDAI_SHELL`), the working directory and the OS.
     pub fn detect() -> RequestContext {
-        let shell = std::env::var("CMDAI_SHELL")
-            .ok()
+        let shell = crate::settings::SHELL
+            .env()
             .or_else(|| std::env::var("SHELL").ok())
             .map(|s| shell_name(&s))
             .filter(|s| !s.is_empty())

@@ -34,6 +34,7 @@ pub mod quality;
 pub mod response_cache;
 pub mod safety;
 pub mod selfcheck;
+pub mod settings;
 pub mod store;
 #[cfg(test)]
 mod test_rng;

@@ -27,8 +27,8 @@ fn project() -> Option<directories::ProjectDirs> {
 }
 
 pub fn cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CMDAI_CACHE_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    if let Some(p) = crate::settings::CACHE_DIR.env() {
+        return p;
     }
     project()
         .map(|p| p.cache_dir().to_path_buf())
@@ -36,8 +36,8 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub fn config_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CMDAI_CONFIG_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    if let Some(p) = crate::settings::CONFIG_DIR.env() {
+        return p;
     }
     project()
         .map(|p| p.config_dir().to_path_buf())
@@ -47,35 +47,25 @@ pub fn config_dir() -> PathBuf {
 /// Where the user's own data lives (memory, history): `CMDAI_DATA_DIR`, else
 /// the platform's data dir (`~/.local/share/cmdai` on Linux).
 pub fn data_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CMDAI_DATA_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    if let Some(p) = crate::settings::DATA_DIR.env() {
+        return p;
     }
     project()
         .map(|p| p.data_dir().to_path_buf())
         .unwrap_or_else(|| std::env::temp_dir().join("cmdai-data"))
 }
 
-/// True when the user asked for no network: `--offline`, `CMDAI_OFFLINE=1` or
-/// `HF_HUB_OFFLINE=1`.
+/// True when the user asked for no network: `--offline`, else
+/// `CMDAI_OFFLINE`, else `HF_HUB_OFFLINE`.
 pub fn offline_requested(flag: bool) -> bool {
-    let on = |k: &str| {
-        std::env::var(k)
-            .map(|v| {
-                matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "1" | "true" | "yes" | "on"
-                )
-            })
-            .unwrap_or(false)
-    };
-    flag || on("CMDAI_OFFLINE") || on("HF_HUB_OFFLINE")
+    flag || crate::settings::OFFLINE.env().unwrap_or(false)
 }
 
 /// Where the prefilled prompt prefix is saved; `CMDAI_NO_PREFIX_STATE=1`
 /// disables saving and restoring it (to measure the naive path). The cache
 /// folder is made (private) here, so the state saved in it is private too.
 pub fn prefix_state_dir() -> Option<PathBuf> {
-    if std::env::var_os("CMDAI_NO_PREFIX_STATE").is_some_and(|v| v == "1") {
+    if crate::settings::NO_PREFIX_STATE.env().unwrap_or(false) {
         return None;
     }
     let _ = private_dir(&cache_dir());

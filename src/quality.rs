@@ -11,7 +11,6 @@
 //! Set with `--quality`, `CMDAI_QUALITY` or `quality` in config.toml.
 
 use crate::engine::Search;
-use serde::{Deserialize, Serialize};
 
 /// How close a knowledge-base entry must be to be shown. On the tuning half
 /// of nl2bash, entries at 0.6-0.75 changed answers both ways, those at 0.75
@@ -23,23 +22,11 @@ use serde::{Deserialize, Serialize};
 /// task get one (3 of the 20: `free -h`, `hostname -I`, `git reset --soft`).
 pub const KNOWLEDGE_MIN_SCORE: f32 = 0.9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Quality {
-    /// The greedy answer alone: the quickest.
-    Fast,
-    /// The default: the greedy answer, with a knowledge-base example when
-    /// one is very close to the request.
-    #[default]
-    Balanced,
-    /// Also alternatives where the model is unsure, the best one kept: for
-    /// machines with cores to spare.
-    Best,
-}
+/// The setting's values are declared with it ([`crate::settings::QUALITY`]);
+/// what each one does is here.
+pub use crate::settings::Quality;
 
 impl Quality {
-    pub const ALL: [Quality; 3] = [Quality::Fast, Quality::Balanced, Quality::Best];
-
     /// What the engine writes for a request at this quality.
     pub fn search(self) -> Search {
         match self {
@@ -65,30 +52,6 @@ impl Quality {
     pub fn examples(self, os: crate::context::Os, request: &str) -> Vec<crate::engine::Example> {
         let (k, min) = self.knowledge();
         crate::knowledge::examples(os, request, k, min)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Quality::Fast => "fast",
-            Quality::Balanced => "balanced",
-            Quality::Best => "best",
-        }
-    }
-}
-
-impl std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Quality {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Quality::ALL
-            .into_iter()
-            .find(|q| q.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown quality `{s}` (use fast, balanced or best)"))
     }
 }
 

@@ -84,28 +84,21 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
         }),
         ..row("context", if c.value { "on" } else { "off" }, c.source)
     });
-    let f = config::file();
-    let o = &f.openai;
-    let src = |name: &str| {
-        if f.openai_set.contains(&name) {
-            Source::ConfigFile
-        } else {
-            Source::Default
-        }
-    };
-    v.push(row("openai.base_url", &o.base_url, src("base_url")));
-    v.push(row("openai.model", &o.model, src("model")));
+    let o = config::openai();
+    v.push(row("openai.base_url", &o.base_url.value, o.base_url.source));
+    v.push(row("openai.model", &o.model.value, o.model.source));
     v.push(row(
         "openai.api_key_env",
-        &o.api_key_env,
-        src("api_key_env"),
+        &o.api_key_env.value,
+        o.api_key_env.source,
     ));
     v.push(row(
         "openai.timeout_secs",
-        o.timeout_secs,
-        src("timeout_secs"),
+        o.timeout.value.as_secs(),
+        o.timeout.source,
     ));
-    v.push(row("openai.retries", o.retries, src("retries")));
+    v.push(row("openai.retries", o.retries.value, o.retries.source));
+    let f = config::file();
     for (name, path) in &f.custom_models {
         v.push(Row {
             note: Some(format!("custom model {name}")),

@@ -94,7 +94,7 @@ fn explain_with_model(
     command: &str,
     on_piece: &mut dyn FnMut(&str),
 ) -> Result<Generation> {
-    if !no_daemon {
+    if !crate::config::no_daemon(no_daemon) {
         let mut streamed = false;
         let mut note = crate::backend::daemon_note(margs.verbose, None);
         let result = client::connect_or_start(

@@ -55,8 +55,8 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         threads: threads(&args.model),
         context_size: n_ctx,
         // Set by the client that started this daemon to replace another.
-        replaced: std::env::var(crate::daemon::client::REPLACES_ENV)
-            .ok()
+        replaced: crate::settings::DAEMON_REPLACES
+            .env()
             .and_then(|v| serde_json::from_str(&v).ok()),
     };
     let load_error = server::serve(listener, worker, serve_opts)

@@ -428,8 +428,8 @@ fn home() -> Option<PathBuf> {
 
 /// Where `install.sh` puts the binary: `CMDAI_INSTALL_DIR`, else `~/.local/bin`.
 fn install_dir() -> Option<PathBuf> {
-    match std::env::var_os("CMDAI_INSTALL_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
+    match crate::settings::INSTALL_DIR.env() {
+        Some(d) => Some(d),
         None => home().map(|h| h.join(".local/bin")),
     }
 }

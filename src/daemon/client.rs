@@ -30,26 +30,25 @@ const START_WAIT: Duration = Duration::from_secs(10);
 const HELLO_WAIT: Duration = Duration::from_secs(10);
 /// Set by a client that replaces a daemon, for the new one: what the old one
 /// served (JSON of [`Wants`]).
-pub const REPLACES_ENV: &str = "CMDAI_DAEMON_REPLACES";
+pub const REPLACES_ENV: &str = match crate::settings::DAEMON_REPLACES.info.var {
+    Some(v) => v,
+    None => "",
+};
 
-fn limit(var: &str, default: Duration) -> Duration {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| crate::duration::parse(&v))
-        .filter(|d| !d.is_zero())
-        .unwrap_or(default)
+fn limit(d: &crate::settings::Decl<Duration>) -> Duration {
+    d.env().unwrap_or_else(|| d.fallback_value())
 }
 
 /// How long a request may wait for its turn at the daemon
 /// (`CMDAI_QUEUE_TIMEOUT`, default 10 minutes).
 pub fn queue_limit() -> Duration {
-    limit("CMDAI_QUEUE_TIMEOUT", Duration::from_secs(600))
+    limit(&crate::settings::QUEUE_TIMEOUT)
 }
 
 /// How long the daemon may take once it has started on a request (the model
 /// may still be loading) (`CMDAI_ANSWER_TIMEOUT`, default 300 s).
 pub fn answer_limit() -> Duration {
-    limit("CMDAI_ANSWER_TIMEOUT", Duration::from_secs(300))
+    limit(&crate::settings::ANSWER_TIMEOUT)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 /// `$XDG_RUNTIME_DIR/cmdai/` if set, else `/tmp/cmdai-$UID/`.
 pub fn socket_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CMDAI_SOCKET_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
+    if let Some(d) = crate::settings::SOCKET_DIR.env() {
+        return d;
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d).join("cmdai"),

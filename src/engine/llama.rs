@@ -72,10 +72,11 @@ pub fn backend(verbose: bool) -> Result<&'static LlamaBackend, EngineError> {
 /// a 30-token request took 622 ms with it and 478 ms without (700 tokens: 490
 /// vs 433 ms), and writing a token cost the same (39 ms).
 fn flash_attention(backend: &LlamaBackend) -> llama_cpp_sys_2::llama_flash_attn_type {
-    match std::env::var("CMDAI_FLASH_ATTN").as_deref().map(str::trim) {
-        Ok("on") => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
-        Ok("off") => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
-        Ok("auto") => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
+    use crate::settings::FlashAttn;
+    match crate::settings::FLASH_ATTN.env() {
+        Some(FlashAttn::On) => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
+        Some(FlashAttn::Off) => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        Some(FlashAttn::Auto) => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
         _ if backend.supports_gpu_offload() => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
         _ => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
     }

@@ -19,18 +19,15 @@ impl Backend for MockBackend {
         cancel: &AtomicBool,
     ) -> Result<Generation, EngineError> {
         let start = Instant::now();
-        let delay = std::env::var("CMDAI_MOCK_DELAY_MS")
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
-        let deadline = start + Duration::from_millis(delay);
+        let delay = crate::settings::MOCK_DELAY_MS.env().unwrap_or(0);
+        let deadline = start + Duration::from_millis(delay as u64);
         while Instant::now() < deadline {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let text = std::env::var("CMDAI_MOCK_REPLY").unwrap_or_default();
+        let text = crate::settings::MOCK_REPLY.env().unwrap_or_default();
         Ok(mock_generation(text, start))
     }
 
@@ -42,7 +39,7 @@ impl Backend for MockBackend {
         on_piece: &mut dyn FnMut(&str),
     ) -> Result<Generation, EngineError> {
         let start = Instant::now();
-        let text = std::env::var("CMDAI_MOCK_EXPLAIN").unwrap_or_default();
+        let text = crate::settings::MOCK_EXPLAIN.env().unwrap_or_default();
         for piece in text.split_inclusive(' ') {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);

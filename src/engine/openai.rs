@@ -22,12 +22,6 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080/v1";
-pub const DEFAULT_MODEL: &str = "default";
-pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_RETRIES: u32 = 2;
-
 /// Room for what a chat model wraps around the command (`{"cmd": "`, a code
 /// fence) beyond the command itself.
 const REPLY_OVERHEAD_TOKENS: usize = 32;
@@ -39,11 +33,9 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
 /// Longest piece of a server's error message quoted to the user.
 const MAX_SERVER_MESSAGE: usize = 200;
 
-/// Where the server is and how to talk to it. Built from the environment for
-/// now ([`OpenAiSettings::from_env`]); a config file's `[openai]` table
-/// (`base_url`, `model`, `api_key_env`, `timeout_secs`, `retries`) fills a value
-/// of this struct and passes it to [`OpenAiSettings::from_env_over`], so the
-/// environment still wins over the file.
+/// Where the server is and how to talk to it: the `[openai]` settings
+/// ([`crate::settings::OPENAI_BASE_URL`] and the four after it), resolved
+/// from the environment, the config file and their declared defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenAiSettings {
     /// Up to and including the API version, e.g. `http://127.0.0.1:8080/v1`.
@@ -59,83 +51,20 @@ pub struct OpenAiSettings {
 }
 
 impl Default for OpenAiSettings {
+    /// The declared defaults (written once, in the settings table).
     fn default() -> Self {
+        use crate::settings as s;
         OpenAiSettings {
-            base_url: DEFAULT_BASE_URL.into(),
-            model: DEFAULT_MODEL.into(),
-            api_key_env: DEFAULT_API_KEY_ENV.into(),
-            timeout: DEFAULT_TIMEOUT,
-            retries: DEFAULT_RETRIES,
+            base_url: s::OPENAI_BASE_URL.fallback_value(),
+            model: s::OPENAI_MODEL.fallback_value(),
+            api_key_env: s::OPENAI_API_KEY_ENV.fallback_value(),
+            timeout: s::OPENAI_TIMEOUT.fallback_value(),
+            retries: s::OPENAI_RETRIES.fallback_value(),
         }
     }
 }
 
 impl OpenAiSettings {
-    /// The built-in defaults overridden by `CMDAI_OPENAI_*` variables.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_env_over(Self::default())
-    }
-
-    /// `defaults` (e.g. from a config file) overridden by whichever of
-    /// `CMDAI_OPENAI_BASE_URL`, `CMDAI_OPENAI_MODEL`, `CMDAI_OPENAI_API_KEY_ENV`,
-    /// `CMDAI_OPENAI_TIMEOUT` (seconds) and `CMDAI_OPENAI_RETRIES` are set and
-    /// not empty. `Err` is one sentence naming the bad value.
-    pub fn from_env_over(defaults: OpenAiSettings) -> Result<Self, String> {
-        Self::from_lookup(defaults, |k| std::env::var(k).ok())
-    }
-
-    fn from_lookup(
-        defaults: OpenAiSettings,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, String> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let mut s = defaults;
-        if let Some(v) = get("CMDAI_OPENAI_BASE_URL") {
-            s.base_url = v;
-        }
-        if let Some(v) = get("CMDAI_OPENAI_MODEL") {
-            s.model = v;
-        }
-        if let Some(v) = get("CMDAI_OPENAI_API_KEY_ENV") {
-            s.api_key_env = v;
-        }
-        if let Some(v) = get("CMDAI_OPENAI_TIMEOUT") {
-            match v.parse::<u64>() {
-                Ok(n) if n > 0 => s.timeout = Duration::from_secs(n),
-                _ => {
-                    return Err(format!(
-                        "CMDAI_OPENAI_TIMEOUT must be a whole number of seconds above 0, not `{v}`"
-                    ))
-                }
-            }
-        }
-        if let Some(v) = get("CMDAI_OPENAI_RETRIES") {
-            s.retries = v.parse::<u32>().map_err(|_| {
-                format!("CMDAI_OPENAI_RETRIES must be a whole number (0 for no retries), not `{v}`")
-            })?;
-        }
-        s.validate()?;
-        Ok(s)
-    }
-
-    /// Checks what the environment or a config file may have got wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(format!(
-                "the inference server's base URL must start with http:// or https://, not `{}`",
-                self.base_url
-            ));
-        }
-        if self.timeout.is_zero() {
-            return Err("the inference server's timeout must be above 0 seconds".into());
-        }
-        Ok(())
-    }
-
     /// `{base_url}/chat/completions`, whether or not the base ends with `/`.
     pub fn endpoint(&self) -> String {
         format!("{}/chat/completions", self.base_url.trim_end_matches('/'))

@@ -24,7 +24,7 @@ pub(crate) const DEFAULT_INDEX: &str = "https://pypi.org";
 
 /// The index to use: the per-call override, else `CMDAI_PYPI_URL`, else pypi.org.
 pub(crate) fn index_base(override_: Option<&str>) -> String {
-    let from_env = std::env::var("CMDAI_PYPI_URL").ok();
+    let from_env = crate::settings::PYPI_URL.env();
     let e = override_
         .map(str::to_string)
         .or(from_env)

@@ -96,3 +96,43 @@ fn every_environment_variable_is_documented() {
     assert!(seen > 20, "the scan found only {seen} variables");
     assert!(missing.is_empty(), "not in README.md: {missing:?}");
 }
+
+/// The rows of the README table that follows `heading`, from its first
+/// `| \`CMDAI_` row to the end of the table, keeping only rows for
+/// `CMDAI_*` variables (others, like `NO_COLOR`, are not cmdai's settings).
+fn readme_rows(readme: &str, heading: &str) -> Vec<String> {
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README.md has no {heading:?}"));
+    readme[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.starts_with("| `CMDAI_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The README's environment tables are the settings table's rows
+/// ([`cmdai::settings::readme_rows`]): a setting added, renamed or
+/// described anew in `src/settings.rs` fails here until the README says the
+/// same. On failure the expected rows are printed, ready to paste.
+#[test]
+fn readme_tables_are_the_settings_table() {
+    use cmdai::settings::{readme_rows as rows, Doc};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for (heading, doc) in [
+        ("### Environment", Doc::Main),
+        ("### Shared inference server", Doc::Server),
+    ] {
+        let want = rows(doc);
+        assert!(want.len() >= 5, "{heading}: only {} rows", want.len());
+        let have = readme_rows(&readme, heading);
+        assert!(
+            have == want,
+            "README.md's table under {heading:?} differs from src/settings.rs; its CMDAI_ rows should read:\n{}",
+            want.join("\n")
+        );
+    }
+}

@@ -478,3 +478,39 @@ fn the_checker_ignores_test_items_strings_and_unchecked_roots() {
     let text = report(&edges, &["a", "d"]);
     assert!(text.contains("2 files import each other: d, d/e"), "{text}");
 }
+
+/// Every `CMDAI_*` variable is read through the settings table
+/// (`src/settings.rs`), where it is declared with its parser, default and
+/// help: no other file of the product reads one itself (test modules may
+/// read their own test-only variables).
+#[test]
+fn only_the_settings_table_reads_cmdai_variables() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let re = regex::Regex::new(r#"env::var(_os)?\(\s*"CMDAI_"#).unwrap();
+    let mut found = Vec::new();
+    let mut files = 0;
+    for (module, text) in modules(&src) {
+        let name = module.join("/");
+        if name == "settings"
+            || module
+                .last()
+                .is_some_and(|m| m == "tests" || m == "test_rng")
+        {
+            continue;
+        }
+        files += 1;
+        let code = without_test_items(text.as_str());
+        for line in code.lines() {
+            let line = line.split("//").next().unwrap_or("");
+            if re.is_match(line) {
+                found.push(format!("{name}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(files > 50, "only {files} files were read");
+    assert!(
+        found.is_empty(),
+        "read a CMDAI_ variable through crate::settings (declare it there) instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -248,15 +248,65 @@ fn dead_server_gives_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-/// A bad setting is a usage error before anything is sent.
+/// A bad `CMDAI_OPENAI_*` value is one warning and the next setting is used,
+/// as for any other variable: here the timeout falls back to the file's
+/// and the bad base URL to the file's (a port where nothing listens), so
+/// the request then fails the way a dead server does.
 #[test]
-fn bad_server_settings_are_usage_errors() {
+fn bad_server_settings_warn_and_fall_back() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1");
     let t = TestDir::new();
+    let config = t.path("config").join("cmdai");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[openai]\nbase_url = \"{url}\"\ntimeout_secs = 7\nretries = 0\n"),
+    )
+    .unwrap();
     let mut c = t.cmd();
     c.env("CMDAI_BACKEND", "openai")
         .env("CMDAI_OPENAI_TIMEOUT", "soon")
+        .env("CMDAI_OPENAI_BASE_URL", "127.0.0.1:8080")
         .args(["list", "files"]);
     let r = run(c);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("CMDAI_OPENAI_TIMEOUT"), "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with("cmdai: warning: CMDAI_OPENAI_BASE_URL=\"127.0.0.1:8080\" is not an http:// or https:// URL; ignoring it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[1].starts_with("cmdai: warning: CMDAI_OPENAI_TIMEOUT=\"soon\" is not"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "cmdai: the inference server at {url} did not answer"
+        )),
+        "{}",
+        r.stderr
+    );
+    let mut c = t.cmd();
+    c.env("CMDAI_OPENAI_TIMEOUT", "soon")
+        .args(["config", "show", "--format", "json"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let timeout = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "openai.timeout_secs")
+        .unwrap()
+        .clone();
+    assert_eq!(timeout["value"], "7");
+    assert_eq!(timeout["source"], "config-file");
 }

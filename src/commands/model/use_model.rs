@@ -71,7 +71,7 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
     let written = crate::config::write_key(None, "model", value.as_str())
         .map_err(|e| CliError::failure(e.to_string()))?;
     crate::outln!("model = {value:?} written to {}", written.display());
-    if std::env::var_os("CMDAI_MODEL").is_some_and(|v| !v.is_empty()) {
+    if crate::settings::MODEL.env().is_some() {
         eprintln!("cmdai: note: CMDAI_MODEL is set and takes precedence over the config file");
     }
     Ok(exit::OK)
