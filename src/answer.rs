@@ -4,11 +4,7 @@
 //! memory, the response cache or the backend ([`crate::backend`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
-use crate::backend::{
-    backend_kind, engine_error, generate, generate_via_server, mock_reply, parse_generation,
-};
-use crate::cli::GenerateArgs;
-use crate::config::BackendKind;
+use crate::backend::{engine_error, generate, generate_via_server, mock_reply, parse_generation};
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
 use crate::error::Result;
@@ -18,18 +14,29 @@ use crate::models::resolve::resolve_model;
 use crate::paths;
 use crate::response_cache::ResponseCache;
 use crate::safety;
+use crate::settings::{BackendKind, Settings};
+
+/// What a request asks beyond its words: a revision (`--refine` and the
+/// command it revises, `--previous`) and commands not to give again
+/// (`--avoid`, from `-x`'s Another).
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub refine: Option<String>,
+    pub previous: Option<String>,
+    pub avoid: Vec<String>,
+}
 
 /// The request for the model: the user's words in their context, at the
 /// chosen quality, with the closest knowledge-base task and a close memory
 /// of what this user ran as example turns. With `--refine`, the original
 /// request and the command to revise come first as a turn of their own and
 /// the instruction is the request.
-pub fn build_request(args: &GenerateArgs, query: &str) -> (GenerateRequest, FolderUse) {
+pub fn build_request(s: &Settings, ask: &Ask, query: &str) -> (GenerateRequest, FolderUse) {
     let mut context = RequestContext::detect();
-    let folder = folder_context(args, query);
+    let folder = folder_context(s, ask, query);
     context.folder = folder.lines.clone();
-    let quality = crate::config::quality(args.quality.as_deref()).value;
-    let (query, examples) = match (&args.refine, &args.previous) {
+    let quality = s.quality.value;
+    let (query, examples) = match (&ask.refine, &ask.previous) {
         (Some(instruction), Some(previous)) => (
             format!("revise that command: {}", instruction.trim()),
             vec![crate::engine::Example {
@@ -39,7 +46,7 @@ pub fn build_request(args: &GenerateArgs, query: &str) -> (GenerateRequest, Fold
         ),
         _ => {
             let knowledge = quality.examples(context.os, query);
-            let memory = recall(query).and_then(|r| match r {
+            let memory = recall(s, query).and_then(|r| match r {
                 Recall::Example(e) => Some(e),
                 Recall::Same(_) => None,
             });
@@ -52,7 +59,7 @@ pub fn build_request(args: &GenerateArgs, query: &str) -> (GenerateRequest, Fold
     let req = GenerateRequest {
         query,
         context,
-        avoid: args.avoid.clone(),
+        avoid: ask.avoid.clone(),
         feedback: None,
         search: quality.search(),
         examples,
@@ -65,15 +72,13 @@ pub fn build_request(args: &GenerateArgs, query: &str) -> (GenerateRequest, Fold
 /// without (a hung network file system must not hang the request).
 const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The folder's lines for `query` when the `context` setting is on
-/// ([`crate::config::context`]).
-fn folder_context(args: &GenerateArgs, query: &str) -> FolderUse {
-    let backend = crate::config::backend().value;
-    if !crate::config::context(args.no_context, backend).value {
+/// The folder's lines for `query` when the `context` setting is on.
+fn folder_context(s: &Settings, ask: &Ask, query: &str) -> FolderUse {
+    if !s.context.value {
         return FolderUse::default();
     }
     // A refinement is about the original request and the instruction.
-    let about = match &args.refine {
+    let about = match &ask.refine {
         Some(instruction) => format!("{query} {instruction}"),
         None => query.to_string(),
     };
@@ -104,8 +109,8 @@ fn folder_context(args: &GenerateArgs, query: &str) -> FolderUse {
 
 /// What memory offers for `query` asked in this folder (nothing when memory
 /// is off).
-pub fn recall(query: &str) -> Option<Recall> {
-    if !crate::memory::enabled() {
+pub fn recall(s: &Settings, query: &str) -> Option<Recall> {
+    if !s.memory.value {
         return None;
     }
     let dir = std::env::current_dir().ok()?;
@@ -129,13 +134,9 @@ pub struct Answer {
 /// Gets the command for `req`: `remembered` when memory already has it, else
 /// from the backend (the response cache, the daemon, this process, or a
 /// shared server).
-pub fn answer(
-    args: &GenerateArgs,
-    req: &GenerateRequest,
-    remembered: Option<String>,
-) -> Result<Answer> {
+pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -> Result<Answer> {
     let started = std::time::Instant::now();
-    let kind = backend_kind()?;
+    let kind = s.backend.value;
     let mut tokens = crate::output::Tokens::default();
     let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
         let ms = started.elapsed().as_millis() as u64;
@@ -148,11 +149,11 @@ pub fn answer(
         let g = g.map_err(engine_error)?;
         (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
     } else if kind == BackendKind::OpenAi {
-        let (g, model) = generate_via_server(req, args.model.verbose)?;
+        let (g, model) = generate_via_server(s, req)?;
         tokens = crate::output::Tokens::of(&g);
         (parse_generation(&g)?, g.timings, model, "openai")
     } else {
-        let model = resolve_model(&args.model)?;
+        let model = resolve_model(s)?;
         let model_id = model.model_id();
         let cache = ResponseCache::new(&paths::cache_dir());
         let use_cache = !crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false);
@@ -164,8 +165,8 @@ pub fn answer(
             };
             (cmd, t, model.name.clone(), "cache")
         } else {
-            let (g, backend) = generate(&model, args, req.clone())?;
-            if args.model.verbose {
+            let (g, backend) = generate(&model, s, req.clone())?;
+            if s.verbose {
                 eprintln!(
                     "cmdai: {} request tokens, {} generated; timings {:?}",
                     g.prompt_tokens, g.generated_tokens, g.timings
@@ -190,19 +191,15 @@ pub fn answer(
 
 /// A revision of `previous` (the command offered for `request`) following
 /// `instruction`, for `-x`'s Refine choice.
-pub fn revise(
-    args: &GenerateArgs,
-    request: &str,
-    previous: &str,
-    instruction: &str,
-) -> Result<String> {
-    let mut a = args.clone();
-    a.refine = Some(instruction.to_string());
-    a.previous = Some(previous.to_string());
-    a.avoid.clear();
-    let (req, _) = build_request(&a, request);
-    let out = answer(&a, &req, None)?;
-    if crate::memory::enabled() {
+pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) -> Result<String> {
+    let ask = Ask {
+        refine: Some(instruction.to_string()),
+        previous: Some(previous.to_string()),
+        avoid: Vec::new(),
+    };
+    let (req, _) = build_request(s, &ask, request);
+    let out = answer(s, &req, None)?;
+    if s.memory.value {
         let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
         let risk = safety::assess_request(request, &out.command, &ctx).risk;
         let _ = crate::history::History::for_user().append(

@@ -5,8 +5,6 @@
 //! way, with the same exit code, whichever way it went.
 
 use crate::choice;
-use crate::cli::{GenerateArgs, ModelArgs};
-pub use crate::config::BackendKind;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
 use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
@@ -17,6 +15,8 @@ use crate::models::resolve::ResolvedModel;
 use crate::output;
 use crate::parser;
 use crate::selfcheck::CutOff;
+pub use crate::settings::BackendKind;
+use crate::settings::{OpenAi, Settings};
 use std::time::Duration;
 
 pub fn engine_error(e: EngineError) -> CliError {
@@ -36,12 +36,6 @@ pub fn engine_error(e: EngineError) -> CliError {
     }
 }
 
-/// Where answers come from: `CMDAI_BACKEND`, else `backend` in the config
-/// file, else the local model (see [`crate::config::backend`]).
-pub fn backend_kind() -> Result<BackendKind> {
-    Ok(crate::config::backend().value)
-}
-
 /// The canned answer when the test-only mock backend is chosen (builds with
 /// the cargo feature `mock`); `None` for every other backend.
 pub fn mock_reply(
@@ -59,45 +53,29 @@ pub fn mock_reply(
 
 /// The shared inference server: each `[openai]` setting from its
 /// `CMDAI_OPENAI_*` variable, else the config file, else its default.
-pub fn openai_backend(os: crate::context::Os) -> Result<OpenAiBackend> {
-    let o = crate::config::openai();
+pub fn openai_backend(o: &OpenAi, os: crate::context::Os) -> OpenAiBackend {
     let settings = OpenAiSettings {
-        base_url: o.base_url.value,
-        model: o.model.value,
-        api_key_env: o.api_key_env.value,
+        base_url: o.base_url.value.clone(),
+        model: o.model.value.clone(),
+        api_key_env: o.api_key_env.value.clone(),
         timeout: o.timeout.value,
         retries: o.retries.value,
     };
-    Ok(OpenAiBackend::new(settings, os))
-}
-
-/// Threads for inference: flag, `CMDAI_THREADS`, config file, else the
-/// physical cores.
-pub fn threads(margs: &ModelArgs) -> usize {
-    crate::config::threads(margs.threads).value
-}
-
-/// The smallest context window asked for (0: automatic).
-pub fn context_size(margs: &ModelArgs) -> usize {
-    crate::config::context_size(margs.context_size).value
+    OpenAiBackend::new(settings, os)
 }
 
 /// Starts an inference thread with the model loaded in this process (mapped:
 /// a short-lived process starts faster that way).
-pub fn in_process_worker(
-    model: &ResolvedModel,
-    margs: &ModelArgs,
-    os: crate::context::Os,
-) -> Worker {
+pub fn in_process_worker(model: &ResolvedModel, s: &Settings, os: crate::context::Os) -> Worker {
     let opts = LoadOptions {
         model_path: model.path.clone(),
-        threads: threads(margs),
-        verbose: margs.verbose,
+        threads: s.threads.value,
+        verbose: s.verbose,
         model_id: model.model_id(),
         state_dir: crate::paths::prefix_state_dir(),
         use_mmap: true,
     };
-    let n_ctx = context_size(margs);
+    let n_ctx = s.context_size.value;
     Worker::spawn(move || {
         LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
     })
@@ -109,14 +87,14 @@ pub fn in_process_worker(
 /// would and lets [`LlamaEngine`] restore or compute and save the prefix.
 /// Says what it is doing on a terminal. `Ok(true)` when it was computed
 /// now, `Ok(false)` when a saved state was already there.
-pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
+pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
     let Some(state_dir) = crate::paths::prefix_state_dir() else {
         return Ok(false);
     };
     let opts = LoadOptions {
         model_path: model.path.clone(),
-        threads: threads(margs),
-        verbose: margs.verbose,
+        threads: s.threads.value,
+        verbose: s.verbose,
         model_id: model.model_id(),
         state_dir: Some(state_dir),
         use_mmap: true,
@@ -129,7 +107,7 @@ pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
     });
     let started = std::time::Instant::now();
     let engine =
-        LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs));
+        LlamaEngine::load_with_context(&opts, crate::context::Os::current(), s.context_size.value);
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -147,25 +125,25 @@ pub fn prepare(model: &ResolvedModel, margs: &ModelArgs) -> Result<bool> {
 /// Loads the model once as a request would (and prepares its prompt prefix
 /// when saved state is on), so `cmdai model use` can refuse a model that
 /// does not load before it writes anything.
-pub fn check_loads(model: &ResolvedModel, margs: &ModelArgs) -> Result<()> {
+pub fn check_loads(model: &ResolvedModel, s: &Settings) -> Result<()> {
     if crate::paths::prefix_state_dir().is_some() {
-        return prepare(model, margs).map(|_| ());
+        return prepare(model, s).map(|_| ());
     }
     let opts = LoadOptions {
         model_path: model.path.clone(),
-        threads: threads(margs),
-        verbose: margs.verbose,
+        threads: s.threads.value,
+        verbose: s.verbose,
         model_id: model.model_id(),
         state_dir: None,
         use_mmap: true,
     };
-    LlamaEngine::load_with_context(&opts, crate::context::Os::current(), context_size(margs))
+    LlamaEngine::load_with_context(&opts, crate::context::Os::current(), s.context_size.value)
         .map(|_| ())
         .map_err(engine_error)
 }
 
 /// Arguments that make a daemon load the same model as this client.
-pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
+pub fn serve_args(model: &ResolvedModel, s: &Settings) -> Vec<String> {
     let mut v = vec![
         "--model".to_string(),
         if model.sha256.is_some() {
@@ -174,13 +152,13 @@ pub fn serve_args(model: &ResolvedModel, margs: &ModelArgs) -> Vec<String> {
             model.path.display().to_string()
         },
         "--threads".to_string(),
-        threads(margs).to_string(),
+        s.threads.value.to_string(),
     ];
-    let n_ctx = context_size(margs);
+    let n_ctx = s.context_size.value;
     if n_ctx > 0 {
         v.extend(["--context-size".to_string(), n_ctx.to_string()]);
     }
-    if margs.verbose {
+    if s.verbose {
         v.push("--verbose".into());
     }
     v
@@ -232,12 +210,12 @@ pub fn daemon_note(
 /// to fall back to in-process inference, or a final error.
 fn generate_via_daemon(
     model: &ResolvedModel,
-    margs: &ModelArgs,
+    s: &Settings,
     req: &GenerateRequest,
 ) -> std::result::Result<Generation, ClientError> {
     let spinner = spinner();
-    let mut note = daemon_note(margs.verbose, spinner.as_ref());
-    let result = client::connect_or_start(&model.model_id(), &serve_args(model, margs), &mut note)
+    let mut note = daemon_note(s.verbose, spinner.as_ref());
+    let result = client::connect_or_start(&model.model_id(), &serve_args(model, s), &mut note)
         .and_then(|mut conn| conn.generate(req.clone()));
     if let Some(pb) = &spinner {
         pb.finish_and_clear();
@@ -270,26 +248,25 @@ fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation
 /// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
 pub fn generate(
     model: &ResolvedModel,
-    args: &GenerateArgs,
+    s: &Settings,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
-    let mut use_daemon = !crate::config::no_daemon(args.no_daemon);
+    let mut use_daemon = !s.no_daemon;
     let mut local: Option<Worker> = None;
     let mut backend = "llama.cpp (daemon)";
     let g = choice::generate(&req, |r: &GenerateRequest| {
         if use_daemon {
-            match generate_via_daemon(model, &args.model, r) {
+            match generate_via_daemon(model, s, r) {
                 Ok(g) => return Ok(g),
                 Err(ClientError::Engine(e)) => return Err(engine_error(e)),
                 Err(e) => {
-                    fell_back(&e, args.model.verbose);
+                    fell_back(&e, s.verbose);
                     use_daemon = false;
                 }
             }
         }
         backend = "llama.cpp";
-        let worker =
-            local.get_or_insert_with(|| in_process_worker(model, &args.model, r.context.os));
+        let worker = local.get_or_insert_with(|| in_process_worker(model, s, r.context.os));
         wait_with_spinner(worker, r.clone())
     })?;
     Ok((g, backend))
@@ -298,8 +275,11 @@ pub fn generate(
 /// Asks the shared inference server: no daemon, no local model and no
 /// response cache (the server's model may change under the same name).
 /// Returns the answer and the model name it was asked for.
-pub fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Generation, String)> {
-    let mut server = openai_backend(req.context.os)?;
+pub fn generate_via_server(s: &Settings, req: &GenerateRequest) -> Result<(Generation, String)> {
+    let o = s.openai.as_ref().ok_or_else(|| {
+        CliError::failure("the shared server's settings were not resolved for this run")
+    })?;
+    let mut server = openai_backend(o, req.context.os);
     let spinner = spinner();
     let g = choice::generate(req, |r: &GenerateRequest| {
         server.generate(r, &Default::default())
@@ -308,7 +288,7 @@ pub fn generate_via_server(req: &GenerateRequest, verbose: bool) -> Result<(Gene
         pb.finish_and_clear();
     }
     let g = g.map_err(engine_error)?;
-    if verbose {
+    if s.verbose {
         eprintln!(
             "cmdai: {} at {}: {} request tokens, {} generated; timings {:?}",
             server.settings().model,

@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use crate::settings::{parse_switch, warn_once, BackendKind, Setting, Source};
+pub use crate::settings::{parse_switch, warn_once, BackendKind, OpenAi, Setting, Source};
 
 /// Name of the configuration file inside [`crate::paths::config_dir`].
 pub const FILE_NAME: &str = "config.toml";
@@ -317,16 +317,6 @@ pub fn openai() -> OpenAi {
         timeout: settings::OPENAI_TIMEOUT.resolve(None, f.value(&settings::OPENAI_TIMEOUT)),
         retries: settings::OPENAI_RETRIES.resolve(None, f.value(&settings::OPENAI_RETRIES)),
     }
-}
-
-/// How to reach an OpenAI-compatible server, each value with its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenAi {
-    pub base_url: Setting<String>,
-    pub model: Setting<String>,
-    pub api_key_env: Setting<String>,
-    pub timeout: Setting<std::time::Duration>,
-    pub retries: Setting<u32>,
 }
 
 /// Why the config file was left as it was.

@@ -23,12 +23,6 @@ use crate::store::{self, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Whether memory and history are on (`cmdai memory off|on`, `memory` in
-/// config.toml, `CMDAI_MEMORY`).
-pub fn enabled() -> bool {
-    crate::config::memory().value
-}
-
 /// Entries kept; adding one more drops the oldest.
 pub const MAX_ENTRIES: usize = 1000;
 /// Similarity at which a stored request is shown as an example.

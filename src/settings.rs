@@ -1057,6 +1057,57 @@ pub fn readme_rows(doc: Doc) -> Vec<String> {
     rows
 }
 
+/// How to reach an OpenAI-compatible server (the `[openai]` settings), each
+/// value with its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAi {
+    pub base_url: Setting<String>,
+    pub model: Setting<String>,
+    pub api_key_env: Setting<String>,
+    pub timeout: Setting<Duration>,
+    pub retries: Setting<u32>,
+}
+
+/// Everything one run of cmdai needs to know about its settings, resolved
+/// once, at the top (`commands/settings.rs`: flag, then variable, then
+/// config.toml, then the machine or the declared default), each value with
+/// its source. The modules below `commands/` take what they need from it;
+/// none of them reads the command line or the config file itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The model a layer names; `None`: the automatic choice for this machine.
+    pub model: Option<Setting<String>>,
+    /// Inference threads.
+    pub threads: Setting<usize>,
+    /// The threads the automatic model choice rates this machine by: every
+    /// layer but the flag (a `--threads` for one run does not change which
+    /// model is chosen).
+    pub machine_threads: usize,
+    /// The context window asked for; 0: sized for the prompt.
+    pub context_size: Setting<usize>,
+    pub safety: Setting<SafetyLevel>,
+    pub quality: Setting<Quality>,
+    /// Whether cmdai learns from what is run and keeps history.
+    pub memory: Setting<bool>,
+    /// Whether the model is told what the folder holds.
+    pub context: Setting<bool>,
+    pub backend: Setting<BackendKind>,
+    /// The shared server's settings; resolved only when `backend` is
+    /// `openai` (a bad `CMDAI_OPENAI_*` is not warned about otherwise).
+    pub openai: Option<OpenAi>,
+    /// Answer in this process, never through the daemon.
+    pub no_daemon: bool,
+    /// Never touch the network.
+    pub offline: bool,
+    /// Download a missing model without asking.
+    pub yes: bool,
+    pub verbose: bool,
+    /// Where config.toml is (named in errors about a value set there).
+    pub config_file: PathBuf,
+    /// `[custom_models]`: name → .gguf path.
+    pub custom_models: std::collections::BTreeMap<String, PathBuf>,
+}
+
 /// Prints `message` as a warning, once per process.
 pub fn warn_once(message: &str) {
     static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);

@@ -38,27 +38,26 @@ pub fn run(cmd: ConfigCommand) -> Result<i32> {
 }
 
 fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
-    let m = &args.model;
+    let s = super::settings::for_config_show(args);
     let cat = catalog()?;
-    let a = active(&cat, m.model.as_deref())?;
+    let a = active(&cat, &s)?;
     let mut v = vec![Row {
         key: "model",
         value: a.name().to_string(),
         source: a.source,
         note: (a.source == Source::Auto).then(|| a.reason.clone()),
     }];
-    let t = config::threads(m.threads);
+    let t = &s.threads;
     v.push(Row {
         note: (t.source == Source::Auto).then(|| "physical cores".to_string()),
         ..row("threads", t.value, t.source)
     });
-    let c = config::context_size(m.context_size);
+    let c = &s.context_size;
     v.push(Row {
         note: (c.value == 0).then(|| "sized for the prompt".to_string()),
         ..row("context_size", c.value, c.source)
     });
-    let s = config::safety(args.safety.as_deref());
-    v.push(row("safety", s.value, s.source));
+    v.push(row("safety", s.safety.value, s.safety.source));
     let i = config::idle_timeout(None);
     v.push(row("idle_timeout", i.value, i.source));
     let k = config::key(None);
@@ -73,9 +72,9 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
         e.value.unwrap_or_else(|| "Alt-E".into()),
         e.source,
     ));
-    let b = config::backend();
+    let b = &s.backend;
     v.push(row("backend", b.value, b.source));
-    let c = config::context(args.no_context, b.value);
+    let c = &s.context;
     v.push(Row {
         note: Some(if c.value {
             "the folder's project kind, git branch and matching file names go to the model".into()
@@ -84,7 +83,7 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
         }),
         ..row("context", if c.value { "on" } else { "off" }, c.source)
     });
-    let o = config::openai();
+    let o = s.openai.clone().unwrap_or_else(config::openai);
     v.push(row("openai.base_url", &o.base_url.value, o.base_url.source));
     v.push(row("openai.model", &o.model.value, o.model.source));
     v.push(row(

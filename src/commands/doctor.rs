@@ -75,7 +75,8 @@ pub fn run() -> Result<i32> {
     let mem = hardware::memory();
     let mut need_ram = None;
     let mut model_size = cat.default_model().expected_size().unwrap_or(0);
-    match active(&cat, None) {
+    let s = super::settings::resolve(&crate::cli::ModelArgs::default());
+    match active(&cat, &s) {
         Err(e) => r.line(Status::Fail, "model", &e.message),
         Ok(a) => {
             let why = match a.source {
@@ -135,21 +136,7 @@ fn check_backend(r: &mut Report) {
         );
         return;
     }
-    let server = match crate::backend::openai_backend(crate::context::Os::current()) {
-        Ok(s) => s,
-        Err(e) => {
-            r.line(
-                Status::Fail,
-                "backend",
-                &format!(
-                    "openai: {}; fix the [openai] table in {} or the CMDAI_OPENAI_* variables",
-                    e.message,
-                    config::path().display()
-                ),
-            );
-            return;
-        }
-    };
+    let server = crate::backend::openai_backend(&config::openai(), crate::context::Os::current());
     let base = server.settings().base_url.trim_end_matches('/').to_string();
     match models::probe(&format!("{base}/models"), Duration::from_secs(5)) {
         Ok(()) => r.line(

@@ -11,7 +11,8 @@ use crate::cli::GenerateArgs;
 use crate::commands::explain;
 use crate::error::{exit, CliError, Result};
 use crate::output;
-use crate::safety::{self, Risk, SafetyLevel, Verdict};
+use crate::safety::{self, Risk, Verdict};
+use crate::settings::Settings;
 use dialoguer::{Input, Select};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
@@ -46,7 +47,8 @@ fn default_index() -> usize {
 
 /// Asks what to do with `command` (already printed on stdout), generated for
 /// `request`, and does it. Returns the exit code of the command when it ran.
-pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLevel) -> Result<i32> {
+pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) -> Result<i32> {
+    let level = s.safety.value;
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         eprintln!("cmdai: not running the command: -x asks first, and stdin is not a terminal");
         return Ok(exit::OK);
@@ -76,7 +78,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                 return Ok(exit::OK);
             }
             Choice::Explain => {
-                if let Err(e) = explain::explain(&command, &args.model, args.no_daemon) {
+                if let Err(e) = explain::explain(&command, s) {
                     eprintln!("cmdai: {e}");
                 }
             }
@@ -105,7 +107,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                 if instruction.trim().is_empty() {
                     continue;
                 }
-                match crate::answer::revise(args, request, &command, &instruction) {
+                match crate::answer::revise(s, request, &command, &instruction) {
                     Ok(revised) => {
                         crate::outln!("{revised}");
                         command = revised;
@@ -118,7 +120,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
                     eprintln!("cmdai: not confirmed; nothing ran");
                     return Ok(exit::OK);
                 }
-                remember(request, &offered, &command);
+                remember(s, request, &offered, &command);
                 return run_in_shell(&user_shell(), &command);
             }
         }
@@ -128,8 +130,8 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, level: SafetyLev
 /// Records that `ran` (what cmdai offered, or the person's edit or
 /// refinement of it) ran for `request`; memory refuses dangerous commands
 /// itself, and a failure to write never stops the command.
-fn remember(request: &str, offered: &str, ran: &str) {
-    if !super::memory::enabled() {
+fn remember(s: &Settings, request: &str, offered: &str, ran: &str) {
+    if !s.memory.value {
         return;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());

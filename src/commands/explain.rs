@@ -2,9 +2,8 @@
 //! part by part, streamed from the model as it is written, followed by the
 //! safety findings, which come from the rules and not from the model.
 
-use crate::backend::{backend_kind, engine_error, in_process_worker, openai_backend};
-use crate::cli::{ExplainArgs, ModelArgs};
-use crate::config::BackendKind;
+use crate::backend::{engine_error, in_process_worker, openai_backend};
+use crate::cli::ExplainArgs;
 use crate::context::RequestContext;
 use crate::daemon::client::{self, ClientError};
 #[cfg(feature = "mock")]
@@ -15,17 +14,18 @@ use crate::explain_prompt::MAX_EXPLAIN_BYTES;
 use crate::models::resolve::{resolve_model, ResolvedModel};
 use crate::output;
 use crate::safety;
+use crate::settings::{BackendKind, Settings};
 use std::sync::atomic::AtomicBool;
 
 pub fn run(args: &ExplainArgs) -> Result<i32> {
     let command = args.command.join(" ");
-    explain(&command, &args.model, args.no_daemon)?;
+    explain(&command, &super::settings::for_explain(args))?;
     Ok(exit::OK)
 }
 
 /// Checks the command, streams its explanation to stdout, then prints the
 /// safety findings.
-pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> {
+pub fn explain(command: &str, s: &Settings) -> Result<()> {
     let command = command.trim();
     if command.is_empty() {
         return Err(CliError::usage(
@@ -46,21 +46,24 @@ pub fn explain(command: &str, margs: &ModelArgs, no_daemon: bool) -> Result<()> 
         }
     };
     let never = AtomicBool::new(false);
-    let g = match backend_kind()? {
+    let g = match s.backend.value {
         #[cfg(feature = "mock")]
         BackendKind::Mock => MockBackend
             .explain(command, &never, &mut on_piece)
             .map_err(engine_error)?,
         // Not streamed: the server's whole answer is printed at once.
-        BackendKind::OpenAi => openai_backend(RequestContext::detect().os)?
-            .explain(command, &never, &mut on_piece)
-            .map_err(engine_error)?,
+        BackendKind::OpenAi => {
+            let o = s.openai.clone().unwrap_or_else(crate::config::openai);
+            openai_backend(&o, RequestContext::detect().os)
+                .explain(command, &never, &mut on_piece)
+                .map_err(engine_error)?
+        }
         BackendKind::Local => {
-            let model = resolve_model(margs)?;
-            explain_with_model(&model, margs, no_daemon, command, &mut on_piece)?
+            let model = resolve_model(s)?;
+            explain_with_model(&model, s, command, &mut on_piece)?
         }
     };
-    if margs.verbose {
+    if s.verbose {
         eprintln!(
             "cmdai: {} prompt tokens, {} generated; timings {:?}",
             g.prompt_tokens, g.generated_tokens, g.timings
@@ -89,17 +92,16 @@ fn print_findings(command: &str) {
 /// Through the daemon (started if needed), else in this process.
 fn explain_with_model(
     model: &ResolvedModel,
-    margs: &ModelArgs,
-    no_daemon: bool,
+    s: &Settings,
     command: &str,
     on_piece: &mut dyn FnMut(&str),
 ) -> Result<Generation> {
-    if !crate::config::no_daemon(no_daemon) {
+    if !s.no_daemon {
         let mut streamed = false;
-        let mut note = crate::backend::daemon_note(margs.verbose, None);
+        let mut note = crate::backend::daemon_note(s.verbose, None);
         let result = client::connect_or_start(
             &model.model_id(),
-            &crate::backend::serve_args(model, margs),
+            &crate::backend::serve_args(model, s),
             &mut note,
         )
         .and_then(|mut conn| {
@@ -117,10 +119,10 @@ fn explain_with_model(
                     "the daemon stopped mid-explanation ({e}); run the command again"
                 )))
             }
-            Err(e) => crate::backend::fell_back(&e, margs.verbose),
+            Err(e) => crate::backend::fell_back(&e, s.verbose),
         }
     }
-    let worker = in_process_worker(model, margs, RequestContext::detect().os);
+    let worker = in_process_worker(model, s, RequestContext::detect().os);
     let (pending, pieces) = worker.submit_explain(command.to_string());
     for p in pieces {
         on_piece(&p);

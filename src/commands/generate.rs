@@ -1,13 +1,13 @@
 //! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
 
-use crate::answer::{answer, build_request, recall, Answer};
+use crate::answer::{answer, build_request, recall, Answer, Ask};
 use crate::cli::{Format, GenerateArgs};
 pub use crate::config::BackendKind;
 use crate::error::{exit, CliError, Result};
 use crate::memory::Recall;
 use crate::output::{self, JsonResult};
 use crate::prompt::{self, MAX_REQUEST_BYTES};
-use crate::safety::{self, SafetyLevel, Verdict};
+use crate::safety::{self, Verdict};
 use std::ffi::OsString;
 
 /// Joins the words of the request; refuses invalid UTF-8, empty and huge input.
@@ -37,16 +37,16 @@ pub fn join_query(words: &[OsString]) -> Result<String> {
     })
 }
 
-/// The safety level: `--safety`, `CMDAI_SAFETY`, config file, else default;
-/// an unknown value is warned about and the next one used.
-pub fn safety_level(value: Option<&str>) -> SafetyLevel {
-    crate::config::safety(value).value
-}
-
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let query = join_query(&args.query)?;
-    let level = safety_level(args.safety.as_deref());
-    let (req, folder) = build_request(args, &query);
+    let s = super::settings::for_generate(args);
+    let level = s.safety.value;
+    let ask = Ask {
+        refine: args.refine.clone(),
+        previous: args.previous.clone(),
+        avoid: args.avoid.clone(),
+    };
+    let (req, folder) = build_request(&s, &ask, &query);
     if args.explain && output::stderr_is_terminal() {
         eprintln!(
             "cmdai: generating a command for \"{query}\", then explaining it (to explain a command you have: cmdai explain COMMAND)"
@@ -55,7 +55,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     // The same request in other words, already answered by the user's own
     // command in this kind of folder: that command, no model.
     let remembered = match (&args.refine, args.avoid.is_empty()) {
-        (None, true) => recall(&query).and_then(|r| match r {
+        (None, true) => recall(&s, &query).and_then(|r| match r {
             Recall::Same(cmd) => Some(cmd),
             Recall::Example(_) => None,
         }),
@@ -68,7 +68,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         model_name,
         backend,
         tokens,
-    } = answer(args, &req, remembered)?;
+    } = answer(&s, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
     let command = crate::placeholders::fill(&command, &query, &folder);
@@ -79,7 +79,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let assessment = safety::assess_request(&query, &command, &ctx);
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
-    if crate::memory::enabled() {
+    if s.memory.value {
         // History never stops a request: a full disk only loses the entry.
         let _ = crate::history::History::for_user().append(
             &query,
@@ -138,10 +138,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         return Ok(exit::BLOCKED);
     }
     if args.explain && args.format == Format::Text {
-        super::explain::explain(&command, &args.model, args.no_daemon)?;
+        super::explain::explain(&command, &s)?;
     }
     if args.execute && args.format == Format::Text {
-        return super::execute::offer(&query, &command, args, level);
+        return super::execute::offer(&query, &command, args, &s);
     }
     Ok(exit::OK)
 }
@@ -257,7 +257,15 @@ mod tests {
 
     #[test]
     fn bad_safety_level_falls_back() {
-        assert_eq!(safety_level(Some("bogus")), SafetyLevel::Default);
-        assert_eq!(safety_level(Some("strict")), SafetyLevel::Strict);
+        use crate::safety::SafetyLevel;
+        let level = |flag: &str| {
+            let args = GenerateArgs {
+                safety: Some(flag.to_string()),
+                ..GenerateArgs::default()
+            };
+            super::super::settings::for_generate(&args).safety.value
+        };
+        assert_eq!(level("bogus"), SafetyLevel::Default);
+        assert_eq!(level("strict"), SafetyLevel::Strict);
     }
 }

@@ -9,7 +9,7 @@ use crate::memory::Store;
 /// Whether memory (and history) is on: `CMDAI_MEMORY`, else `memory` in
 /// config.toml, else on.
 pub fn enabled() -> bool {
-    crate::memory::enabled()
+    crate::config::memory().value
 }
 
 pub fn run(cmd: MemoryCommand) -> Result<i32> {

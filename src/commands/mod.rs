@@ -13,6 +13,7 @@ pub mod init;
 pub mod memory;
 pub mod model;
 pub mod serve;
+pub mod settings;
 pub mod uninstall;
 
 use crate::cli::{Cli, Command};

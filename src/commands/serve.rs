@@ -5,7 +5,7 @@
 //! config file like every other setting. A model that fails to load ends the
 //! daemon with the same error (and exit code) as a run without it.
 
-use crate::backend::{context_size, engine_error, threads};
+use crate::backend::engine_error;
 use crate::cli::ServeArgs;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
@@ -25,16 +25,16 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         ))
     })?;
     // The daemon never downloads: the client that starts it already did.
-    let mut margs = args.model.clone();
-    margs.offline = true;
-    let model = resolve_model(&margs)?;
+    let mut s = super::settings::resolve(&args.model);
+    s.offline = true;
+    let model = resolve_model(&s)?;
     let socket = socket_path();
     let listener = server::bind(&socket)
         .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", socket.display())))?;
     let opts = LoadOptions {
         model_path: model.path.clone(),
-        threads: threads(&args.model),
-        verbose: args.model.verbose,
+        threads: s.threads.value,
+        verbose: s.verbose,
         model_id: model.model_id(),
         state_dir: crate::paths::prefix_state_dir(),
         // Mapped, like the in-process engine: reading the whole file first
@@ -42,7 +42,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         // and warm requests were no faster (the daemon keeps the pages hot).
         use_mmap: true,
     };
-    let n_ctx = context_size(&args.model);
+    let n_ctx = s.context_size.value;
     let worker = Worker::spawn(move || {
         LlamaEngine::load_with_context(&opts, Os::current(), n_ctx)
             .map(|e| Box::new(e) as Box<dyn Backend>)
@@ -52,7 +52,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         idle_timeout,
         model_id: model.model_id(),
         model_name: model.name.clone(),
-        threads: threads(&args.model),
+        threads: s.threads.value,
         context_size: n_ctx,
         // Set by the client that started this daemon to replace another.
         replaced: crate::settings::DAEMON_REPLACES

@@ -11,10 +11,9 @@ use super::catalog::{Catalog, ModelSpec};
 use super::download::{self, DownloadError, DownloadOptions};
 use super::files::model_path;
 use super::select;
-use crate::cli::ModelArgs;
-use crate::config::{self, Source};
 use crate::error::{CliError, Result};
 use crate::paths;
+use crate::settings::{Settings, Source};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -56,16 +55,16 @@ pub fn catalog() -> Result<Catalog> {
 
 /// The catalogue model `id` names; with no id, the active one when that is a
 /// catalogue model, else the catalogue default.
-pub(crate) fn spec_for(cat: &Catalog, id: Option<&str>) -> Result<ModelSpec> {
+pub(crate) fn spec_for(cat: &Catalog, s: &Settings, id: Option<&str>) -> Result<ModelSpec> {
     match id {
-        None => Ok(match active(cat, None).map(|a| a.target) {
+        None => Ok(match active(cat, s).map(|a| a.target) {
             Ok(Target::Catalog(spec)) => *spec,
             _ => cat.default_model().clone(),
         }),
         Some(id) => cat.get(id).cloned().ok_or_else(|| {
             CliError::model(format!(
                 "no model called `{id}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
-                known_ids(cat)
+                known_ids(cat, s)
             ))
         }),
     }
@@ -125,15 +124,15 @@ fn path_like(m: &str) -> bool {
     m.ends_with(".gguf") || m.contains('/')
 }
 
-fn known_ids(cat: &Catalog) -> String {
+fn known_ids(cat: &Catalog, s: &Settings) -> String {
     let mut ids: Vec<&str> = cat.models.iter().map(|m| m.id.as_str()).collect();
-    ids.extend(config::file().custom_models.keys().map(String::as_str));
+    ids.extend(s.custom_models.keys().map(String::as_str));
     ids.join(", ")
 }
 
 /// What `m` names: a path (or an existing file), an imported model, or a
 /// catalogue id; anything else is an error listing the known ids.
-pub fn lookup(cat: &Catalog, m: &str) -> Result<Target> {
+pub fn lookup(cat: &Catalog, s: &Settings, m: &str) -> Result<Target> {
     let p = PathBuf::from(m);
     if path_like(m) || p.is_file() {
         let name = p
@@ -141,7 +140,7 @@ pub fn lookup(cat: &Catalog, m: &str) -> Result<Target> {
             .map_or(m.to_string(), |f| f.to_string_lossy().into_owned());
         return Ok(Target::File { name, path: p });
     }
-    if let Some(path) = config::file().custom_models.get(m) {
+    if let Some(path) = s.custom_models.get(m) {
         return Ok(Target::File {
             name: m.to_string(),
             path: path.clone(),
@@ -156,18 +155,18 @@ pub fn lookup(cat: &Catalog, m: &str) -> Result<Target> {
         }),
         None => Err(CliError::model(format!(
             "no model called `{m}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
-            known_ids(cat)
+            known_ids(cat, s)
         ))),
     }
 }
 
 /// The model to use: flag > `CMDAI_MODEL` > config file > the automatic
 /// choice for this machine ([`crate::models::select`]).
-pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
-    if let Some(s) = config::model(flag) {
-        let target = lookup(cat, &s.value).map_err(|e| {
+pub fn active(cat: &Catalog, settings: &Settings) -> Result<Active> {
+    if let Some(s) = &settings.model {
+        let target = lookup(cat, settings, &s.value).map_err(|e| {
             let from = match s.source {
-                Source::ConfigFile => format!(" (set in {})", config::path().display()),
+                Source::ConfigFile => format!(" (set in {})", settings.config_file.display()),
                 Source::Env => " (set by CMDAI_MODEL)".to_string(),
                 _ => String::new(),
             };
@@ -176,12 +175,12 @@ pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
         return Ok(Active {
             target,
             source: s.source,
-            reason: s.value,
+            reason: s.value.clone(),
         });
     }
     let cache = paths::cache_dir();
     let total = crate::hardware::memory().map(|m| m.total_mb);
-    let speed = crate::hardware::Speed::here(config::threads(None).value);
+    let speed = crate::hardware::Speed::here(settings.machine_threads);
     let c = select::auto_choice(cat, total, speed, &|m| model_path(&cache, m).is_file());
     Ok(Active {
         target: Target::Catalog(Box::new(c.spec.clone())),
@@ -192,11 +191,11 @@ pub fn active(cat: &Catalog, flag: Option<&str>) -> Result<Active> {
 
 /// Finds the model for a request (see [`active`]); downloads a missing
 /// catalogue model, after asking.
-pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
-    let offline = paths::offline_requested(args.offline);
+pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
+    let offline = s.offline;
     let cat = catalog()?;
-    let chosen = active(&cat, args.model.as_deref())?;
-    if args.verbose {
+    let chosen = active(&cat, s)?;
+    if s.verbose {
         eprintln!(
             "cmdai: model {} ({}: {})",
             chosen.name(),
@@ -212,7 +211,7 @@ pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
                 return Err(CliError::model(format!(
                     "{problem} ({}); pass an existing .gguf path or a catalogue id",
                     match chosen.source {
-                        Source::ConfigFile => format!("set in {}", config::path().display()),
+                        Source::ConfigFile => format!("set in {}", s.config_file.display()),
                         other => format!("from {other}"),
                     }
                 )));
@@ -227,7 +226,7 @@ pub fn resolve_model(args: &ModelArgs) -> Result<ResolvedModel> {
     };
     let cache = paths::cache_dir();
     let path = model_path(&cache, &spec);
-    if !path.is_file() && !offline && !args.yes {
+    if !path.is_file() && !offline && !s.yes {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
             return Err(CliError::model(format!(
                 "the model {} ({}) is not downloaded yet; pass --yes to download it now, or run `cmdai model pull {}`",

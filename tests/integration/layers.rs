@@ -514,3 +514,42 @@ fn only_the_settings_table_reads_cmdai_variables() {
         found.join("\n")
     );
 }
+
+/// Settings are resolved once, in `commands/` (`commands/settings.rs`), and
+/// handed down as one `Settings` value: no module below `commands/` reads
+/// the command line's structs (`cli.rs`) or the config file (`config.rs`)
+/// itself. Only `commands/`, `cli.rs`, `config.rs` and the crate root may
+/// name them.
+#[test]
+fn only_commands_read_the_command_line_and_the_config_file() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = graph(&modules(&src));
+    let top =
+        |m: &Module| m.is_empty() || m[0] == "commands" || m[..] == ["cli"] || m[..] == ["config"];
+    let mut found = Vec::new();
+    for (module, deps) in &edges {
+        if top(module) {
+            continue;
+        }
+        for dep in deps {
+            if dep[..] == ["cli"] || dep[..] == ["config"] {
+                found.push(format!("{} imports {}", module.join("/"), dep[0]));
+            }
+        }
+    }
+    // The check sees what it looks for: commands do read both.
+    let sees = |dep: &str| {
+        edges.iter().any(|(m, d)| {
+            m.first().is_some_and(|r| r == "commands") && d.contains(&vec![dep.to_string()])
+        })
+    };
+    assert!(
+        sees("cli") && sees("config"),
+        "the checker found no commands → cli/config edge"
+    );
+    assert!(
+        found.is_empty(),
+        "take the value from the run's crate::settings::Settings (resolved in commands/settings.rs) instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -5,12 +5,13 @@ use crate::error::{exit, CliError, Result};
 use crate::models::catalog::{human_bytes, Catalog};
 use crate::models::resolve::{active, lookup, Target};
 use crate::models::{file_problem, gguf, model_path};
+use crate::settings::Settings;
 use std::path::Path;
 
-pub fn run(cat: &Catalog, cache: &Path, model: Option<&str>) -> Result<i32> {
+pub fn run(cat: &Catalog, s: &Settings, cache: &Path, model: Option<&str>) -> Result<i32> {
     let target = match model {
-        Some(m) => lookup(cat, m)?,
-        None => active(cat, None)?.target,
+        Some(m) => lookup(cat, s, m)?,
+        None => active(cat, s)?.target,
     };
     let (name, path) = match target {
         Target::Catalog(spec) => (spec.id.clone(), model_path(cache, &spec)),

@@ -8,6 +8,7 @@ use crate::hardware::Speed;
 use crate::models::catalog::{human_bytes, Catalog};
 use crate::models::resolve::{active, Target};
 use crate::models::{model_path, select};
+use crate::settings::Settings;
 use std::path::Path;
 
 /// "~0.9 s", the estimate shown beside each model.
@@ -15,10 +16,16 @@ fn seconds(s: Option<f64>) -> String {
     s.map_or("?".into(), |s| format!("~{s:.1} s"))
 }
 
-pub fn run(cat: &Catalog, cache: &Path, only_installed: bool, only_fits: bool) -> Result<i32> {
+pub fn run(
+    cat: &Catalog,
+    s: &Settings,
+    cache: &Path,
+    only_installed: bool,
+    only_fits: bool,
+) -> Result<i32> {
     let total = crate::hardware::memory().map(|m| m.total_mb);
-    let speed = Speed::here(crate::config::threads(None).value);
-    let act = active(cat, None).ok();
+    let speed = Speed::here(s.machine_threads);
+    let act = active(cat, s).ok();
     let active_name = act.as_ref().map(|a| a.name().to_string());
     let is_active = |name: &str| active_name.as_deref() == Some(name);
     crate::outln!(

@@ -8,7 +8,7 @@ mod info;
 mod list;
 mod use_model;
 
-use crate::cli::ModelCommand;
+use crate::cli::{ModelArgs, ModelCommand};
 use crate::config::Source;
 use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
@@ -18,20 +18,22 @@ use crate::models::resolve::{
     active, catalog, download_error, download_options, resolve_model, spec_for,
 };
 use crate::paths;
+use crate::settings::Settings;
 
 pub fn run(cmd: ModelCommand) -> Result<i32> {
     let cat = catalog()?;
     let cache = paths::cache_dir();
+    let s = &super::settings::resolve(&ModelArgs::default());
     match cmd {
         ModelCommand::Pull { id, verbose } => {
             // No id: the model named in flag/env/config, else the catalogue
             // default (the automatic choice only ever picks installed models
             // beyond the default, so pulling it would do nothing).
-            let spec = match (id.as_deref(), active(&cat, None)) {
+            let spec = match (id.as_deref(), active(&cat, s)) {
                 (None, Ok(a)) if a.source == Source::Auto => cat.default_model().clone(),
-                _ => spec_for(&cat, id.as_deref())?,
+                _ => spec_for(&cat, s, id.as_deref())?,
             };
-            let offline = paths::offline_requested(false);
+            let offline = s.offline;
             // An explicit pull replaces a damaged file instead of only reporting it.
             let opts = DownloadOptions {
                 repair: true,
@@ -39,14 +41,15 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             };
             let path = download::ensure_model(&spec, &cache, &opts).map_err(download_error)?;
             // The prompt prefix too, so the first request does not wait for it.
-            let margs = crate::cli::ModelArgs {
+            let margs = ModelArgs {
                 model: Some(spec.id.clone()),
                 offline: true,
                 verbose,
                 ..Default::default()
             };
-            let model = resolve_model(&margs)?;
-            crate::backend::prepare(&model, &margs)?;
+            let s = super::settings::resolve(&margs);
+            let model = resolve_model(&s)?;
+            crate::backend::prepare(&model, &s)?;
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }
@@ -54,7 +57,7 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             Ok(exit::OK)
         }
         ModelCommand::Verify { id } => {
-            let spec = spec_for(&cat, id.as_deref())?;
+            let spec = spec_for(&cat, s, id.as_deref())?;
             let path = model_path(&cache, &spec);
             if !path.is_file() {
                 return Err(CliError::model(format!(
@@ -71,22 +74,28 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             crate::outln!("{}: ok ({})", spec.id, path.display());
             Ok(exit::OK)
         }
-        ModelCommand::List { installed, fits } => list::run(&cat, &cache, installed, fits),
-        ModelCommand::Rm { id, force } => remove(&cat, &cache, &id, force),
+        ModelCommand::List { installed, fits } => list::run(&cat, s, &cache, installed, fits),
+        ModelCommand::Rm { id, force } => remove(&cat, s, &cache, &id, force),
         ModelCommand::Path { id } => {
-            let spec = spec_for(&cat, id.as_deref())?;
+            let spec = spec_for(&cat, s, id.as_deref())?;
             crate::outln!("{}", model_path(&cache, &spec).display());
             Ok(exit::OK)
         }
-        ModelCommand::Use { model } => use_model::run(&cat, &cache, &model),
-        ModelCommand::Info { model } => info::run(&cat, &cache, model.as_deref()),
+        ModelCommand::Use { model } => use_model::run(&cat, s, &cache, &model),
+        ModelCommand::Info { model } => info::run(&cat, s, &cache, model.as_deref()),
         ModelCommand::Import { path, name } => import::run(&cat, &cache, &path, name.as_deref()),
     }
 }
 
-fn remove(cat: &Catalog, cache: &std::path::Path, id: &str, force: bool) -> Result<i32> {
-    let spec = spec_for(cat, Some(id))?;
-    let is_active = active(cat, None).is_ok_and(|a| a.name() == spec.id);
+fn remove(
+    cat: &Catalog,
+    s: &Settings,
+    cache: &std::path::Path,
+    id: &str,
+    force: bool,
+) -> Result<i32> {
+    let spec = spec_for(cat, s, Some(id))?;
+    let is_active = active(cat, s).is_ok_and(|a| a.name() == spec.id);
     if is_active && !force {
         return Err(CliError::usage(format!(
             "{id} is the active model; pass --force to delete it anyway (the next request would download it again)"

@@ -5,11 +5,12 @@ use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
 use crate::models::resolve::{lookup, Target};
 use crate::models::{file_problem, gguf, model_path};
+use crate::settings::Settings;
 use std::path::Path;
 
-pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
+pub fn run(cat: &Catalog, s: &Settings, cache: &Path, model: &str) -> Result<i32> {
     // The file that must load before it is written down, when there is one.
-    let (value, file) = match lookup(cat, model)? {
+    let (value, file) = match lookup(cat, s, model)? {
         Target::File { path, .. } if !model_is_name(model) => {
             if let Some(problem) = file_problem(&path) {
                 return Err(CliError::model(format!("{problem}; nothing was written")));
@@ -56,8 +57,9 @@ pub fn run(cat: &Catalog, cache: &Path, model: &str) -> Result<i32> {
         if let Some(problem) = file_problem(path) {
             return Err(CliError::model(format!("{problem}; nothing was written")));
         }
-        let m = crate::models::resolve::resolve_model(&margs)?;
-        crate::backend::check_loads(&m, &margs).map_err(|e| {
+        let s = crate::commands::settings::resolve(&margs);
+        let m = crate::models::resolve::resolve_model(&s)?;
+        crate::backend::check_loads(&m, &s).map_err(|e| {
             CliError::new(
                 e.kind,
                 format!(
