@@ -4,17 +4,16 @@
 //! memory, the response cache or the backend ([`crate::backend`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
-use crate::backend::{engine_error, generate, generate_via_server, mock_reply, parse_generation};
+use crate::backend::{generate, generate_via_server, parse_generation, route, Route};
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
 use crate::error::Result;
 use crate::folder::FolderUse;
 use crate::memory::Recall;
-use crate::models::resolve::resolve_model;
 use crate::paths;
 use crate::response_cache::ResponseCache;
 use crate::safety;
-use crate::settings::{BackendKind, Settings};
+use crate::settings::Settings;
 
 /// What a request asks beyond its words: a revision (`--refine` and the
 /// command it revises, `--previous`) and commands not to give again
@@ -136,7 +135,6 @@ pub struct Answer {
 /// shared server).
 pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -> Result<Answer> {
     let started = std::time::Instant::now();
-    let kind = s.backend.value;
     let mut tokens = crate::output::Tokens::default();
     let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
         let ms = started.elapsed().as_millis() as u64;
@@ -145,39 +143,24 @@ pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -
             ..Timings::default()
         };
         (cmd, t, "memory".to_string(), "memory")
-    } else if let Some(g) = mock_reply(kind, req) {
-        let g = g.map_err(engine_error)?;
-        (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
-    } else if kind == BackendKind::OpenAi {
-        let (g, model) = generate_via_server(s, req)?;
-        tokens = crate::output::Tokens::of(&g);
-        (parse_generation(&g)?, g.timings, model, "openai")
     } else {
-        let model = resolve_model(s)?;
-        let model_id = model.model_id();
-        let cache = ResponseCache::new(&paths::cache_dir());
-        let use_cache = !crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false);
-        if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
-            let ms = started.elapsed().as_millis() as u64;
-            let t = Timings {
-                total: ms,
-                ..Timings::default()
-            };
-            (cmd, t, model.name.clone(), "cache")
-        } else {
-            let (g, backend) = generate(&model, s, req.clone())?;
-            if s.verbose {
-                eprintln!(
-                    "cmdai: {} request tokens, {} generated; timings {:?}",
-                    g.prompt_tokens, g.generated_tokens, g.timings
-                );
+        match route(s, req.context.os)? {
+            // The canned answer as it is: no self-check.
+            #[cfg(feature = "mock")]
+            mut mock @ Route::Mock => {
+                let never = std::sync::atomic::AtomicBool::new(false);
+                let g = mock
+                    .backend(s)
+                    .generate(req, &never)
+                    .map_err(crate::backend::engine_error)?;
+                (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
             }
-            tokens = crate::output::Tokens::of(&g);
-            let cmd = parse_generation(&g)?;
-            if use_cache {
-                cache.put(&model_id, req, &cmd);
+            Route::Server(mut server) => {
+                let (g, model) = generate_via_server(&mut server, s, req)?;
+                tokens = crate::output::Tokens::of(&g);
+                (parse_generation(&g)?, g.timings, model, "openai")
             }
-            (cmd, g.timings, model.name.clone(), backend)
+            Route::Local(model) => local_answer(s, &model, req, started, &mut tokens)?,
         }
     };
     Ok(Answer {
@@ -187,6 +170,41 @@ pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -
         backend,
         tokens,
     })
+}
+
+/// The local model's command for `req`: from the response cache, else
+/// from the model (through the daemon, else in this process).
+fn local_answer(
+    s: &Settings,
+    model: &crate::models::resolve::ResolvedModel,
+    req: &GenerateRequest,
+    started: std::time::Instant,
+    tokens: &mut crate::output::Tokens,
+) -> Result<(String, Timings, String, &'static str)> {
+    let model_id = model.model_id();
+    let cache = ResponseCache::new(&paths::cache_dir());
+    let use_cache = !crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false);
+    if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
+        let ms = started.elapsed().as_millis() as u64;
+        let t = Timings {
+            total: ms,
+            ..Timings::default()
+        };
+        return Ok((cmd, t, model.name.clone(), "cache"));
+    }
+    let (g, backend) = generate(model, s, req.clone())?;
+    if s.verbose {
+        eprintln!(
+            "cmdai: {} request tokens, {} generated; timings {:?}",
+            g.prompt_tokens, g.generated_tokens, g.timings
+        );
+    }
+    *tokens = crate::output::Tokens::of(&g);
+    let cmd = parse_generation(&g)?;
+    if use_cache {
+        cache.put(&model_id, req, &cmd);
+    }
+    Ok((cmd, g.timings, model.name.clone(), backend))
 }
 
 /// A revision of `previous` (the command offered for `request`) following

@@ -11,12 +11,13 @@ use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions};
 use crate::error::{CliError, Result};
-use crate::models::resolve::ResolvedModel;
+use crate::models::resolve::{resolve_model, ResolvedModel};
 use crate::output;
 use crate::parser;
 use crate::selfcheck::CutOff;
 pub use crate::settings::BackendKind;
 use crate::settings::{OpenAi, Settings};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 pub fn engine_error(e: EngineError) -> CliError {
@@ -32,23 +33,174 @@ pub fn engine_error(e: EngineError) -> CliError {
         EngineError::TooLong { .. } => CliError::usage(e.to_string()),
         EngineError::Cancelled => CliError::interrupted(),
         EngineError::Server(m) => CliError::model(m),
+        EngineError::StoppedMidway(m) => CliError::failure(m),
         _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
     }
 }
 
-/// The canned answer when the test-only mock backend is chosen (builds with
-/// the cargo feature `mock`); `None` for every other backend.
-pub fn mock_reply(
-    kind: BackendKind,
-    req: &GenerateRequest,
-) -> Option<std::result::Result<Generation, EngineError>> {
+/// Where a run's requests to a model go, chosen in one place
+/// ([`route`]) for generate, explain and refine alike.
+pub enum Route {
+    /// Canned answers (test builds with the cargo feature `mock`).
     #[cfg(feature = "mock")]
-    if kind == BackendKind::Mock {
-        let never = std::sync::atomic::AtomicBool::new(false);
-        return Some(crate::engine::mock::MockBackend.generate(req, &never));
+    Mock,
+    /// A shared OpenAI-compatible server.
+    Server(OpenAiBackend),
+    /// The local model: through the daemon, else in this process ([`LocalModel`]).
+    Local(ResolvedModel),
+}
+
+/// The route the `backend` setting picks; for the local model, the model
+/// is found (and downloaded, after asking) here.
+pub fn route(s: &Settings, os: crate::context::Os) -> Result<Route> {
+    match s.backend.value {
+        #[cfg(feature = "mock")]
+        BackendKind::Mock => Ok(Route::Mock),
+        BackendKind::OpenAi => {
+            let o = s.openai.as_ref().ok_or_else(|| {
+                CliError::failure("the shared server's settings were not resolved for this run")
+            })?;
+            Ok(Route::Server(openai_backend(o, os)))
+        }
+        BackendKind::Local => Ok(Route::Local(resolve_model(s)?)),
     }
-    let _ = (kind, req);
-    None
+}
+
+impl Route {
+    /// The route as an [`engine::Backend`](Backend).
+    pub fn backend<'a>(&'a mut self, s: &'a Settings) -> Box<dyn Backend + 'a> {
+        match self {
+            #[cfg(feature = "mock")]
+            Route::Mock => Box::new(crate::engine::mock::MockBackend),
+            Route::Server(server) => Box::new(ServerRef(server)),
+            Route::Local(model) => Box::new(LocalModel::new(model, s)),
+        }
+    }
+}
+
+/// A borrowed server as a [`Backend`].
+struct ServerRef<'a>(&'a mut OpenAiBackend);
+
+impl Backend for ServerRef<'_> {
+    fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &AtomicBool,
+    ) -> std::result::Result<Generation, EngineError> {
+        self.0.generate(req, cancel)
+    }
+    fn explain(
+        &mut self,
+        command: &str,
+        cancel: &AtomicBool,
+        on_piece: &mut dyn FnMut(&str),
+    ) -> std::result::Result<Generation, EngineError> {
+        self.0.explain(command, cancel, on_piece)
+    }
+}
+
+/// The local model, reached the one way cmdai reaches it: through the
+/// resident daemon (started on demand) unless `no_daemon`; in this process
+/// when the daemon cannot be reached or stops before it has answered (the
+/// reason is said once, [`fell_back`]). The model is loaded in this process
+/// at most once per run.
+pub struct LocalModel<'a> {
+    model: &'a ResolvedModel,
+    s: &'a Settings,
+    use_daemon: bool,
+    worker: Option<Worker>,
+    /// What answered the last request: `llama.cpp (daemon)` or `llama.cpp`.
+    pub served_by: &'static str,
+}
+
+impl<'a> LocalModel<'a> {
+    pub fn new(model: &'a ResolvedModel, s: &'a Settings) -> Self {
+        LocalModel {
+            model,
+            s,
+            use_daemon: !s.no_daemon,
+            worker: None,
+            served_by: "llama.cpp (daemon)",
+        }
+    }
+
+    /// The daemon's answer, `None` when it cannot give one and this process
+    /// should (said once); an engine error is the answer's error.
+    fn by_daemon<T>(
+        &mut self,
+        ask: impl FnOnce(&ResolvedModel, &Settings) -> std::result::Result<T, ClientError>,
+    ) -> Option<std::result::Result<T, EngineError>> {
+        if !self.use_daemon {
+            return None;
+        }
+        match ask(self.model, self.s) {
+            Ok(g) => Some(Ok(g)),
+            Err(ClientError::Engine(e)) => Some(Err(e)),
+            Err(e) => {
+                fell_back(&e, self.s.verbose);
+                self.use_daemon = false;
+                None
+            }
+        }
+    }
+
+    /// The model loaded in this process (the first time it is needed).
+    fn worker(&mut self, os: crate::context::Os) -> &Worker {
+        self.served_by = "llama.cpp";
+        let (model, s) = (self.model, self.s);
+        self.worker
+            .get_or_insert_with(|| in_process_worker(model, s, os))
+    }
+}
+
+impl Backend for LocalModel<'_> {
+    fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        _cancel: &AtomicBool,
+    ) -> std::result::Result<Generation, EngineError> {
+        if let Some(answer) = self.by_daemon(|m, s| generate_via_daemon(m, s, req)) {
+            return answer;
+        }
+        wait_with_spinner(self.worker(req.context.os), req.clone())
+    }
+
+    fn explain(
+        &mut self,
+        command: &str,
+        _cancel: &AtomicBool,
+        on_piece: &mut dyn FnMut(&str),
+    ) -> std::result::Result<Generation, EngineError> {
+        let mut streamed = false;
+        let by_daemon = self.by_daemon(|m, s| {
+            let mut note = daemon_note(s.verbose, None);
+            let result = client::connect_or_start(&m.model_id(), &serve_args(m, s), &mut note)
+                .and_then(|mut conn| {
+                    conn.explain(command, &mut |p| {
+                        streamed = true;
+                        on_piece(p)
+                    })
+                });
+            match result {
+                // Half an explanation is on the screen: starting over would repeat it.
+                Err(e) if streamed && !matches!(e, ClientError::Engine(_)) => {
+                    Err(ClientError::Engine(EngineError::StoppedMidway(format!(
+                        "the daemon stopped mid-explanation ({e}); run the command again"
+                    ))))
+                }
+                other => other,
+            }
+        });
+        if let Some(answer) = by_daemon {
+            return answer;
+        }
+        let os = crate::context::Os::current();
+        let (pending, pieces) = self.worker(os).submit_explain(command.to_string());
+        for p in pieces {
+            on_piece(&p);
+        }
+        pending.wait()
+    }
 }
 
 /// The shared inference server: each `[openai]` setting from its
@@ -233,14 +385,17 @@ fn spinner() -> Option<indicatif::ProgressBar> {
 }
 
 /// Waits for the worker, showing a spinner on a terminal's stderr.
-fn wait_with_spinner(worker: &Worker, req: GenerateRequest) -> Result<Generation> {
+fn wait_with_spinner(
+    worker: &Worker,
+    req: GenerateRequest,
+) -> std::result::Result<Generation, EngineError> {
     let pending = worker.submit(req);
     let spinner = spinner();
     let result = pending.wait();
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    result.map_err(engine_error)
+    result
 }
 
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
@@ -251,35 +406,21 @@ pub fn generate(
     s: &Settings,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
-    let mut use_daemon = !s.no_daemon;
-    let mut local: Option<Worker> = None;
-    let mut backend = "llama.cpp (daemon)";
-    let g = choice::generate(&req, |r: &GenerateRequest| {
-        if use_daemon {
-            match generate_via_daemon(model, s, r) {
-                Ok(g) => return Ok(g),
-                Err(ClientError::Engine(e)) => return Err(engine_error(e)),
-                Err(e) => {
-                    fell_back(&e, s.verbose);
-                    use_daemon = false;
-                }
-            }
-        }
-        backend = "llama.cpp";
-        let worker = local.get_or_insert_with(|| in_process_worker(model, s, r.context.os));
-        wait_with_spinner(worker, r.clone())
-    })?;
-    Ok((g, backend))
+    let mut local = LocalModel::new(model, s);
+    let never = AtomicBool::new(false);
+    let g = choice::generate(&req, |r: &GenerateRequest| local.generate(r, &never))
+        .map_err(engine_error)?;
+    Ok((g, local.served_by))
 }
 
 /// Asks the shared inference server: no daemon, no local model and no
 /// response cache (the server's model may change under the same name).
 /// Returns the answer and the model name it was asked for.
-pub fn generate_via_server(s: &Settings, req: &GenerateRequest) -> Result<(Generation, String)> {
-    let o = s.openai.as_ref().ok_or_else(|| {
-        CliError::failure("the shared server's settings were not resolved for this run")
-    })?;
-    let mut server = openai_backend(o, req.context.os);
+pub fn generate_via_server(
+    server: &mut OpenAiBackend,
+    s: &Settings,
+    req: &GenerateRequest,
+) -> Result<(Generation, String)> {
     let spinner = spinner();
     let g = choice::generate(req, |r: &GenerateRequest| {
         server.generate(r, &Default::default())

@@ -191,6 +191,11 @@ pub enum EngineError {
     OutOfTime,
     #[error("the inference thread stopped unexpectedly")]
     WorkerGone,
+    /// The daemon stopped after part of a streamed answer was shown, so it
+    /// is not started over in this process (that would repeat it); the
+    /// message is a whole sentence.
+    #[error("{0}")]
+    StoppedMidway(String),
 }
 
 /// Anything that can answer a [`GenerateRequest`].
