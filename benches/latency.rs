@@ -248,15 +248,7 @@ fn main() {
     let ctx = RequestContext::new(Os::current(), "bash", "~/proj");
     let reqs: Vec<GenerateRequest> = requests
         .iter()
-        .map(|q| GenerateRequest {
-            query: q.to_string(),
-            context: ctx.clone(),
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        })
+        .map(|q| GenerateRequest::plain(*q, ctx.clone()))
         .collect();
 
     // (i) cmdai's engine in-process, prefix cached in the KV.

@@ -205,15 +205,8 @@ mod tests {
     }
 
     fn req() -> GenerateRequest {
-        GenerateRequest {
-            query: "q".into(),
-            context: crate::context::RequestContext::new(crate::context::Os::Linux, "bash", "~"),
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        }
+        let context = crate::context::RequestContext::new(crate::context::Os::Linux, "bash", "~");
+        GenerateRequest::plain("q", context)
     }
 
     #[test]

@@ -121,15 +121,7 @@ mod tests {
     use crate::context::{Os, RequestContext};
 
     fn req(q: &str, cwd: &str) -> GenerateRequest {
-        GenerateRequest {
-            query: q.into(),
-            context: RequestContext::new(Os::Linux, "bash", cwd),
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        }
+        GenerateRequest::plain(q, RequestContext::new(Os::Linux, "bash", cwd))
     }
 
     #[test]

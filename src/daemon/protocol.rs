@@ -209,13 +209,8 @@ mod tests {
     #[test]
     fn round_trip() {
         let req = Request::Generate(GenerateRequest {
-            query: "find large files".into(),
-            context: RequestContext::detect(),
             avoid: vec!["ls".into()],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
+            ..GenerateRequest::plain("find large files", RequestContext::detect())
         });
         let mut buf = Vec::new();
         write_msg(&mut buf, &req).unwrap();

@@ -48,6 +48,24 @@ pub struct GenerateRequest {
     pub deadline_ms: Option<u64>,
 }
 
+impl GenerateRequest {
+    /// `query` in `context` and nothing else: no commands to avoid, no
+    /// feedback, the default search, no examples, no deadline. What tests
+    /// and benches start from (a request cmdai answers is built in full by
+    /// [`crate::answer::build_request`]).
+    pub fn plain(query: impl Into<String>, context: RequestContext) -> GenerateRequest {
+        GenerateRequest {
+            query: query.into(),
+            context,
+            avoid: Vec::new(),
+            feedback: None,
+            search: Search::default(),
+            examples: Vec::new(),
+            deadline_ms: None,
+        }
+    }
+}
+
 /// How the engine searches for answers to one request: always the greedy
 /// answer, plus up to `branches` alternatives forked where the greedy path
 /// was unsure (its best two tokens within `margin` nats of each other), and

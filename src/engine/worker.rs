@@ -200,15 +200,7 @@ mod tests {
     }
 
     fn req(q: &str) -> GenerateRequest {
-        GenerateRequest {
-            query: q.into(),
-            context: RequestContext::detect(),
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        }
+        GenerateRequest::plain(q, RequestContext::detect())
     }
 
     #[test]

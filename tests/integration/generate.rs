@@ -87,15 +87,7 @@ fn real_model_answers_common_requests() {
     let mut failures = Vec::new();
     let mut parsed = 0;
     for (query, programs) in CASES {
-        let req = GenerateRequest {
-            query: query.to_string(),
-            context: ctx.clone(),
-            avoid: vec![],
-            feedback: None,
-            search: Default::default(),
-            examples: Vec::new(),
-            deadline_ms: None,
-        };
+        let req = GenerateRequest::plain(*query, ctx.clone());
         let g = engine.generate(&req, &cancel).expect("generation");
         let cmd = match parse_generation(&g) {
             Ok(c) => {

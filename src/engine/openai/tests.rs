@@ -14,13 +14,8 @@ fn ctx() -> RequestContext {
 
 fn request(query: &str, avoid: &[&str]) -> GenerateRequest {
     GenerateRequest {
-        query: query.into(),
-        context: ctx(),
         avoid: avoid.iter().map(|s| s.to_string()).collect(),
-        feedback: None,
-        search: Default::default(),
-        examples: Vec::new(),
-        deadline_ms: None,
+        ..GenerateRequest::plain(query, ctx())
     }
 }
 
