@@ -428,15 +428,10 @@ impl Source<'_> {
     }
 }
 
-/// Downloads into `.part` from the first source that works, then checks and
-/// installs it. The caller holds the lock.
-fn download(
-    spec: &ModelSpec,
-    sc: &Sidecars,
-    opts: &DownloadOptions,
-    client: &Client,
-    bar: &Progress,
-) -> Result<PathBuf, DownloadError> {
+/// What an earlier run recorded about the `.part` of `spec`'s file: kept
+/// when it is of the same file, started afresh (and the `.part` deleted)
+/// when the catalogue changed the file since.
+fn resume_state(spec: &ModelSpec, sc: &Sidecars) -> PartState {
     let target = format!(
         "{}@{}/{}#{}",
         spec.hf_repo,
@@ -444,7 +439,7 @@ fn download(
         spec.file,
         spec.sha256.as_deref().unwrap_or("")
     );
-    let mut state = match PartState::load(&sc.part_state) {
+    match PartState::load(&sc.part_state) {
         Some(s) if s.target == target => s,
         Some(_) => {
             // The .part belongs to another file (the catalogue changed).
@@ -459,24 +454,41 @@ fn download(
             target,
             ..Default::default()
         },
+    }
+}
+
+/// Refuses a download the disk has no room for (what the `.part` already
+/// holds counts), before a byte is fetched.
+fn check_room(spec: &ModelSpec, sc: &Sidecars) -> Result<(), DownloadError> {
+    let have = fs::metadata(&sc.part).map(|m| m.len()).unwrap_or(0);
+    let Some(total) = spec.expected_size() else {
+        return Ok(());
     };
+    let need = total.saturating_sub(have);
+    match free_space(&sc.dir) {
+        Some(free) if free < need => Err(DownloadError::DiskFull {
+            id: String::new(),
+            need,
+            free,
+            dir: sc.dir.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Downloads into `.part` from the first source that works, then checks and
+/// installs it. The caller holds the lock.
+fn download(
+    spec: &ModelSpec,
+    sc: &Sidecars,
+    opts: &DownloadOptions,
+    client: &Client,
+    bar: &Progress,
+) -> Result<PathBuf, DownloadError> {
+    let mut state = resume_state(spec, sc);
     let mut expected_sha = expected_sha256(spec, sc);
     let mut expected_size = spec.size;
-
-    let have = fs::metadata(&sc.part).map(|m| m.len()).unwrap_or(0);
-    if let Some(total) = spec.expected_size() {
-        let need = total.saturating_sub(have);
-        if let Some(free) = free_space(&sc.dir) {
-            if free < need {
-                return Err(DownloadError::DiskFull {
-                    id: String::new(),
-                    need,
-                    free,
-                    dir: sc.dir.clone(),
-                });
-            }
-        }
-    }
+    check_room(spec, sc)?;
 
     let max_parts = spec
         .mirrors

@@ -434,140 +434,33 @@ fn unwrap_words(
         match name.as_str() {
             "sudo" => {
                 privileged = true;
-                let shell = rest
-                    .iter()
-                    .take_while(|x| x.text.starts_with('-'))
-                    .any(|x| {
-                        matches!(x.text.as_str(), "--shell" | "--login")
-                            || !x.text.starts_with("--") && x.text.contains(['s', 'i'])
-                    });
-                w = skip_opts(
-                    rest,
-                    "ugpChDrtUTR",
-                    &[
-                        "user",
-                        "group",
-                        "prompt",
-                        "close-from",
-                        "host",
-                        "chdir",
-                        "role",
-                        "type",
-                        "other-user",
-                        "command-timeout",
-                        "chroot",
-                    ],
-                );
+                let shell;
+                (shell, w) = sudo_command(rest);
                 // `sudo -u root X=1 cmd`
                 if shell && w.is_empty() {
                     stdin_shell(sc, idx, first, out);
                     return;
                 }
             }
-            "doas" | "run0" | "pkexec" => {
-                privileged = true;
-                w = skip_opts(rest, "uCa", &["user"]);
-            }
-            "env" => {
+            "env" => match env_runs(rest) {
                 // `env -S 'string'` splits the string into a command.
-                let mut i = 0;
-                let mut split: Option<&Word> = None;
-                while i < rest.len() {
-                    let t = rest[i].text.as_str();
-                    if t == "-S" || t == "--split-string" {
-                        split = rest.get(i + 1);
-                        break;
-                    } else if t == "-u" || t == "-C" || t == "--unset" || t == "--chdir" {
-                        i += 2;
-                    } else if t == "--" {
-                        i += 1;
-                        break;
-                    } else if t.starts_with('-') && t.len() > 1 {
-                        i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if let Some(s) = split {
+                EnvRuns::Split(s) => {
                     out.bodies.push(body_from(std::slice::from_ref(s), None));
                     return;
                 }
-                let mut next = &rest[i.min(rest.len())..];
-                while next.first().is_some_and(is_assignment) {
-                    next = &next[1..];
-                }
-                if next.is_empty() {
-                    // Plain `env` prints the environment.
-                    break;
-                }
-                w = next;
-            }
+                // Plain `env` prints the environment.
+                EnvRuns::Nothing => break,
+                EnvRuns::Command(next) => w = next,
+            },
             "command" | "builtin" => {
                 if rest.iter().any(|x| x.text == "-v" || x.text == "-V") {
                     return;
                 }
                 w = skip_opts(rest, "", &[]);
             }
-            "nohup" | "setsid" | "unbuffer" | "then" | "do" | "else" | "elif" | "if" | "while"
-            | "until" | "!" | "{" | "exec" | "time" | "caffeinate" | "torsocks" | "proxychains"
-            | "proxychains4" | "catchsegv" | "fakeroot" | "systemd-run" | "unshare" | "nsenter"
-            | "firejail" | "stdbuf" => {
-                w = skip_opts(
-                    rest,
-                    "aospenwrtcuUgGlmiN",
-                    &[
-                        "output",
-                        "unit",
-                        "property",
-                        "uid",
-                        "gid",
-                        "setenv",
-                        "working-directory",
-                        "target",
-                    ],
-                );
-            }
-            "nice" | "ionice" | "renice" | "chrt" => {
-                w = skip_opts(rest, "nct", &["adjustment", "class", "classdata"]);
-                if name == "chrt" || name == "renice" {
-                    // `chrt 10 cmd`: skip the priority.
-                    if w.first()
-                        .is_some_and(|x| x.text.chars().all(|c| c.is_ascii_digit()))
-                    {
-                        w = &w[1..];
-                    }
-                }
-            }
-            "taskset" => {
-                w = skip_opts(rest, "", &[]);
-                if !w.is_empty() {
-                    w = &w[1..];
-                }
-            }
-            "timeout" => {
-                w = skip_opts(rest, "sk", &["signal", "kill-after"]);
-                if !w.is_empty() {
-                    w = &w[1..]; // the duration
-                }
-            }
-            "chroot" => {
-                w = skip_opts(rest, "", &["userspec", "groups"]);
-                if !w.is_empty() {
-                    w = &w[1..]; // the new root
-                }
-            }
-            "busybox" | "toybox" => {
-                w = rest;
-            }
             "flock" => {
                 let r = skip_opts(rest, "wEc", &["timeout", "conflict-exit-code", "command"]);
-                if let Some(pos) = rest
-                    .iter()
-                    .position(|x| x.text == "-c" || x.text == "--command")
-                {
-                    if let Some(b) = rest.get(pos + 1) {
-                        out.bodies.push(body_from(std::slice::from_ref(b), None));
-                    }
+                if push_command_body(rest, out) {
                     return;
                 }
                 w = if r.is_empty() { r } else { &r[1..] };
@@ -594,14 +487,7 @@ fn unwrap_words(
                 break;
             }
             "su" | "runuser" => {
-                if let Some(pos) = rest
-                    .iter()
-                    .position(|x| x.text == "-c" || x.text == "--command")
-                {
-                    if let Some(b) = rest.get(pos + 1) {
-                        out.bodies.push(body_from(std::slice::from_ref(b), None));
-                    }
-                } else {
+                if !push_command_body(rest, out) {
                     // Without `-c` the user's shell reads commands from stdin.
                     stdin_shell(sc, idx, first, out);
                 }
@@ -632,42 +518,23 @@ fn unwrap_words(
             }
             n if SHELLS.contains(&n) => {
                 // `bash -c 'body' name args`, `bash -lc body`, `bash <<EOF`.
-                let mut i = 0;
-                let mut body: Option<&Word> = None;
-                let mut params: Vec<String> = Vec::new();
-                while i < rest.len() {
-                    let t = rest[i].text.as_str();
-                    if t.starts_with('-') && !t.starts_with("--") && t.len() > 1 {
-                        if t[1..].contains('c') {
-                            // The first non-option word after the cluster is the body.
-                            let mut j = i + 1;
-                            while j < rest.len()
-                                && rest[j].text.starts_with('-')
-                                && rest[j].text.len() > 1
-                            {
-                                j += 1;
-                            }
-                            body = rest.get(j);
-                            params = rest.iter().skip(j + 1).map(|w| w.text.clone()).collect();
-                            break;
-                        }
-                        i += 1;
-                    } else if t.starts_with("--") {
-                        i += 1;
-                    } else {
-                        break;
+                match shell_body(rest) {
+                    Some((b, params)) => {
+                        let mut body = body_from(std::slice::from_ref(b), None);
+                        body.params = params;
+                        out.bodies.push(body);
                     }
-                }
-                if let Some(b) = body {
-                    let mut body = body_from(std::slice::from_ref(b), None);
-                    body.params = params;
-                    out.bodies.push(body);
-                } else {
-                    stdin_bodies(sc, out);
+                    None => stdin_bodies(sc, out),
                 }
                 break;
             }
-            _ => break,
+            _ => match after_wrapper(&name, rest) {
+                Some(next) => {
+                    privileged |= matches!(name.as_str(), "doas" | "run0" | "pkexec");
+                    w = next;
+                }
+                None => break,
+            },
         }
     }
     if w.is_empty() {
@@ -683,6 +550,166 @@ fn unwrap_words(
         index: idx,
         in_called_function: false,
     });
+}
+
+/// The body of `-c BODY` or `--command BODY` (`su`, `runuser`, `flock`),
+/// kept to be checked; whether the option is there.
+fn push_command_body(rest: &[Word], out: &mut Unwrapped) -> bool {
+    let Some(pos) = rest
+        .iter()
+        .position(|x| x.text == "-c" || x.text == "--command")
+    else {
+        return false;
+    };
+    if let Some(b) = rest.get(pos + 1) {
+        out.bodies.push(body_from(std::slice::from_ref(b), None));
+    }
+    true
+}
+
+/// `sudo`'s options: whether they ask for a shell (`-s`, `-i`, `--login`),
+/// and the words after them.
+fn sudo_command(rest: &[Word]) -> (bool, &[Word]) {
+    let shell = rest
+        .iter()
+        .take_while(|x| x.text.starts_with('-'))
+        .any(|x| {
+            matches!(x.text.as_str(), "--shell" | "--login")
+                || !x.text.starts_with("--") && x.text.contains(['s', 'i'])
+        });
+    let w = skip_opts(
+        rest,
+        "ugpChDrtUTR",
+        &[
+            "user",
+            "group",
+            "prompt",
+            "close-from",
+            "host",
+            "chdir",
+            "role",
+            "type",
+            "other-user",
+            "command-timeout",
+            "chroot",
+        ],
+    );
+    (shell, w)
+}
+
+/// What `env ARGS` runs.
+enum EnvRuns<'a> {
+    /// `env -S 'string'`: the string, split into a command.
+    Split(&'a Word),
+    /// The command after the options and assignments.
+    Command(&'a [Word]),
+    /// Nothing: plain `env` prints the environment.
+    Nothing,
+}
+
+fn env_runs(rest: &[Word]) -> EnvRuns<'_> {
+    let mut i = 0;
+    while i < rest.len() {
+        let t = rest[i].text.as_str();
+        if t == "-S" || t == "--split-string" {
+            return match rest.get(i + 1) {
+                Some(s) => EnvRuns::Split(s),
+                None => EnvRuns::Command(&rest[i..]),
+            };
+        } else if t == "-u" || t == "-C" || t == "--unset" || t == "--chdir" {
+            i += 2;
+        } else if t == "--" {
+            i += 1;
+            break;
+        } else if t.starts_with('-') && t.len() > 1 {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let mut next = &rest[i.min(rest.len())..];
+    while next.first().is_some_and(is_assignment) {
+        next = &next[1..];
+    }
+    if next.is_empty() {
+        EnvRuns::Nothing
+    } else {
+        EnvRuns::Command(next)
+    }
+}
+
+/// A shell's `-c` body (the first word after the option cluster holding
+/// `c`) and the positional parameters after it; `None` when the shell reads
+/// its commands from stdin.
+fn shell_body(rest: &[Word]) -> Option<(&Word, Vec<String>)> {
+    let mut i = 0;
+    while i < rest.len() {
+        let t = rest[i].text.as_str();
+        if t.starts_with('-') && !t.starts_with("--") && t.len() > 1 {
+            if t[1..].contains('c') {
+                // The first non-option word after the cluster is the body.
+                let mut j = i + 1;
+                while j < rest.len() && rest[j].text.starts_with('-') && rest[j].text.len() > 1 {
+                    j += 1;
+                }
+                let params = rest.iter().skip(j + 1).map(|w| w.text.clone()).collect();
+                return rest.get(j).map(|b| (b, params));
+            }
+            i += 1;
+        } else if t.starts_with("--") {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    None
+}
+
+/// The command a wrapper runs (`nohup`, `nice -n 5`, `timeout 10`,
+/// `chroot DIR`, `doas`, `busybox` ...): the words after its own options
+/// and operands; `None` for a program that is no wrapper.
+fn after_wrapper<'a>(name: &str, rest: &'a [Word]) -> Option<&'a [Word]> {
+    // The wrapper's own operand before the command (a CPU mask, a duration,
+    // the new root).
+    let skip_one = |w: &'a [Word]| if w.is_empty() { w } else { &w[1..] };
+    let w = match name {
+        "doas" | "run0" | "pkexec" => skip_opts(rest, "uCa", &["user"]),
+        "nohup" | "setsid" | "unbuffer" | "then" | "do" | "else" | "elif" | "if" | "while"
+        | "until" | "!" | "{" | "exec" | "time" | "caffeinate" | "torsocks" | "proxychains"
+        | "proxychains4" | "catchsegv" | "fakeroot" | "systemd-run" | "unshare" | "nsenter"
+        | "firejail" | "stdbuf" => skip_opts(
+            rest,
+            "aospenwrtcuUgGlmiN",
+            &[
+                "output",
+                "unit",
+                "property",
+                "uid",
+                "gid",
+                "setenv",
+                "working-directory",
+                "target",
+            ],
+        ),
+        "nice" | "ionice" | "renice" | "chrt" => {
+            let w = skip_opts(rest, "nct", &["adjustment", "class", "classdata"]);
+            // `chrt 10 cmd`: skip the priority.
+            let priority = w
+                .first()
+                .is_some_and(|x| x.text.chars().all(|c| c.is_ascii_digit()));
+            if (name == "chrt" || name == "renice") && priority {
+                &w[1..]
+            } else {
+                w
+            }
+        }
+        "taskset" => skip_one(skip_opts(rest, "", &[])),
+        "timeout" => skip_one(skip_opts(rest, "sk", &["signal", "kill-after"])),
+        "chroot" => skip_one(skip_opts(rest, "", &["userspec", "groups"])),
+        "busybox" | "toybox" => rest,
+        _ => return None,
+    };
+    Some(w)
 }
 
 /// `find ROOTS... EXPR -exec CMD {} ;` runs CMD on what find selects. Without

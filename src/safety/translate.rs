@@ -665,48 +665,10 @@ fn value_of(a: &str, lang: Lang, glob: Option<&str>) -> String {
     let mut any = false;
     while i < b.len() {
         let c = b[i];
-        // String prefixes r'', b'', f'', u'' (Python).
-        let (prefix_f, skip) = match (c, b.get(i + 1)) {
-            (b'f' | b'F', Some(b'\'' | b'"')) => (true, 1),
-            (b'r' | b'b' | b'u' | b'R' | b'B' | b'U', Some(b'\'' | b'"')) => (false, 1),
-            _ => (false, 0),
-        };
-        let q = b.get(i + skip).copied();
-        if matches!(q, Some(b'\'' | b'"' | b'`')) {
-            let q = q.unwrap_or(b'"');
-            let start = i + skip + 1;
-            let mut j = start;
-            let mut s = String::new();
-            let raw = skip == 1 && !prefix_f && matches!(c, b'r' | b'R');
-            while j < b.len() && b[j] != q {
-                if b[j] == b'\\' && j + 1 < b.len() && !raw {
-                    let n = b[j + 1];
-                    match n {
-                        b'n' => s.push('\n'),
-                        b't' => s.push('\t'),
-                        _ => s.push(n as char),
-                    }
-                    j += 2;
-                    continue;
-                }
-                s.push(b[j] as char);
-                j += 1;
-            }
-            let s = if s.is_ascii() {
-                s
-            } else {
-                String::from_utf8_lossy(&b[start..j.min(b.len())]).into_owned()
-            };
-            let interpolating = prefix_f
-                || q == b'`'
-                || (q == b'"' && matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php));
-            out.push_str(&if interpolating {
-                interpolate(&s, lang)
-            } else {
-                s
-            });
+        if let Some((text, next)) = literal_at(a, i, lang) {
+            out.push_str(&text);
             any = true;
-            i = j + 1;
+            i = next;
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c == b'@' {
@@ -769,6 +731,56 @@ fn value_of(a: &str, lang: Lang, glob: Option<&str>) -> String {
     } else {
         COMPUTED.into()
     }
+}
+
+/// The quoted literal that starts at byte `i` of `a` (with Python's
+/// r'', b'', f'', u'' prefixes), unescaped, and interpolated where the
+/// language interpolates it; with the index just past it. `None` when no
+/// literal starts there.
+fn literal_at(a: &str, i: usize, lang: Lang) -> Option<(String, usize)> {
+    let b = a.as_bytes();
+    let c = b[i];
+    // String prefixes r'', b'', f'', u'' (Python).
+    let (prefix_f, skip) = match (c, b.get(i + 1)) {
+        (b'f' | b'F', Some(b'\'' | b'"')) => (true, 1),
+        (b'r' | b'b' | b'u' | b'R' | b'B' | b'U', Some(b'\'' | b'"')) => (false, 1),
+        _ => (false, 0),
+    };
+    let q = b.get(i + skip).copied()?;
+    if !matches!(q, b'\'' | b'"' | b'`') {
+        return None;
+    }
+    let start = i + skip + 1;
+    let mut j = start;
+    let mut s = String::new();
+    let raw = skip == 1 && !prefix_f && matches!(c, b'r' | b'R');
+    while j < b.len() && b[j] != q {
+        if b[j] == b'\\' && j + 1 < b.len() && !raw {
+            let n = b[j + 1];
+            match n {
+                b'n' => s.push('\n'),
+                b't' => s.push('\t'),
+                _ => s.push(n as char),
+            }
+            j += 2;
+            continue;
+        }
+        s.push(b[j] as char);
+        j += 1;
+    }
+    let s = if s.is_ascii() {
+        s
+    } else {
+        String::from_utf8_lossy(&b[start..j.min(b.len())]).into_owned()
+    };
+    let interpolating =
+        prefix_f || q == b'`' || (q == b'"' && matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php));
+    let text = if interpolating {
+        interpolate(&s, lang)
+    } else {
+        s
+    };
+    Some((text, j + 1))
 }
 
 fn b64_literal() -> &'static Regex {

@@ -186,97 +186,8 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
     }
     match name {
         "killall5" => out.add(&KILL_ALL, c.span.clone()),
-        "kill" => {
-            let mut signal: Option<&str> = None;
-            let mut pids: Vec<&crate::safety::parse::Word> = Vec::new();
-            let mut only_pids = false;
-            let mut i = 0;
-            while i < c.args.len() {
-                let w = &c.args[i];
-                let t = w.text.as_str();
-                i += 1;
-                if only_pids {
-                    pids.push(w);
-                    continue;
-                }
-                match t {
-                    "--" => only_pids = true,
-                    "-l" | "-L" | "--list" | "--table" => return,
-                    "-s" | "-n" | "--signal" => {
-                        signal = c.args.get(i).map(|w| w.text.as_str());
-                        i += 1;
-                    }
-                    _ if t.starts_with("--signal=") => signal = Some(&t[9..]),
-                    // The first `-X` is the signal (`kill -1 PID` is SIGHUP).
-                    _ if t.starts_with('-')
-                        && t.len() > 1
-                        && signal.is_none()
-                        && pids.is_empty() =>
-                    {
-                        signal = Some(&t[1..]);
-                    }
-                    _ => pids.push(w),
-                }
-            }
-            let sig = signal
-                .unwrap_or("TERM")
-                .trim_start_matches("SIG")
-                .trim_start_matches("sig")
-                .to_ascii_uppercase();
-            let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
-            for w in pids {
-                if w.text == "-1" {
-                    out.add(&KILL_ALL, w.span.clone());
-                } else if (w.text == "1" || is_init_lookup(cx, w)) && !harmless {
-                    out.add(&KILL_INIT, w.span.clone());
-                }
-            }
-        }
-        "pkill" | "killall" => {
-            let o = opts(
-                &c.args,
-                "sugUGPtFnoc",
-                &[
-                    "signal",
-                    "user",
-                    "group",
-                    "parent",
-                    "terminal",
-                    "session",
-                    "ns",
-                    "nslist",
-                    "pidfile",
-                    "older-than",
-                    "younger-than",
-                ],
-            );
-            // `pkill -9 x`, `killall -HUP x`: a signal written as an option.
-            let dash_signal = c.arg_texts().find_map(|t| {
-                let s = t.strip_prefix('-')?;
-                let s = s.strip_prefix("SIG").unwrap_or(s);
-                (!s.is_empty()
-                    && (s.chars().all(|ch| ch.is_ascii_digit())
-                        || s.len() >= 3 && s.chars().all(|ch| ch.is_ascii_uppercase())))
-                .then_some(s)
-            });
-            let sig = dash_signal
-                .or(o.value('s'))
-                .or(o.long_value("signal"))
-                .unwrap_or("TERM")
-                .trim_start_matches("SIG")
-                .to_ascii_uppercase();
-            let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
-            if !harmless
-                && o.operands.iter().any(|w| {
-                    matches!(
-                        w.text.trim_start_matches('^').trim_end_matches('$'),
-                        "init" | "systemd" | "launchd"
-                    )
-                })
-            {
-                out.add(&KILL_INIT, c.span.clone());
-            }
-        }
+        "kill" => check_kill(c, cx, out),
+        "pkill" | "killall" => check_pkill(c, out),
         "shutdown" | "reboot" | "halt" | "poweroff" | "openrc-shutdown" => {
             let cancel = c.arg_texts().any(|t| {
                 matches!(
@@ -293,26 +204,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 out.add(&SHUTDOWN, c.span.clone());
             }
         }
-        "systemctl" | "loginctl" => {
-            let verb = sub0.unwrap_or("");
-            let cancelled = c
-                .args
-                .windows(2)
-                .any(|w| w[0].text == "--when" && w[1].text == "cancel")
-                || c.arg_texts().any(|t| t == "--when=cancel");
-            if matches!(
-                verb,
-                "poweroff" | "reboot" | "halt" | "kexec" | "soft-reboot"
-            ) && !cancelled
-            {
-                out.add(&SHUTDOWN, c.span.clone());
-            }
-            if matches!(verb, "stop" | "disable" | "mask" | "kill")
-                && c.args.iter().skip(1).any(|w| firewall_service(&w.text))
-            {
-                out.add(&FIREWALL_DISABLE, c.span.clone());
-            }
-        }
+        "systemctl" | "loginctl" => check_systemctl(c, out),
         "service" if sub0.is_some_and(firewall_service) && matches!(c.sub(1), Some("stop")) => {
             out.add(&FIREWALL_DISABLE, c.span.clone());
         }
@@ -347,27 +239,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         }
         "iptables" | "ip6tables" | "iptables-nft" | "iptables-legacy" | "ip6tables-nft"
         | "ip6tables-legacy" => check_iptables(c, out),
-        "nft" => {
-            let words: Vec<String> = c
-                .arg_texts()
-                .filter(|t| !t.starts_with('-'))
-                .map(|t| t.to_ascii_lowercase())
-                .collect();
-            let verb = words.first().map(String::as_str);
-            let what = words.get(1).map(String::as_str);
-            if matches!(verb, Some("flush")) && matches!(what, Some("ruleset" | "table" | "chain"))
-                || matches!(verb, Some("delete" | "destroy")) && matches!(what, Some("table"))
-            {
-                out.add(&FIREWALL_FLUSH, c.span.clone());
-            }
-            let text = words.join(" ");
-            if matches!(verb, Some("add" | "create"))
-                && text.contains("hook input")
-                && text.contains("policy drop")
-            {
-                out.add(&FIREWALL_DROP_ALL, c.span.clone());
-            }
-        }
+        "nft" => check_nft(c, out),
         "firewall-cmd" if c.arg_texts().any(|t| t == "--panic-on") => {
             out.add(&FIREWALL_DROP_ALL, c.span.clone());
         }
@@ -442,6 +314,142 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
         _ => {}
     }
     let _ = cx;
+}
+
+/// `kill`: every process (`-1`), or init (PID 1, `$(pidof systemd)`), with a signal that ends it.
+fn check_kill(c: &Cmd, cx: &Cx, out: &mut Out) {
+    let mut signal: Option<&str> = None;
+    let mut pids: Vec<&crate::safety::parse::Word> = Vec::new();
+    let mut only_pids = false;
+    let mut i = 0;
+    while i < c.args.len() {
+        let w = &c.args[i];
+        let t = w.text.as_str();
+        i += 1;
+        if only_pids {
+            pids.push(w);
+            continue;
+        }
+        match t {
+            "--" => only_pids = true,
+            "-l" | "-L" | "--list" | "--table" => return,
+            "-s" | "-n" | "--signal" => {
+                signal = c.args.get(i).map(|w| w.text.as_str());
+                i += 1;
+            }
+            _ if t.starts_with("--signal=") => signal = Some(&t[9..]),
+            // The first `-X` is the signal (`kill -1 PID` is SIGHUP).
+            _ if t.starts_with('-') && t.len() > 1 && signal.is_none() && pids.is_empty() => {
+                signal = Some(&t[1..]);
+            }
+            _ => pids.push(w),
+        }
+    }
+    let sig = signal
+        .unwrap_or("TERM")
+        .trim_start_matches("SIG")
+        .trim_start_matches("sig")
+        .to_ascii_uppercase();
+    let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
+    for w in pids {
+        if w.text == "-1" {
+            out.add(&KILL_ALL, w.span.clone());
+        } else if (w.text == "1" || is_init_lookup(cx, w)) && !harmless {
+            out.add(&KILL_INIT, w.span.clone());
+        }
+    }
+}
+
+/// `pkill`/`killall` of init, systemd or launchd with a signal that ends it.
+fn check_pkill(c: &Cmd, out: &mut Out) {
+    let o = opts(
+        &c.args,
+        "sugUGPtFnoc",
+        &[
+            "signal",
+            "user",
+            "group",
+            "parent",
+            "terminal",
+            "session",
+            "ns",
+            "nslist",
+            "pidfile",
+            "older-than",
+            "younger-than",
+        ],
+    );
+    // `pkill -9 x`, `killall -HUP x`: a signal written as an option.
+    let dash_signal = c.arg_texts().find_map(|t| {
+        let s = t.strip_prefix('-')?;
+        let s = s.strip_prefix("SIG").unwrap_or(s);
+        (!s.is_empty()
+            && (s.chars().all(|ch| ch.is_ascii_digit())
+                || s.len() >= 3 && s.chars().all(|ch| ch.is_ascii_uppercase())))
+        .then_some(s)
+    });
+    let sig = dash_signal
+        .or(o.value('s'))
+        .or(o.long_value("signal"))
+        .unwrap_or("TERM")
+        .trim_start_matches("SIG")
+        .to_ascii_uppercase();
+    let harmless = matches!(sig.as_str(), "0" | "HUP" | "1");
+    if !harmless
+        && o.operands.iter().any(|w| {
+            matches!(
+                w.text.trim_start_matches('^').trim_end_matches('$'),
+                "init" | "systemd" | "launchd"
+            )
+        })
+    {
+        out.add(&KILL_INIT, c.span.clone());
+    }
+}
+
+/// `systemctl`/`loginctl`: a shutdown not cancelled, or the firewall stopped.
+fn check_systemctl(c: &Cmd, out: &mut Out) {
+    let verb = c.sub(0).unwrap_or("");
+    let cancelled = c
+        .args
+        .windows(2)
+        .any(|w| w[0].text == "--when" && w[1].text == "cancel")
+        || c.arg_texts().any(|t| t == "--when=cancel");
+    if matches!(
+        verb,
+        "poweroff" | "reboot" | "halt" | "kexec" | "soft-reboot"
+    ) && !cancelled
+    {
+        out.add(&SHUTDOWN, c.span.clone());
+    }
+    if matches!(verb, "stop" | "disable" | "mask" | "kill")
+        && c.args.iter().skip(1).any(|w| firewall_service(&w.text))
+    {
+        out.add(&FIREWALL_DISABLE, c.span.clone());
+    }
+}
+
+/// `nft`: the ruleset flushed or deleted, or an input hook that drops everything.
+fn check_nft(c: &Cmd, out: &mut Out) {
+    let words: Vec<String> = c
+        .arg_texts()
+        .filter(|t| !t.starts_with('-'))
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
+    let verb = words.first().map(String::as_str);
+    let what = words.get(1).map(String::as_str);
+    if matches!(verb, Some("flush")) && matches!(what, Some("ruleset" | "table" | "chain"))
+        || matches!(verb, Some("delete" | "destroy")) && matches!(what, Some("table"))
+    {
+        out.add(&FIREWALL_FLUSH, c.span.clone());
+    }
+    let text = words.join(" ");
+    if matches!(verb, Some("add" | "create"))
+        && text.contains("hook input")
+        && text.contains("policy drop")
+    {
+        out.add(&FIREWALL_DROP_ALL, c.span.clone());
+    }
 }
 
 /// `kill $(pidof systemd)`, `kill -9 $(pgrep -x init)`.
