@@ -30,11 +30,19 @@ pub struct Ask {
 /// of what this user ran as example turns. With `--refine`, the original
 /// request and the command to revise come first as a turn of their own and
 /// the instruction is the request.
-pub fn build_request(s: &Settings, ask: &Ask, query: &str) -> (GenerateRequest, FolderUse) {
+///
+/// Also what memory offered for the words (read once per request; `None`
+/// for a revision, or when memory is off or has nothing close).
+pub fn build_request(
+    s: &Settings,
+    ask: &Ask,
+    query: &str,
+) -> (GenerateRequest, FolderUse, Option<Recall>) {
     let mut context = RequestContext::detect();
     let folder = folder_context(s, ask, query);
     context.folder = folder.lines.clone();
     let quality = s.quality.value;
+    let mut recalled = None;
     let (query, examples) = match (&ask.refine, &ask.previous) {
         (Some(instruction), Some(previous)) => (
             format!("revise that command: {}", instruction.trim()),
@@ -45,10 +53,11 @@ pub fn build_request(s: &Settings, ask: &Ask, query: &str) -> (GenerateRequest, 
         ),
         _ => {
             let knowledge = quality.examples(context.os, query);
-            let memory = recall(s, query).and_then(|r| match r {
-                Recall::Example(e) => Some(e),
-                Recall::Same(_) => None,
-            });
+            recalled = recall(s, query);
+            let memory = match &recalled {
+                Some(Recall::Example(e)) => Some(e.clone()),
+                _ => None,
+            };
             (
                 query.to_string(),
                 crate::memory::with_memory(memory, knowledge),
@@ -64,7 +73,7 @@ pub fn build_request(s: &Settings, ask: &Ask, query: &str) -> (GenerateRequest, 
         examples,
         deadline_ms: None,
     };
-    (req, folder)
+    (req, folder, recalled)
 }
 
 /// Longest wait for the folder's snapshot; past it the request goes on
@@ -108,7 +117,7 @@ fn folder_context(s: &Settings, ask: &Ask, query: &str) -> FolderUse {
 
 /// What memory offers for `query` asked in this folder (nothing when memory
 /// is off).
-pub fn recall(s: &Settings, query: &str) -> Option<Recall> {
+fn recall(s: &Settings, query: &str) -> Option<Recall> {
     if !s.memory.value {
         return None;
     }
@@ -215,7 +224,7 @@ pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) ->
         previous: Some(previous.to_string()),
         avoid: Vec::new(),
     };
-    let (req, _) = build_request(s, &ask, request);
+    let (req, _, _) = build_request(s, &ask, request);
     let out = answer(s, &req, None)?;
     if s.memory.value {
         let ctx = safety::Context::for_user().in_dir(&req.context.cwd);

@@ -1,9 +1,26 @@
 //! cmdai: plain words in, one shell command out, from a local model.
 //!
-//! The flow of one request: [`cli`] parses the words, [`commands::generate`]
-//! finds the model ([`models`]), builds the prompt ([`prompt`]), runs it
-//! ([`engine`]), parses the answer ([`parser`]) and judges it ([`safety`])
-//! before [`output`] prints it.
+//! How one request (`cmdai find big files`) travels:
+//! 1. [`commands`] parses the command line ([`cli`]) and resolves the run's
+//!    settings once (`commands/settings.rs`: flag, then `CMDAI_*` variable,
+//!    then config.toml ([`config`]), then the machine or the default, each
+//!    setting declared once in [`settings`]) into one
+//!    [`settings::Settings`]. Nothing below `commands` reads the command
+//!    line or the config file.
+//! 2. [`commands::generate`] hands the words and the settings to
+//!    [`answer`], which builds the request ([`answer::build_request`]: what
+//!    the folder holds ([`folder`]), knowledge-base examples ([`knowledge`],
+//!    as many as the [`quality`] asks for) and what the user ran before
+//!    ([`memory`])) and gets the command: from memory, else along the one
+//!    route to a model that [`backend::route`] picks (the local model
+//!    ([`models`]): the response cache ([`response_cache`]), then the
+//!    daemon ([`daemon`]), else the engine in this process ([`engine`],
+//!    prompt by [`prompt`]); or a shared server; or the test mock), with
+//!    the self-check's one retry ([`choice`], [`selfcheck`]). The model's
+//!    text is read by [`parser`].
+//! 3. Back in [`commands::generate`], the model's stand-ins are filled
+//!    from the folder ([`placeholders`]), the command is judged
+//!    ([`safety`]), recorded ([`history`]) and printed ([`output`]).
 
 pub mod answer;
 pub mod backend;

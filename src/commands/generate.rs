@@ -1,6 +1,6 @@
 //! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
 
-use crate::answer::{answer, build_request, recall, Answer, Ask};
+use crate::answer::{answer, build_request, Answer, Ask};
 use crate::cli::{Format, GenerateArgs};
 pub use crate::config::BackendKind;
 use crate::error::{exit, CliError, Result};
@@ -46,7 +46,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         previous: args.previous.clone(),
         avoid: args.avoid.clone(),
     };
-    let (req, folder) = build_request(&s, &ask, &query);
+    let (req, folder, recalled) = build_request(&s, &ask, &query);
     if args.explain && output::stderr_is_terminal() {
         eprintln!(
             "cmdai: generating a command for \"{query}\", then explaining it (to explain a command you have: cmdai explain COMMAND)"
@@ -55,7 +55,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     // The same request in other words, already answered by the user's own
     // command in this kind of folder: that command, no model.
     let remembered = match (&args.refine, args.avoid.is_empty()) {
-        (None, true) => recall(&s, &query).and_then(|r| match r {
+        (None, true) => recalled.and_then(|r| match r {
             Recall::Same(cmd) => Some(cmd),
             Recall::Example(_) => None,
         }),

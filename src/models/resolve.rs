@@ -25,12 +25,28 @@ pub struct ResolvedModel {
     pub path: PathBuf,
     /// Pinned checksum, when the catalogue has one.
     pub sha256: Option<String>,
+    /// [`ResolvedModel::model_id`], worked out the first time it is asked for.
+    id: std::sync::OnceLock<String>,
 }
 
 impl ResolvedModel {
+    fn new(name: String, path: PathBuf, sha256: Option<String>) -> ResolvedModel {
+        ResolvedModel {
+            name,
+            path,
+            sha256,
+            id: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Identity a daemon is checked against: the pinned sha256, or a hash of
-    /// the file's path, size and modification time.
+    /// the file's path, size and modification time (read once per run: a
+    /// request asks for it several times).
     pub fn model_id(&self) -> String {
+        self.id.get_or_init(|| self.identity()).clone()
+    }
+
+    fn identity(&self) -> String {
         if let Some(sha) = &self.sha256 {
             return sha.clone();
         }
@@ -216,11 +232,7 @@ pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
                     }
                 )));
             }
-            return Ok(ResolvedModel {
-                name,
-                path,
-                sha256: None,
-            });
+            return Ok(ResolvedModel::new(name, path, None));
         }
         Target::Catalog(spec) => *spec,
     };
@@ -256,9 +268,9 @@ pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
     }
     let path = download::ensure_model(&spec, &cache, &download_options(offline))
         .map_err(download_error)?;
-    Ok(ResolvedModel {
-        name: spec.id.clone(),
+    Ok(ResolvedModel::new(
+        spec.id.clone(),
         path,
-        sha256: spec.sha256.clone(),
-    })
+        spec.sha256.clone(),
+    ))
 }

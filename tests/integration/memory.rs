@@ -84,3 +84,34 @@ fn a_high_risk_command_is_never_remembered() {
         "{all:?}"
     );
 }
+
+/// The same request again, in the same folder, is answered from memory
+/// without the model (memory is read once per request, for the answer and
+/// the example turn alike); with `--avoid` (asking for another command) it
+/// goes to the model.
+#[test]
+fn a_request_remembered_here_is_answered_from_memory() {
+    let t = TestDir::new();
+    assert_eq!(remember(&t, "show memory usage", "free -h"), 0);
+    let ask = |extra: &[&str]| {
+        let mut c = t.cmd();
+        c.env("CMDAI_DATA_DIR", t.path("data"))
+            .env("CMDAI_BACKEND", "mock")
+            .env("CMDAI_MOCK_REPLY", r#"{"cmd": "vmstat"}"#)
+            .args(["--format", "json"])
+            .args(extra)
+            .arg("show memory usage");
+        let r = run(c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        (
+            v["command"].as_str().unwrap_or("").to_string(),
+            v["backend"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(ask(&[]), ("free -h".to_string(), "memory".to_string()));
+    assert_eq!(
+        ask(&["--avoid", "free -h"]),
+        ("vmstat".to_string(), "mock".to_string())
+    );
+}
