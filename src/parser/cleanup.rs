@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::parsed::{Found, ParseError, Parsed, Strategy};
-use super::words::{looks_like_command, looks_like_prose};
+use super::vocabulary::{looks_like_command, looks_like_prose};
 
 /// Characters a terminal does not show as themselves: control characters
 /// other than tab (ESC starts escape sequences, CR and BS overwrite what was

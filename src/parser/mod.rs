@@ -22,7 +22,7 @@ mod cleanup;
 mod parsed;
 mod prefilled;
 mod reply;
-mod words;
+mod vocabulary;
 
 #[cfg(test)]
 mod tests;

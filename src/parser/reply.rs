@@ -43,7 +43,7 @@ use super::cleanup::{
 };
 use super::parsed::{Found, ParseError, Parsed, Strategy};
 use super::prefilled::decode_string_body;
-use super::words::{is_known_command, is_program_name, looks_like_command, looks_like_prose};
+use super::vocabulary::{is_known_command, is_program_name, looks_like_command, looks_like_prose};
 
 /// Parses any reply text into one command; see the module docs for the order
 /// in which strategies are tried.

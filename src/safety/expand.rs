@@ -23,8 +23,8 @@
 //! back to the original text, so findings still point at what the user sees.
 
 use crate::safety::parse::{parse, ExpKind, Expansion, RedirOp, Script};
+use crate::safety::programs::{is_assignment, prog_name};
 use crate::safety::types::Context;
-use crate::safety::words::{is_assignment, prog_name};
 use std::collections::HashMap;
 use std::ops::Range;
 

@@ -2,7 +2,7 @@
 //!
 //! Why this exists: cmdai hands a machine-written command to someone who will
 //! often just press Enter. [`assess`] parses the command the way a shell would
-//! (see `parse.rs` and `command.rs`), follows wrappers, pipes, substitutions
+//! (see `parse.rs` and `lower.rs`), follows wrappers, pipes, substitutions
 //! and nested `sh -c` scripts, and runs the rule catalogue (`rules/`) over
 //! every command that would actually execute. The result is an
 //! [`Assessment`]: the highest [`Risk`] found and one [`Finding`] per
@@ -12,18 +12,18 @@
 //! something else), [`policy`] turns a risk into a [`Verdict`] for a
 //! [`SafetyLevel`], and [`check_json_line`] formats results for `cmdai check`.
 
-mod cmd;
-mod command;
 mod expand;
+mod lower;
 mod parse;
-mod paths;
+mod path_kind;
 mod policy;
+mod programs;
 mod request;
 mod rules;
 mod translate;
 mod types;
+mod unwrapped;
 mod walk;
-mod words;
 
 #[cfg(test)]
 mod tests;
@@ -53,7 +53,7 @@ pub fn rules() -> &'static [Rule] {
 pub fn programs(command: &str) -> Vec<String> {
     let script = parse::parse(command, 0);
     (0..script.commands.len())
-        .flat_map(|i| command::unwrap(&script, i).cmds)
+        .flat_map(|i| lower::unwrap(&script, i).cmds)
         .map(|c| c.name)
         .filter(|n| !n.is_empty() && !script.functions.contains(n))
         .collect()
@@ -81,7 +81,7 @@ pub struct Invocation {
 pub fn invocations(command: &str) -> Vec<Invocation> {
     let script = parse::parse(command, 0);
     (0..script.commands.len())
-        .flat_map(|i| command::unwrap(&script, i).cmds)
+        .flat_map(|i| lower::unwrap(&script, i).cmds)
         .filter(|c| !c.name.is_empty() && !script.functions.contains(&c.name))
         .map(|c| Invocation {
             options: c

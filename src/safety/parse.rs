@@ -14,7 +14,7 @@
 //! The parser never fails: malformed input (unterminated quotes, stray
 //! parentheses) is read as far as it goes. It is a single forward pass, with
 //! nesting bounded by [`MAX_DEPTH`], so its cost is linear in the input size.
-//! Splitting of `sh -c` / `eval` bodies happens one level up, in `command.rs`,
+//! Splitting of `sh -c` / `eval` bodies happens one level up, in `lower.rs`,
 //! because it depends on what the program is.
 
 use std::ops::Range;

@@ -75,7 +75,7 @@ fn only_prints(command: &str) -> bool {
     script.commands.iter().all(|sc| {
         sc.words.first().is_none_or(|w| {
             matches!(
-                crate::safety::words::prog_name(&w.text).as_str(),
+                crate::safety::programs::prog_name(&w.text).as_str(),
                 "echo" | "printf" | "true" | ":" | "false" | "cat" | "sleep" | "exit"
             )
         })

@@ -2,16 +2,16 @@
 //! code is written, and the shell lines that code amounts to.
 //!
 //! Why this exists: `python3 -c 'import shutil; shutil.rmtree("/")'` does
-//! what `rm -rf /` does. The lowering of commands (`command.rs`) turns such
+//! what `rm -rf /` does. The lowering of commands (`lower.rs`) turns such
 //! code into nested scripts with [`bodies`], and the interpreter rules
 //! (`rules/interp.rs`) judge the same [`translate`] result. It depends only
 //! on the parser, the command shapes and the word helpers, so both users can
 //! import it without a circle.
 
-use crate::safety::cmd::{Body, Cmd};
 use crate::safety::expand::base64_decode;
 use crate::safety::parse::{RedirOp, Script, Word};
-use crate::safety::words::prog_name;
+use crate::safety::programs::prog_name;
+use crate::safety::unwrapped::{Body, Cmd};
 use regex::Regex;
 use std::sync::OnceLock;
 

@@ -6,8 +6,8 @@
 //! with spans mapped back to the original line. It sits above the rules and
 //! below `safety/mod.rs` and `request.rs`, which both call it.
 
-use crate::safety::command;
 use crate::safety::expand;
+use crate::safety::lower;
 use crate::safety::parse;
 use crate::safety::rules;
 use crate::safety::rules::kit::{cwd_table, Cx, Out, SpanMap};
@@ -87,8 +87,8 @@ impl Walk<'_> {
         } else {
             scope.inherited.clone()
         };
-        let unwrapped: Vec<crate::safety::cmd::Unwrapped> = (0..script.commands.len())
-            .map(|i| command::unwrap(&script, i))
+        let unwrapped: Vec<crate::safety::unwrapped::Unwrapped> = (0..script.commands.len())
+            .map(|i| lower::unwrap(&script, i))
             .collect();
         let cwd = cwd_table(&script, &unwrapped, ctx);
         let cx = Cx {

@@ -6,12 +6,12 @@
 //! sweeping or irreversible forms are flagged; deleting one named object is
 //! left to the tool's own prompts.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "cloud";
 
@@ -261,7 +261,7 @@ fn check_kubectl(c: &Cmd, cx: &Cx, out: &mut Out) {
     let all_ns = o.has('A') || o.has_long("all-namespaces");
     let kind = ops.get(1).copied().unwrap_or("");
     let namespaces = matches!(kind, "ns" | "namespace" | "namespaces");
-    let fed = c.input == crate::safety::cmd::Input::Unknown
+    let fed = c.input == crate::safety::unwrapped::Input::Unknown
         && cx.before_in_pipeline(c.index).any(lists_namespaces)
         || c.args.iter().any(|w| {
             w.subs

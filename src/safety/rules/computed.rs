@@ -9,16 +9,16 @@
 //! deletes or overwrites (`rm -rf "$d"`, `dd of=$dev`) is High, because an
 //! empty or unexpected value is how such lines destroy the wrong thing.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::parse::Word;
-use crate::safety::paths::{classify, PathClass};
+use crate::safety::path_kind::{classify, PathClass};
+use crate::safety::programs::is_downloader;
 use crate::safety::rules::kit::{is_computed, Cx, Out};
 use crate::safety::rules::network;
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
-use crate::safety::words::is_downloader;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "expansion";
 
@@ -111,7 +111,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
                 let deletes = c.arg_texts().any(|t| t == "-delete")
                     || c.args.windows(2).any(|p| {
                         crate::find_predicates::runs_command(&p[0].text)
-                            && destroys_operands(&crate::safety::words::prog_name(&p[1].text))
+                            && destroys_operands(&crate::safety::programs::prog_name(&p[1].text))
                     });
                 if deletes {
                     c.args

@@ -5,11 +5,11 @@
 //! database client will execute it (its `-c`/`-e` argument, a here-string or
 //! here-document, or text piped into it), never in `echo` or commit messages.
 
-use crate::safety::cmd::Cmd;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 use regex::Regex;
 use std::sync::OnceLock;
 

@@ -6,14 +6,14 @@
 //! target of writers and disk tools, and stay quiet for image files
 //! (`dd of=./disk.img`) and read-only uses (`fdisk -l`, `wipefs /dev/sda`).
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::parse::RedirOp;
-use crate::safety::paths::is_block_device;
+use crate::safety::path_kind::is_block_device;
 use crate::safety::rules::kit::{Cx, Out, WriteTarget};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "disk";
 

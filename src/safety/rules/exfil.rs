@@ -12,8 +12,7 @@
 //! `docker login --password-stdin`) is not flagged; shown on the screen, it
 //! stays with `sec.show_private_key`.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::parse::{RedirOp, Word};
 use crate::safety::rules::flow::{dev_net_host, host_of, Data, Flow, Line};
 use crate::safety::rules::kit::{Cx, Out};
@@ -21,6 +20,7 @@ use crate::safety::translate::{all_code, lang_of};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 use regex::Regex;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -455,7 +455,7 @@ fn code_sinks(c: &Cmd, cx: &Cx) -> Vec<Sent> {
             .secret_env
             .captures_iter(&code)
             .filter_map(|c| c.get(1))
-            .find(|n| crate::safety::paths::is_secret_var(n.as_str()))
+            .find(|n| crate::safety::path_kind::is_secret_var(n.as_str()))
         {
             data.secret = Some(format!("the value of ${}", name.as_str()));
         } else {

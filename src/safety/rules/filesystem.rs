@@ -7,13 +7,13 @@
 //! `rm -rf ./build` stays a mild warning while `rm -rf /`, `~`, `/usr` or a
 //! `$VAR/` that may be empty are stopped.
 
-use crate::safety::cmd::{Cmd, Input};
-use crate::safety::command::opts;
-use crate::safety::paths::{classify, is_account_file, is_shell_binary, normalize, PathClass};
+use crate::safety::lower::opts;
+use crate::safety::path_kind::{classify, is_account_file, is_shell_binary, normalize, PathClass};
 use crate::safety::rules::kit::{truncate_destroys, Cx, Out, WriteMode, WriteTarget};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::{Cmd, Input};
 
 const CAT: &str = "filesystem";
 
@@ -364,7 +364,7 @@ fn exec_action(c: &Cmd, i: usize) -> Option<FindAction> {
         .map(|w| w.text.as_str())
         .take_while(|t| *t != ";" && *t != "+")
         .collect();
-    match crate::safety::words::prog_name(&p.text).as_str() {
+    match crate::safety::programs::prog_name(&p.text).as_str() {
         "rm" | "rmdir" | "unlink" | "srm" | "wipe" => Some(FindAction::Delete),
         "shred"
             if rest.iter().any(|t| {
@@ -455,8 +455,8 @@ fn tree_note(
     ctx: &crate::safety::types::Context,
 ) -> String {
     let n = normalize(raw, ctx);
-    let every = crate::safety::paths::strip_glob(&n).is_some();
-    let dir = crate::safety::paths::strip_glob(&n)
+    let every = crate::safety::path_kind::strip_glob(&n).is_some();
+    let dir = crate::safety::path_kind::strip_glob(&n)
         .unwrap_or(&n)
         .trim_end_matches('/');
     let dir = if dir.is_empty() { "/" } else { dir };
@@ -604,7 +604,7 @@ pub(crate) fn check(c: &Cmd, cx: &Cx, out: &mut Out) {
             let o = opts(&c.args, "nsx", &["iterations", "size", "random-source"]);
             if o.operands
                 .iter()
-                .any(|w| !crate::safety::paths::is_block_device(&w.text))
+                .any(|w| !crate::safety::path_kind::is_block_device(&w.text))
             {
                 out.add(&SHRED_FILES, c.span.clone());
             }

@@ -13,13 +13,13 @@
 //! secrets and staged execution read the [`Flow`] of a line; `kit.rs`, above
 //! this file, computes it once per parsed line when a rule first asks.
 
-use crate::safety::cmd::{Cmd, Input, Unwrapped};
-use crate::safety::command::opts;
 use crate::safety::expand::run_fixed;
+use crate::safety::lower::opts;
 use crate::safety::parse::{ExpKind, RedirOp, Script, Word};
-use crate::safety::paths::{is_secret_var, normalize, secret_name};
+use crate::safety::path_kind::{is_secret_var, normalize, secret_name};
+use crate::safety::programs::{is_assignment, is_downloader};
 use crate::safety::types::Context;
-use crate::safety::words::{is_assignment, is_downloader};
+use crate::safety::unwrapped::{Cmd, Input, Unwrapped};
 use std::ops::Range;
 
 /// How far data is followed back through pipes and substitutions.
@@ -1130,7 +1130,7 @@ pub(crate) fn host_of(target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safety::command::unwrap;
+    use crate::safety::lower::unwrap;
     use crate::safety::parse::parse;
 
     fn flow_of(src: &str, f: impl FnOnce(&Line, &Flow)) {

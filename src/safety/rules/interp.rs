@@ -16,12 +16,12 @@
 //! lowering of commands uses too; this file holds the rules and judges what
 //! the translation found.
 
-use crate::safety::cmd::Cmd;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::translate::{all_code, translate, Lang};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 use regex::Regex;
 use std::sync::OnceLock;
 

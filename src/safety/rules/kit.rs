@@ -6,12 +6,12 @@
 //! that imports it. They live here, below all category files, and
 //! `rules/mod.rs` keeps only the dispatch.
 
-use crate::safety::cmd::{Cmd, Unwrapped};
 use crate::safety::expand::EditMap;
 use crate::safety::parse::{Script, SubKind, Word};
 pub(crate) use crate::safety::rules::flow::{truncate_destroys, WriteMode, WriteTarget};
 use crate::safety::rules::flow::{Flow, Line};
 use crate::safety::types::{Context, Finding, Rule};
+use crate::safety::unwrapped::{Cmd, Unwrapped};
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ops::Range;

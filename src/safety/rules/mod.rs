@@ -87,7 +87,7 @@ pub(crate) fn check_all(cx: &Cx, out: &mut Out) {
 /// Code the line sets up to run later or writes and then runs (a cron line,
 /// a startup file's new line, a script written from a here-document), for
 /// the walk to judge as the script it is.
-pub(crate) fn later_code(cx: &Cx) -> Vec<crate::safety::cmd::Body> {
+pub(crate) fn later_code(cx: &Cx) -> Vec<crate::safety::unwrapped::Body> {
     // Without a data flow (nothing written or scheduled), persistence has
     // nothing to hand back.
     let mut v = if cx.flow.get().is_some() {

@@ -7,14 +7,14 @@
 //! substitutions to see where downloaded bytes end up, so `curl x | jq` or
 //! `curl -o file x` stay quiet.
 
-use crate::safety::cmd::reads_program_from_stdin;
-use crate::safety::cmd::Cmd;
 use crate::safety::parse::Word;
+use crate::safety::programs::{is_downloader, is_interpreter, is_shell};
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
-use crate::safety::words::{is_downloader, is_interpreter, is_shell};
+use crate::safety::unwrapped::reads_program_from_stdin;
+use crate::safety::unwrapped::Cmd;
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -97,7 +97,7 @@ fn downloaded_vars(cx: &Cx) -> Vec<String> {
         for w in sc
             .words
             .iter()
-            .filter(|w| crate::safety::words::is_assignment(w))
+            .filter(|w| crate::safety::programs::is_assignment(w))
         {
             if word_is_download(cx, w)
                 || w.subs

@@ -6,13 +6,13 @@
 //! base64 -d`, `uudecode`, `rev`) are followed through pipes and
 //! substitutions into a shell or interpreter.
 
-use crate::safety::cmd::reads_program_from_stdin;
-use crate::safety::cmd::Cmd;
+use crate::safety::programs::is_interpreter;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
-use crate::safety::words::is_interpreter;
+use crate::safety::unwrapped::reads_program_from_stdin;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "obfuscation";
 

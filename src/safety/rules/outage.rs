@@ -8,13 +8,13 @@
 //! a function. Each is judged on its own words, with harmless neighbours
 //! (`ip link show`, `sysctl -a`, a loop that sleeps or waits) left quiet.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::rules::system::FORK_BOMB;
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 use std::ops::Range;
 
 const CAT: &str = "outage";

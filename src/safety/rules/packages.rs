@@ -5,12 +5,12 @@
 //! that cannot run a single program. Ordinary installs and removals of
 //! applications stay quiet.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "packages";
 
@@ -75,7 +75,7 @@ fn check_pip(c: &Cmd, cx: &Cx, out: &mut Out) {
     {
         return;
     }
-    let piped = c.input == crate::safety::cmd::Input::Unknown
+    let piped = c.input == crate::safety::unwrapped::Input::Unknown
         && cx.before_in_pipeline(c.index).any(lists_packages);
     let substituted = args.iter().any(|w| {
         w.subs

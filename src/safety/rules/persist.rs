@@ -15,8 +15,7 @@
 //! will run later is also handed back to the walk ([`later_code`]), so
 //! `rm -rf ~` in `.bash_logout` is judged as what it is.
 
-use crate::safety::cmd::{Body, Cmd};
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::parse::parse;
 use crate::safety::rules::flow::{host_of, Data, WriteMode};
 use crate::safety::rules::kit::{Cx, Out};
@@ -24,6 +23,7 @@ use crate::safety::rules::outage;
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::{Body, Cmd};
 use regex::Regex;
 use std::ops::Range;
 use std::sync::OnceLock;

@@ -4,15 +4,15 @@
 //! Why this exists: `cat ~/.ssh/id_rsa` puts a private key on the screen,
 //! `chmod 644` on it opens it to other users, and `shred -u ~/.ssh/id_rsa`
 //! loses the access it gives for good. Which paths hold secrets is known in
-//! `paths.rs`; secrets that leave the machine are `exfil.rs`'s.
+//! `path_kind.rs`; secrets that leave the machine are `exfil.rs`'s.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
-use crate::safety::paths::{is_key_store, is_secret_path, normalize};
+use crate::safety::lower::opts;
+use crate::safety::path_kind::{is_key_store, is_secret_path, normalize};
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "secrets";
 

@@ -9,9 +9,9 @@
 //! PowerShell's download-and-invoke (`iex (iwr URL)`, `irm URL | iex`,
 //! `-EncodedCommand`) is read here too.
 
-use crate::safety::cmd::{Body, Cmd};
 use crate::safety::expand::base64_decode;
 use crate::safety::parse::Word;
+use crate::safety::programs::is_shell;
 use crate::safety::rules::flow::host_of;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::rules::network::DOWNLOAD_EXEC;
@@ -19,7 +19,7 @@ use crate::safety::translate::lang_of;
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
-use crate::safety::words::is_shell;
+use crate::safety::unwrapped::{Body, Cmd};
 use regex::Regex;
 use std::sync::OnceLock;
 

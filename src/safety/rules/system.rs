@@ -7,15 +7,15 @@
 //! script (a fork bomb is a function that calls itself in the background) or
 //! on where a command writes (`echo b > /proc/sysrq-trigger`, `>> /etc/sudoers`).
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
-use crate::safety::paths::is_history_file;
+use crate::safety::lower::opts;
+use crate::safety::path_kind::is_history_file;
+use crate::safety::programs::is_assignment;
+use crate::safety::programs::{is_interpreter, word_prog};
 use crate::safety::rules::kit::{Cx, Out, WriteMode, WriteTarget};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
-use crate::safety::words::is_assignment;
-use crate::safety::words::{is_interpreter, word_prog};
+use crate::safety::unwrapped::Cmd;
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -562,7 +562,7 @@ pub(crate) fn check_write(t: &WriteTarget, idx: usize, cx: &Cx, out: &mut Out) {
         if pipeline_mentions(cx, idx, "NOPASSWD") {
             out.add(&SUDOERS_NOPASSWD, t.span.clone());
         } else if t.tool != "visudo"
-            && (t.mode == WriteMode::Append || !crate::safety::paths::is_account_file(p))
+            && (t.mode == WriteMode::Append || !crate::safety::path_kind::is_account_file(p))
         {
             out.add(&SUDOERS_WRITE, t.span.clone());
         }

@@ -7,12 +7,12 @@
 //! subcommand is found, and messages (`git commit -m "drop database"`) are
 //! never read as commands.
 
-use crate::safety::cmd::Cmd;
-use crate::safety::command::opts;
+use crate::safety::lower::opts;
 use crate::safety::rules::kit::{Cx, Out};
 use crate::safety::types::rule;
 use crate::safety::types::Risk::*;
 use crate::safety::types::Rule;
+use crate::safety::unwrapped::Cmd;
 
 const CAT: &str = "vcs";
 

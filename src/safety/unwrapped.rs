@@ -1,13 +1,13 @@
 //! The shapes of an unwrapped command: the program that really runs and the
 //! nested scripts it carries.
 //!
-//! Why this exists: the lowering (`command.rs`) produces these types, the
+//! Why this exists: the lowering (`lower.rs`) produces these types, the
 //! interpreter translation (`translate.rs`) produces nested scripts of them,
 //! and every rule reads them. Keeping the types apart from the lowering lets
 //! the translation sit below the lowering instead of beside it in a circle.
 
 use crate::safety::parse::Word;
-use crate::safety::words::{is_interpreter, is_shell};
+use crate::safety::programs::{is_interpreter, is_shell};
 use std::ops::Range;
 
 /// What an implicit argument list (from `xargs` stdin) is known to contain.

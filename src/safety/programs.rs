@@ -1,6 +1,6 @@
 //! What a program word names: base names, assignments and kinds of program.
 //!
-//! Why this exists: the lowering of commands (`command.rs`), the expansion
+//! Why this exists: the lowering of commands (`lower.rs`), the expansion
 //! (`expand.rs`), the interpreter translation and the rules all ask "which
 //! program is this word, and is it a shell, an interpreter, a downloader?".
 //! These small answers depend on nothing but the parsed word, so they sit at

@@ -10,9 +10,9 @@
 //! the analyser can parse them. It also offers a small option parser that
 //! understands clusters (`-rf`), long options (`--force`, `--x=y`) and `--`.
 
-use crate::safety::cmd::{Body, Cmd, Input, Unwrapped};
 use crate::safety::parse::{RedirOp, Script, SimpleCommand, Word};
-use crate::safety::words::{is_assignment, prog_name, SHELLS};
+use crate::safety::programs::{is_assignment, prog_name, SHELLS};
+use crate::safety::unwrapped::{Body, Cmd, Input, Unwrapped};
 use std::ops::Range;
 
 /// Skips options of a wrapper. `with_value` lists short options that take a
@@ -90,8 +90,8 @@ pub(crate) fn unwrap(script: &Script, idx: usize) -> Unwrapped {
     // the text the pipeline feeds the shell is the script.
     if out.bodies.is_empty()
         && out.cmds.iter().any(|c| {
-            crate::safety::words::is_shell(&c.name)
-                && crate::safety::cmd::reads_program_from_stdin(c)
+            crate::safety::programs::is_shell(&c.name)
+                && crate::safety::unwrapped::reads_program_from_stdin(c)
         })
     {
         if let Some((text, span)) = fed_text(script, idx) {
