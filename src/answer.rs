@@ -192,7 +192,7 @@ fn local_answer(
 ) -> Result<(String, Timings, String, &'static str)> {
     let model_id = model.model_id();
     let cache = ResponseCache::new(&paths::cache_dir());
-    let use_cache = !crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false);
+    let use_cache = !s.no_response_cache;
     if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
         let ms = started.elapsed().as_millis() as u64;
         let t = Timings {

@@ -1099,6 +1099,8 @@ pub struct Settings {
     pub no_daemon: bool,
     /// Never touch the network.
     pub offline: bool,
+    /// Neither read nor write the response cache (`CMDAI_NO_RESPONSE_CACHE`).
+    pub no_response_cache: bool,
     /// Download a missing model without asking.
     pub yes: bool,
     pub verbose: bool,

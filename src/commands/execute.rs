@@ -17,9 +17,10 @@ use dialoguer::{Input, Select};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
 
-/// What the person chose in the menu.
+/// An item of the `-x` menu (not [`crate::choice`], which picks among the
+/// model's candidate answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Choice {
+enum MenuItem {
     Run,
     Edit,
     Refine,
@@ -27,22 +28,21 @@ enum Choice {
     Cancel,
 }
 
-const CHOICES: [(Choice, &str); 5] = [
-    (Choice::Run, "Run it"),
-    (Choice::Edit, "Edit it first"),
-    (Choice::Refine, "Refine it (say what to change)"),
-    (Choice::Explain, "Explain it"),
-    (Choice::Cancel, "Cancel"),
+const MENU: [(MenuItem, &str); 5] = [
+    (MenuItem::Run, "Run it"),
+    (MenuItem::Edit, "Edit it first"),
+    (MenuItem::Refine, "Refine it (say what to change)"),
+    (MenuItem::Explain, "Explain it"),
+    (MenuItem::Cancel, "Cancel"),
 ];
 
 /// The choice Enter picks before the person moves: one that runs nothing.
-const DEFAULT_CHOICE: Choice = Choice::Cancel;
+const DEFAULT_ITEM: MenuItem = MenuItem::Cancel;
 
 fn default_index() -> usize {
-    CHOICES
-        .iter()
-        .position(|(c, _)| *c == DEFAULT_CHOICE)
-        .unwrap_or(CHOICES.len() - 1)
+    MENU.iter()
+        .position(|(c, _)| *c == DEFAULT_ITEM)
+        .unwrap_or(MENU.len() - 1)
 }
 
 /// Asks what to do with `command` (already printed on stdout), generated for
@@ -65,24 +65,24 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
             );
             return Ok(exit::BLOCKED);
         }
-        let labels: Vec<&str> = CHOICES.iter().map(|(_, l)| *l).collect();
+        let labels: Vec<&str> = MENU.iter().map(|(_, l)| *l).collect();
         let picked = Select::new()
             .with_prompt(format!("{}\nRun this command?", output::visible(&command)))
             .items(&labels)
             .default(default_index())
             .interact_opt()
             .map_err(|_| CliError::interrupted())?;
-        match picked.map_or(Choice::Cancel, |i| CHOICES[i].0) {
-            Choice::Cancel => {
+        match picked.map_or(MenuItem::Cancel, |i| MENU[i].0) {
+            MenuItem::Cancel => {
                 eprintln!("cmdai: cancelled; nothing ran");
                 return Ok(exit::OK);
             }
-            Choice::Explain => {
+            MenuItem::Explain => {
                 if let Err(e) = explain::explain(&command, s) {
                     eprintln!("cmdai: {e}");
                 }
             }
-            Choice::Edit => {
+            MenuItem::Edit => {
                 let edited: String = Input::new()
                     .with_prompt("Command")
                     .with_initial_text(command.clone())
@@ -98,7 +98,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
                     output::note(f.risk, &f.explanation);
                 }
             }
-            Choice::Refine => {
+            MenuItem::Refine => {
                 let instruction: String = Input::new()
                     .with_prompt("What should change")
                     .allow_empty(true)
@@ -115,7 +115,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
                     Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),
                 }
             }
-            Choice::Run => {
+            MenuItem::Run => {
                 if a.risk >= Risk::High && !typed_yes(&a)? {
                     eprintln!("cmdai: not confirmed; nothing ran");
                     return Ok(exit::OK);
@@ -223,8 +223,8 @@ mod tests {
 
     #[test]
     fn enter_alone_picks_a_choice_that_runs_nothing() {
-        assert_eq!(CHOICES[default_index()].0, Choice::Cancel);
-        assert_ne!(CHOICES[default_index()].0, Choice::Run);
-        assert_eq!(CHOICES[0].0, Choice::Run);
+        assert_eq!(MENU[default_index()].0, MenuItem::Cancel);
+        assert_ne!(MENU[default_index()].0, MenuItem::Run);
+        assert_eq!(MENU[0].0, MenuItem::Run);
     }
 }

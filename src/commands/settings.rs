@@ -81,6 +81,7 @@ fn resolve_with(m: &ModelArgs, f: Flags) -> Settings {
         backend,
         no_daemon: config::no_daemon(f.no_daemon),
         offline: crate::paths::offline_requested(m.offline),
+        no_response_cache: crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false),
         yes: m.yes,
         verbose: m.verbose,
         config_file: file.path.clone(),

@@ -168,3 +168,39 @@ fn binary_json_format() {
         assert!(v["timings_ms"][k].is_u64(), "timings_ms.{k} missing: {v}");
     }
 }
+
+/// `CMDAI_NO_RESPONSE_CACHE` is a switch like every other: `0` leaves the
+/// response cache on (the same request is answered from it the second
+/// time), `1` turns it off.
+#[test]
+fn the_response_cache_switch_reads_0_as_off() {
+    let t = TestDir::new();
+    t.with_real_model();
+    let ask = |value: &str| {
+        let mut c = t.cmd();
+        c.env("CMDAI_NO_RESPONSE_CACHE", value).args([
+            "--no-daemon",
+            "--format",
+            "json",
+            "show",
+            "free",
+            "disk",
+            "space",
+        ]);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["backend"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(ask("0"), "llama.cpp", "the first answer is the model's");
+    assert_eq!(
+        ask("0"),
+        "cache",
+        "CMDAI_NO_RESPONSE_CACHE=0 must leave the cache on"
+    );
+    assert_eq!(
+        ask("1"),
+        "llama.cpp",
+        "CMDAI_NO_RESPONSE_CACHE=1 turns it off"
+    );
+}
