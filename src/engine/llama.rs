@@ -336,11 +336,6 @@ impl LlamaEngine {
         Ok(engine)
     }
 
-    /// Number of tokens in the cached prefix.
-    pub fn prefix_len(&self) -> usize {
-        self.prefix_tokens.len()
-    }
-
     /// Loads a saved prefix state; false (and the file removed) when it is
     /// missing, corrupt or for other tokens. llama.cpp's format has no
     /// checksum, so a sha256 sidecar guards against damaged files.

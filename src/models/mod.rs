@@ -28,18 +28,12 @@ pub mod select;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use catalog::{Catalog, Mirror, ModelSpec};
 pub use download::{DownloadError, DownloadOptions};
 pub(crate) use files::Sidecars;
 pub use files::{file_problem, model_path, models_dir};
-
-/// The platform cache dir for cmdai (`~/.cache/cmdai` on Linux), if there is a
-/// home directory.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "cmdai").map(|p| p.cache_dir().to_path_buf())
-}
 
 /// Whether `url` answers at all (any HTTP status counts), for `cmdai doctor`;
 /// the error says why not ("dns failed", "connection refused", ...).
