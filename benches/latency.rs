@@ -24,6 +24,8 @@
 //! `CMDAI_BENCH_QUICK=1` runs 5 requests and 1 naive run.
 
 mod common;
+#[path = "common/project.rs"]
+mod project;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::{backend, LlamaEngine};
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
@@ -94,42 +96,6 @@ struct Sandbox {
     dir: tempfile::TempDir,
 }
 
-/// A small Rust project in git, with logs and an archive beside the code.
-fn project(root: &Path) {
-    for d in ["src", "docs"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "README.md",
-        "server.log",
-        "worker.log",
-        "release-1.2.tgz",
-        "src/main.rs",
-    ] {
-        std::fs::write(root.join(f), "x\n").unwrap();
-    }
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@localhost")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@localhost")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "-b", "fix/ui-crash"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "start"]);
-    git(&["remote", "add", "origin", "https://git.invalid/proj.git"]);
-    std::fs::write(root.join("README.md"), "changed\n").unwrap();
-}
-
 impl Sandbox {
     fn new(model: &Path) -> Sandbox {
         let dir = tempfile::Builder::new()
@@ -140,7 +106,7 @@ impl Sandbox {
         std::fs::create_dir_all(&models).unwrap();
         std::fs::create_dir_all(dir.path().join("run")).unwrap();
         std::os::unix::fs::symlink(model, models.join(MODEL_FILE)).unwrap();
-        project(&dir.path().join("proj"));
+        project::rust_project_in_git(&dir.path().join("proj"));
         Sandbox { dir }
     }
     fn cmd(&self) -> Command {
