@@ -24,8 +24,10 @@
 //! `CMDAI_BENCH_QUICK=1` runs 5 requests and 1 naive run.
 
 mod common;
+#[path = "common/project.rs"]
+mod project;
 use cmdai::context::{Os, RequestContext};
-use cmdai::engine::llama::{backend, LlamaEngine};
+use cmdai::engine::llama::{backend, flash_attention, LlamaEngine};
 use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
 use common::{real_model, MODEL_FILE};
@@ -94,42 +96,6 @@ struct Sandbox {
     dir: tempfile::TempDir,
 }
 
-/// A small Rust project in git, with logs and an archive beside the code.
-fn project(root: &Path) {
-    for d in ["src", "docs"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "README.md",
-        "server.log",
-        "worker.log",
-        "release-1.2.tgz",
-        "src/main.rs",
-    ] {
-        std::fs::write(root.join(f), "x\n").unwrap();
-    }
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@localhost")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@localhost")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "-b", "fix/ui-crash"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "start"]);
-    git(&["remote", "add", "origin", "https://git.invalid/proj.git"]);
-    std::fs::write(root.join("README.md"), "changed\n").unwrap();
-}
-
 impl Sandbox {
     fn new(model: &Path) -> Sandbox {
         let dir = tempfile::Builder::new()
@@ -138,9 +104,14 @@ impl Sandbox {
             .unwrap();
         let models = dir.path().join("cache/models");
         std::fs::create_dir_all(&models).unwrap();
-        std::fs::create_dir_all(dir.path().join("run")).unwrap();
+        // The socket folder as cmdai makes it: private (it refuses one that is
+        // open to others and answers in-process instead).
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
         std::os::unix::fs::symlink(model, models.join(MODEL_FILE)).unwrap();
-        project(&dir.path().join("proj"));
+        project::rust_project_in_git(&dir.path().join("proj"));
         Sandbox { dir }
     }
     fn cmd(&self) -> Command {
@@ -160,6 +131,18 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .stdout(Stdio::piped());
         c
+    }
+    /// Runs cmdai through the daemon; returns wall time and the JSON it
+    /// printed. An answer given in this process instead (the JSON's
+    /// `fallback` says why) would measure a model load, not a warm request.
+    fn time_daemon(&self, c: Command) -> (f64, serde_json::Value) {
+        let (ms, v) = self.time(c);
+        assert_eq!(
+            v["backend"], "llama.cpp (daemon)",
+            "not answered by the daemon: {}",
+            v["fallback"]
+        );
+        (ms, v)
     }
     /// Runs cmdai; returns wall time and the JSON it printed.
     fn time(&self, mut c: Command) -> (f64, serde_json::Value) {
@@ -196,6 +179,11 @@ fn floor(
         .with_n_ctx(NonZeroU32::new(n_ctx as u32))
         .with_n_batch(n_ctx as u32)
         .with_n_ubatch(512)
+        // The engine's attention kernel choice (off on the CPU, where it is
+        // slower for a short request after a long cached prefix): llama.cpp's
+        // default ("auto") turns it on and would make the floor slower than
+        // cmdai's own engine.
+        .with_flash_attention_policy(flash_attention(be))
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut ctx = model.new_context(be, params).unwrap();
@@ -296,7 +284,7 @@ fn main() {
     );
     let mut c = sb.cmd();
     c.args(["--format", "json", "find large files"]);
-    let first_ms = sb.time(c).0;
+    let first_ms = sb.time_daemon(c).0;
     eprintln!("bench: warm daemon, context on and off");
     let mut warm = Vec::new();
     let mut warm_json = Vec::new();
@@ -305,14 +293,14 @@ fn main() {
     for q in &requests {
         let mut c = sb.cmd();
         c.args(["--format", "json", q]);
-        let (ms, v) = sb.time(c);
+        let (ms, v) = sb.time_daemon(c);
         warm.push(ms);
         warm_json.push(v);
     }
     for q in &requests {
         let mut c = sb.cmd();
         c.args(["--no-context", "--format", "json", q]);
-        let (ms, v) = sb.time(c);
+        let (ms, v) = sb.time_daemon(c);
         warm_off.push(ms);
         warm_off_json.push(v);
     }

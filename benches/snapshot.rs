@@ -14,6 +14,9 @@
 //! cargo bench --profile dev --bench snapshot
 //! ```
 
+#[path = "common/project.rs"]
+mod project;
+
 use cmdai::folder::Snapshot;
 use std::path::Path;
 use std::process::Command;
@@ -37,39 +40,6 @@ fn time(dir: &Path, request: &str) -> Vec<f64> {
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect()
-}
-
-fn small_project(root: &Path) {
-    for d in ["src", "target", "docs"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "README.md",
-        "server.log",
-        "worker.log",
-        "site-2023.tgz",
-        "src/main.rs",
-    ] {
-        std::fs::write(root.join(f), "x\n").unwrap();
-    }
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@localhost")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@localhost")
-            .output()
-            .unwrap();
-    };
-    git(&["init", "-q", "-b", "fix/ui-crash"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "x"]);
-    git(&["remote", "add", "origin", "https://git.invalid/x.git"]);
-    std::fs::write(root.join("README.md"), "changed\n").unwrap();
 }
 
 fn main() {
@@ -96,7 +66,7 @@ fn main() {
     };
 
     let small = tempfile::tempdir().unwrap();
-    small_project(small.path());
+    project::rust_project_in_git(small.path());
     row(
         "small project, 'delete the logs'",
         time(small.path(), "delete the logs"),

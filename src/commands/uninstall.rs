@@ -253,12 +253,7 @@ impl Plan {
                 "{} was installed by cargo: `cargo uninstall cmdai` removes it (and cargo's record of it)",
                 exe.display()
             ));
-        } else if exe
-            .ancestors()
-            .skip(1)
-            .take(3)
-            .any(|a| a.join("CACHEDIR.TAG").is_file())
-        {
+        } else if is_build_output(&exe) {
             self.notes.push(format!(
                 "{} is a build output in cargo's target folder, so it is left alone",
                 exe.display()
@@ -434,6 +429,23 @@ fn install_dir() -> Option<PathBuf> {
     }
 }
 
+/// Whether `exe` lies in a cargo target folder: its folder is a profile
+/// folder (cargo keeps `deps` and `.fingerprint` beside the binaries it
+/// links), or a folder above it is tagged CACHEDIR.TAG. The tag alone is not
+/// enough: cargo writes it only when it creates the target folder itself,
+/// and a script that made `target/` first (a venv kept there) leaves none.
+fn is_build_output(exe: &Path) -> bool {
+    let profile = exe.parent();
+    let cargo_layout =
+        profile.is_some_and(|d| d.join("deps").is_dir() && d.join(".fingerprint").is_dir());
+    cargo_layout
+        || exe
+            .ancestors()
+            .skip(1)
+            .take(3)
+            .any(|a| a.join("CACHEDIR.TAG").is_file())
+}
+
 /// `$CARGO_HOME/bin`, else `~/.cargo/bin`.
 fn cargo_bin_dir() -> Option<PathBuf> {
     match std::env::var_os("CARGO_HOME").filter(|d| !d.is_empty()) {
@@ -555,6 +567,24 @@ mod tests {
     use super::*;
 
     const BLOCK: &str = "# >>> cmdai >>>\n# Added by cmdai's install.sh\neval \"$('/x/cmdai' init bash)\"\n# <<< cmdai <<<\n";
+
+    #[test]
+    fn a_binary_in_a_cargo_profile_folder_is_a_build_output_without_the_tag() {
+        let t = tempfile::tempdir().unwrap();
+        let profile = t.path().join("target/debug");
+        std::fs::create_dir_all(profile.join("deps")).unwrap();
+        let exe = profile.join("cmdai");
+        // A folder that only holds the binary is someone's install.
+        assert!(!is_build_output(&exe));
+        std::fs::create_dir_all(profile.join(".fingerprint")).unwrap();
+        assert!(is_build_output(&exe));
+        // The tag alone also says so.
+        let other = t.path().join("elsewhere/release");
+        std::fs::create_dir_all(&other).unwrap();
+        assert!(!is_build_output(&other.join("cmdai")));
+        std::fs::write(t.path().join("elsewhere/CACHEDIR.TAG"), "").unwrap();
+        assert!(is_build_output(&other.join("cmdai")));
+    }
 
     #[test]
     fn a_block_appended_after_a_final_newline_goes_with_its_blank_line() {

@@ -71,7 +71,7 @@ pub fn backend(verbose: bool) -> Result<&'static LlamaBackend, EngineError> {
 /// Qwen2.5-Coder-1.5B on 2 cores and a cached prefix of 1,500 tokens, reading
 /// a 30-token request took 622 ms with it and 478 ms without (700 tokens: 490
 /// vs 433 ms), and writing a token cost the same (39 ms).
-fn flash_attention(backend: &LlamaBackend) -> llama_cpp_sys_2::llama_flash_attn_type {
+pub fn flash_attention(backend: &LlamaBackend) -> llama_cpp_sys_2::llama_flash_attn_type {
     use crate::settings::FlashAttn;
     match crate::settings::FLASH_ATTN.env() {
         Some(FlashAttn::On) => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,

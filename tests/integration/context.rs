@@ -25,6 +25,17 @@ fn mock_json(t: &TestDir, dir: &Path, request: &str, reply: &str) -> (i32, Value
     (r.code, v, r.stderr)
 }
 
+/// The `context` row of `config show --format json`.
+fn context_row(shown: &Value) -> Value {
+    shown["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "context")
+        .unwrap()
+        .clone()
+}
+
 fn lines(v: &Value) -> Vec<String> {
     v["context"]["lines"]
         .as_array()
@@ -194,13 +205,7 @@ fn context_is_off_by_flag_variable_and_file_and_for_a_shared_server() {
     let mut c = t.cmd();
     c.args(["config", "show", "--format", "json"]);
     let shown: Value = serde_json::from_str(&run(c).stdout).unwrap();
-    let row = shown["settings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "context")
-        .unwrap()
-        .clone();
+    let row = context_row(&shown);
     assert_eq!(
         (row["value"].as_str(), row["source"].as_str()),
         (Some("off"), Some("config-file"))
@@ -211,13 +216,7 @@ fn context_is_off_by_flag_variable_and_file_and_for_a_shared_server() {
     c.env("CMDAI_BACKEND", "openai")
         .args(["config", "show", "--format", "json"]);
     let shown: Value = serde_json::from_str(&run(c).stdout).unwrap();
-    let row = shown["settings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "context")
-        .unwrap()
-        .clone();
+    let row = context_row(&shown);
     assert_eq!(row["value"], "off");
 }
 

@@ -105,6 +105,13 @@ impl Home {
         c.args(["uninstall", "--yes"]);
         let r = run(c);
         assert_ok(&r, "cmdai uninstall --yes");
+        // Every later test runs this binary: uninstall must know it for a build
+        // output even where the target folder has no CACHEDIR.TAG (CI's does not).
+        assert!(
+            Path::new(BIN).is_file(),
+            "cmdai uninstall removed the build output {BIN}\n{}",
+            r.stderr
+        );
         assert_eq!(self.cmdai_leftovers(), Vec::<PathBuf>::new(), "left behind");
         r
     }

@@ -65,7 +65,9 @@ fn start_server() -> Option<Server> {
     let mut child = Command::new(&python)
         .arg(repo_file("tests/openai_server/serve.py"))
         .args(["--model".as_ref(), real_model().as_os_str()])
-        .args(["--port", "0", "--ctx", "2048", "--threads", "2"])
+        // cmdai's prompt (system, examples, request) is about 2,200 tokens:
+        // a 2,048-token server rejects it (HTTP 400, a clear error in cmdai).
+        .args(["--port", "0", "--ctx", "4096", "--threads", "2"])
         .args(["--api-key", API_KEY])
         // Its stdin is its lifeline: if this process dies, the server ends.
         .stdin(Stdio::piped())

@@ -1,6 +1,6 @@
 """Serves a GGUF model over llama.cpp's OpenAI-compatible HTTP API (xllamacpp).
 
-    python serve.py --model M.gguf [--port 0] [--ctx 2048] [--threads 2]
+    python serve.py --model M.gguf [--port 0] [--ctx 4096] [--threads 2]
                     [--api-key KEY]
 
 Prints `listening http://127.0.0.1:PORT` on stdout once the model is loaded
@@ -20,7 +20,7 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--ctx", type=int, default=2048)
+    ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--api-key", default="", help="require this Bearer key")
     args = ap.parse_args()
