@@ -17,13 +17,20 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench context -- [--context on|off|both] [--half tune|held|all]
-//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh]
+//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2]
 //! ```
 //! Writes `benches/results/context.json` (every row, both modes) unless
 //! `--no-save` or a filter is given. `--set fresh` runs
 //! `benches/data/context-fresh.jsonl` instead: rows written after the
 //! held-out half had been run once (its failures showed two snapshot bugs,
 //! fixed after), never tuned on; written to `context-fresh.json`.
+//! `--set tune2` runs `benches/data/context-tune2.jsonl`: a second tuning
+//! set written after both were run, aimed at the kinds of mistake left
+//! (a script meant rather than a generic tool, branch comparisons, one of
+//! two files of a kind, a name written out), tuned on like the tuning half.
+//! `--set fresh2` runs `benches/data/context-fresh2.jsonl`: 40 rows written
+//! at the same time as `tune2`, before any tuning on it, and run once at
+//! the end: held out.
 
 mod common;
 
@@ -240,11 +247,20 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let args = parse_args();
-    let fresh = args.set == "fresh";
+    // Any set but `main` is one half of its own: `fresh` and `fresh2`
+    // held out, `tune2` tuned on.
+    let fresh = args.set != "main";
+    let set_label: &'static str = match args.set.as_str() {
+        "fresh" => "fresh",
+        "tune2" => "tune2",
+        "fresh2" => "fresh2",
+        "main" => "main",
+        other => panic!("unknown set {other}: main, fresh, tune2 or fresh2"),
+    };
     let file = if fresh {
-        "context-fresh.jsonl"
+        format!("context-{set_label}.jsonl")
     } else {
-        "context.jsonl"
+        "context.jsonl".to_string()
     };
     let data = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/data")
@@ -287,7 +303,7 @@ fn main() {
     let mut results = Vec::new();
     for (i, row) in &rows {
         let half = match (fresh, i % 2) {
-            (true, _) => "fresh",
+            (true, _) => set_label,
             (false, 0) => "tune",
             _ => "held",
         };
@@ -366,6 +382,9 @@ fn main() {
                     format!("   [unasked: {}]", r.unasked.join(" "))
                 }
             );
+            if !r.right && !r.lines.is_empty() {
+                eprintln!("{:>8} saw: {}", "", r.lines.join(" | "));
+            }
             results.push(r);
         }
     }
@@ -381,7 +400,7 @@ fn main() {
         "{:<6} {:<8} {:>9} {:>8} {:>8} {:>12} {:>10} {:>8}",
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
-    for half in ["tune", "held", "fresh"] {
+    for half in ["tune", "held", "fresh", "tune2", "fresh2"] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
                 .iter()
@@ -414,9 +433,9 @@ fn main() {
     }
     if args.save {
         let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(if fresh {
-            "benches/results/context-fresh.json"
+            format!("benches/results/context-{set_label}.json")
         } else {
-            "benches/results/context.json"
+            "benches/results/context.json".to_string()
         });
         let report = serde_json::json!({
             "quality": args.quality.name(),
