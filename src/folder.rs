@@ -167,7 +167,13 @@ impl Snapshot {
     fn parts(&self, request: &str) -> (Vec<String>, Vec<String>) {
         let wants = Wants::of(request);
         let mut lines = Vec::new();
-        if wants.project {
+        let words = request_words(request);
+        if wants.project
+            || self
+                .projects
+                .iter()
+                .any(|p| names_a_script(&words, &p.scripts))
+        {
             for p in self.projects.iter().take(3) {
                 lines.push(project_line(p));
             }
@@ -206,7 +212,19 @@ impl Snapshot {
         let exts = named_extensions(request);
         let mut groups: Vec<(bool, Vec<&Entry>)> = Vec::new();
         let mut shown: Vec<&str> = Vec::new();
+        // The files here the request writes out by name.
+        let written: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| named_in(request, &e.name))
+            .collect();
         for kind in KINDS.iter().filter(|k| wants.kinds.contains(&k.name)) {
+            // "make the script build.sh executable": the request says which
+            // script; listing the others (build-old.sh) only offers the
+            // model a wrong one.
+            if written.iter().any(|e| (kind.matches)(e)) {
+                continue;
+            }
             let hits: Vec<&Entry> = self
                 .entries
                 .iter()
@@ -231,7 +249,7 @@ impl Snapshot {
         }
         // A request that names a file here exactly means that one, not
         // others that share a part of its name (names.txt, not names-old.txt).
-        let names_one = self.entries.iter().any(|e| named_in(request, &e.name));
+        let names_one = !written.is_empty();
         let by_stem: Vec<&Entry> = self
             .entries
             .iter()
@@ -476,6 +494,15 @@ const GIT_WORDS: &[&str] = &[
 /// Words that point at what is here without naming it.
 const DEICTIC_WORDS: &[&str] = &["this", "it", "these", "them", "that"];
 
+/// Words that, after "this", mean the folder itself ("how big is this
+/// folder"), not the files in it: listing them made the model pass each one
+/// (`du -sh build/ src/`).
+#[rustfmt::skip]
+const PLACE_WORDS: &[&str] = &[
+    "folder", "directory", "dir", "project", "repo", "repository", "tree", "place", "machine",
+    "computer", "system", "box", "server", "branch",
+];
+
 /// Extensions the request writes out (`.jpeg`, `*.log`), lowercase, with
 /// their dot.
 fn named_extensions(request: &str) -> Vec<String> {
@@ -522,7 +549,12 @@ impl Wants {
             project: has(PROJECT_WORDS),
             git: has(GIT_WORDS),
             kinds,
-            deictic: has(DEICTIC_WORDS),
+            deictic: words.iter().enumerate().any(|(i, w)| {
+                DEICTIC_WORDS.contains(&w.as_str())
+                    && !words
+                        .get(i + 1)
+                        .is_some_and(|next| PLACE_WORDS.contains(&next.as_str()))
+            }),
         }
     }
 }
@@ -544,6 +576,19 @@ fn stem_matches(words: &[String], name: &str) -> bool {
         w.len() >= 4
             && !COMMON_WORDS.contains(&w)
             && parts.iter().any(|p| *p == w || singular(p) == w)
+    })
+}
+
+/// Whether a word of the request is part of one of the project's script,
+/// target or recipe names ("check the types" and `typecheck`, "open
+/// storybook" and `storybook`): then the request is about the project even
+/// without a word like "build" or "run".
+fn names_a_script(words: &[String], scripts: &[String]) -> bool {
+    words.iter().any(|w| {
+        let w = singular(w);
+        w.len() >= 4
+            && !COMMON_WORDS.contains(&w)
+            && scripts.iter().any(|s| s.to_lowercase().contains(w))
     })
 }
 

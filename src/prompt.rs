@@ -292,6 +292,16 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "install the dependencies",
             "uv sync",
         ),
+        (
+            &["git: branch main, remote origin, modified: index.html style.css"],
+            "undo my edits to the stylesheet",
+            "git restore style.css",
+        ),
+        (
+            &["git: branch feat/search, remote origin"],
+            "list the commits on my branch that are not in main",
+            "git log --oneline main..feat/search",
+        ),
     ]
 }
 
@@ -342,6 +352,14 @@ pub fn prefix_messages(os: Os) -> Vec<Message> {
                 msgs.push(Message::new("assistant", answer(cmd)));
             }
         }
+    }
+    // Folder examples beyond the slots among the others come last.
+    for (lines, req, cmd) in folder {
+        msgs.push(Message::new(
+            "user",
+            turn_with_folder(lines, request_turn("bash", ".", req)),
+        ));
+        msgs.push(Message::new("assistant", answer(cmd)));
     }
     msgs
 }

@@ -141,10 +141,9 @@ fn the_file_of_the_asked_kind_is_named_exactly() {
 #[test]
 fn names_the_request_already_writes_are_not_repeated() {
     let d = tree(&["backup.tar.gz", "old.tar.gz"]);
-    assert_eq!(
-        rendered(&d, "extract backup.tar.gz"),
-        ["files here: old.tar.gz"]
-    );
+    // The request says which archive: the other one would only be a wrong
+    // choice offered.
+    assert!(rendered(&d, "extract backup.tar.gz").is_empty());
     assert!(named_in("extract backup.tar.gz.", "backup.tar.gz"));
     assert!(!named_in("extract mybackup.tar.gz", "backup.tar.gz"));
 }
@@ -357,4 +356,42 @@ fn a_kind_narrows_to_the_file_named_by_a_part_of_its_name() {
     assert!(rendered(&d, "make the scripts in tools executable")
         .iter()
         .all(|l| !l.starts_with("project")));
+}
+
+#[test]
+fn a_script_name_in_the_request_shows_the_project() {
+    let d = tree(&["pnpm-lock.yaml", "src/"]);
+    write(
+        &d,
+        "package.json",
+        r#"{"name":"x","scripts":{"typecheck":"tsc --noEmit","build":"vite build"}}"#,
+    );
+    assert_eq!(
+        rendered(&d, "check the types"),
+        ["project: Node.js (package.json, pnpm; scripts: build typecheck)"]
+    );
+    // A word that is in no script name shows nothing.
+    assert!(rendered(&d, "show free disk space").is_empty());
+}
+
+#[test]
+fn a_file_written_out_hides_the_other_files_of_its_kind() {
+    let d = tree(&["build.sh", "build-old.sh", "README.md"]);
+    assert!(rendered(&d, "make the script build.sh executable").is_empty());
+    // Without the name, the scripts are what the request is about.
+    assert_eq!(
+        rendered(&d, "make the scripts executable"),
+        ["files here: build-old.sh build.sh"]
+    );
+}
+
+#[test]
+fn this_folder_is_the_folder_not_its_files() {
+    let d = tree(&["Makefile", "src/", "build/"]);
+    assert!(rendered(&d, "how big is this folder").is_empty());
+    let d = tree(&["capture.pcap"]);
+    assert_eq!(
+        rendered(&d, "how big is this"),
+        ["files here: capture.pcap"]
+    );
 }
