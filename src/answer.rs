@@ -4,10 +4,10 @@
 //! memory, the response cache or the backend ([`crate::backend`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
+use crate::backend::Result;
 use crate::backend::{generate, generate_via_server, parse_generation, route, Route};
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
-use crate::error::Result;
 use crate::folder::FolderUse;
 use crate::memory::Recall;
 use crate::paths;
@@ -158,10 +158,7 @@ pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -
             #[cfg(feature = "mock")]
             mut mock @ Route::Mock => {
                 let never = std::sync::atomic::AtomicBool::new(false);
-                let g = mock
-                    .backend(s)
-                    .generate(req, &never)
-                    .map_err(crate::backend::engine_error)?;
+                let g = mock.backend(s).generate(req, &never)?;
                 (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
             }
             Route::Server(mut server) => {

@@ -1,8 +1,9 @@
 //! Where answers come from, and running a request there: the resident daemon
 //! (started on demand), the model in this process when the daemon cannot be
 //! reached, a shared OpenAI-compatible server, or (tests only) the mock.
-//! Engine errors become the CLI's errors here, so a request fails the same
-//! way, with the same exit code, whichever way it went.
+//! Whatever way a request went, it fails with one [`RequestError`] that
+//! keeps its cause; `src/commands/errors.rs` turns it into the CLI's error
+//! (message and exit code) in one place.
 
 use crate::choice;
 use crate::daemon::client::{self, ClientError};
@@ -10,33 +11,34 @@ use crate::engine::llama::LlamaEngine;
 use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
 use crate::engine::worker::Worker;
 use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions};
-use crate::error::{CliError, Result};
-use crate::models::resolve::{resolve_model, ResolvedModel};
+use crate::models::resolve::{resolve_model, ResolveError, ResolvedModel};
 use crate::output;
-use crate::parser;
+use crate::parser::{self, ParseError};
 use crate::selfcheck::CutOff;
 pub use crate::settings::BackendKind;
 use crate::settings::{OpenAi, Settings};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-pub fn engine_error(e: EngineError) -> CliError {
-    match e {
-        // Say what is wrong with the file when it can be told (a folder, a
-        // truncated download), with or without the daemon alike.
-        EngineError::Load { ref path } => match crate::models::file_problem(path) {
-            Some(problem) => CliError::model(format!(
-                "the model could not be loaded: {problem}; download it again (`cmdai model pull`) or pass a complete .gguf file"
-            )),
-            None => CliError::model(e.to_string()),
-        },
-        EngineError::TooLong { .. } => CliError::usage(e.to_string()),
-        EngineError::Cancelled => CliError::interrupted(),
-        EngineError::Server(m) => CliError::model(m),
-        EngineError::StoppedMidway(m) => CliError::failure(m),
-        _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
-    }
+/// Why a request got no command; each keeps what caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No model could be found (or downloaded) for the run.
+    #[error(transparent)]
+    Model(#[from] ResolveError),
+    /// The model (daemon, this process or the shared server) failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the shared server's settings were not resolved for this run")]
+    NoServerSettings,
+    #[error("the model's answer held no usable command ({0}); try rephrasing the request")]
+    NoCommand(#[source] ParseError),
+    #[error("the model's answer ran on and was cut off before it ended, so it is not a whole command; try a shorter or more specific request")]
+    CutOff,
 }
+
+/// A request's result.
+pub type Result<T> = std::result::Result<T, RequestError>;
 
 /// Where a run's requests to a model go, chosen in one place
 /// ([`route`]) for generate, explain and refine alike.
@@ -57,9 +59,7 @@ pub fn route(s: &Settings, os: crate::context::Os) -> Result<Route> {
         #[cfg(feature = "mock")]
         BackendKind::Mock => Ok(Route::Mock),
         BackendKind::OpenAi => {
-            let o = s.openai.as_ref().ok_or_else(|| {
-                CliError::failure("the shared server's settings were not resolved for this run")
-            })?;
+            let o = s.openai.as_ref().ok_or(RequestError::NoServerSettings)?;
             Ok(Route::Server(openai_backend(o, os)))
         }
         BackendKind::Local => Ok(Route::Local(resolve_model(s)?)),
@@ -239,7 +239,7 @@ pub fn in_process_worker(model: &ResolvedModel, s: &Settings, os: crate::context
 /// would and lets [`LlamaEngine`] restore or compute and save the prefix.
 /// Says what it is doing on a terminal. `Ok(true)` when it was computed
 /// now, `Ok(false)` when a saved state was already there.
-pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
+pub fn prepare(model: &ResolvedModel, s: &Settings) -> std::result::Result<bool, EngineError> {
     let Some(state_dir) = crate::paths::prefix_state_dir() else {
         return Ok(false);
     };
@@ -263,7 +263,7 @@ pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let engine = engine.map_err(engine_error)?;
+    let engine = engine?;
     let computed = engine.prefix_source == crate::engine::llama::PrefixSource::Prefilled;
     if computed && output::stderr_is_terminal() {
         eprintln!(
@@ -277,7 +277,7 @@ pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
 /// Loads the model once as a request would (and prepares its prompt prefix
 /// when saved state is on), so `cmdai model use` can refuse a model that
 /// does not load before it writes anything.
-pub fn check_loads(model: &ResolvedModel, s: &Settings) -> Result<()> {
+pub fn check_loads(model: &ResolvedModel, s: &Settings) -> std::result::Result<(), EngineError> {
     if crate::paths::prefix_state_dir().is_some() {
         return prepare(model, s).map(|_| ());
     }
@@ -291,7 +291,6 @@ pub fn check_loads(model: &ResolvedModel, s: &Settings) -> Result<()> {
     };
     LlamaEngine::load_with_context(&opts, crate::context::Os::current(), s.context_size.value)
         .map(|_| ())
-        .map_err(engine_error)
 }
 
 /// Arguments that make a daemon load the same model as this client.
@@ -408,8 +407,7 @@ pub fn generate(
 ) -> Result<(Generation, &'static str)> {
     let mut local = LocalModel::new(model, s);
     let never = AtomicBool::new(false);
-    let g = choice::generate(&req, |r: &GenerateRequest| local.generate(r, &never))
-        .map_err(engine_error)?;
+    let g = choice::generate(&req, |r: &GenerateRequest| local.generate(r, &never))?;
     Ok((g, local.served_by))
 }
 
@@ -428,7 +426,7 @@ pub fn generate_via_server(
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    let g = g.map_err(engine_error)?;
+    let g = g?;
     if s.verbose {
         eprintln!(
             "cmdai: {} at {}: {} request tokens, {} generated; timings {:?}",
@@ -451,11 +449,7 @@ pub fn parse_generation(g: &Generation) -> Result<String> {
     } else {
         parser::parse_reply(&g.text)
     };
-    let cmd = parsed.map(|p| p.command).map_err(|e| {
-        CliError::no_command(format!(
-            "the model's answer held no usable command ({e}); try rephrasing the request"
-        ))
-    })?;
+    let cmd = parsed.map(|p| p.command).map_err(RequestError::NoCommand)?;
     let cut_off = g.prefilled && parser::prefilled_end(&g.text, false).is_none();
     if !cut_off {
         return Ok(cmd);
@@ -463,8 +457,6 @@ pub fn parse_generation(g: &Generation) -> Result<String> {
     match crate::selfcheck::whole_part(&cmd) {
         CutOff::Whole => Ok(cmd),
         CutOff::Part(part) => Ok(part),
-        CutOff::Broken => Err(CliError::no_command(
-            "the model's answer ran on and was cut off before it ended, so it is not a whole command; try a shorter or more specific request",
-        )),
+        CutOff::Broken => Err(RequestError::CutOff),
     }
 }

@@ -219,32 +219,19 @@ pub fn context_size(flag: Option<usize>) -> Setting<usize> {
         .unwrap_or_else(|| Setting::new(0, Source::Auto))
 }
 
-/// A flag's text read by the setting's parser; a bad one is warned about
-/// and skipped.
-fn flag_value<T>(d: &Decl<T>, flag: Option<&str>) -> Option<T> {
-    let v = flag?;
-    let parsed = (d.parse)(Raw::Text(v));
-    if parsed.is_none() {
-        warn_once(&format!(
-            "{} `{v}` is not {}; using the next setting instead",
-            d.info.flag.unwrap_or(d.info.name),
-            d.info.expects
-        ));
-    }
-    parsed
-}
-
-/// The safety level; a bad flag value is warned about and skipped.
-pub fn safety(flag: Option<&str>) -> Setting<crate::safety::SafetyLevel> {
+/// The safety level: the flag (checked by clap), else `CMDAI_SAFETY` or the
+/// file (a bad value there is warned about and skipped).
+pub fn safety(flag: Option<crate::safety::SafetyLevel>) -> Setting<crate::safety::SafetyLevel> {
     let d = &settings::SAFETY;
-    d.resolve(flag_value(d, flag), file().value(d))
+    d.resolve(flag, file().value(d))
 }
 
 /// How much work the model does per request ([`crate::quality`]); a bad
-/// flag value is warned about and skipped.
-pub fn quality(flag: Option<&str>) -> Setting<crate::quality::Quality> {
+/// value in `CMDAI_QUALITY` or the file is warned about and skipped (the
+/// flag is checked by clap).
+pub fn quality(flag: Option<crate::quality::Quality>) -> Setting<crate::quality::Quality> {
     let d = &settings::QUALITY;
-    d.resolve(flag_value(d, flag), file().value(d))
+    d.resolve(flag, file().value(d))
 }
 
 /// Whether cmdai remembers what the user ran and keeps history

@@ -85,8 +85,12 @@ impl fmt::Display for BackendKind {
 }
 
 /// How much work the model does per request (the `quality` setting; what
-/// each level does is [`crate::quality`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+/// each level does is [`crate::quality`]). `--quality` lists the names
+/// through [`clap::ValueEnum`]; the config file and `CMDAI_QUALITY` go
+/// through [`FromStr`](std::str::FromStr), which warns and falls back.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// The greedy answer alone: the quickest.

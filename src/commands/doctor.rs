@@ -77,7 +77,7 @@ pub fn run() -> Result<i32> {
     let mut model_size = cat.default_model().expected_size().unwrap_or(0);
     let s = super::settings::resolve(&crate::cli::ModelArgs::default());
     match active(&cat, &s) {
-        Err(e) => r.line(Status::Fail, "model", &e.message),
+        Err(e) => r.line(Status::Fail, "model", &e.to_string()),
         Ok(a) => {
             let why = match a.source {
                 config::Source::Auto => format!("chosen automatically: {}", a.reason),

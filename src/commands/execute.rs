@@ -112,7 +112,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
                         crate::outln!("{revised}");
                         command = revised;
                     }
-                    Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),
+                    Err(e) => eprintln!("cmdai: {}; the command is unchanged", CliError::from(e)),
                 }
             }
             MenuItem::Run => {

@@ -2,7 +2,7 @@
 //! part by part, streamed from the model as it is written, followed by the
 //! safety findings, which come from the rules and not from the model.
 
-use crate::backend::{engine_error, route};
+use crate::backend::route;
 use crate::cli::ExplainArgs;
 use crate::context::RequestContext;
 use crate::error::{exit, CliError, Result};
@@ -41,10 +41,11 @@ pub fn explain(command: &str, s: &Settings) -> Result<()> {
         }
     };
     let never = AtomicBool::new(false);
-    let g = route(s, RequestContext::detect().os)?
-        .backend(s)
-        .explain(command, &never, &mut on_piece)
-        .map_err(engine_error)?;
+    let g = route(s, RequestContext::detect().os)?.backend(s).explain(
+        command,
+        &never,
+        &mut on_piece,
+    )?;
     if s.verbose {
         eprintln!(
             "cmdai: {} prompt tokens, {} generated; timings {:?}",

@@ -256,16 +256,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_safety_level_falls_back() {
+    fn safety_and_quality_flags_take_only_their_names() {
+        use crate::cli::Cli;
         use crate::safety::SafetyLevel;
-        let level = |flag: &str| {
-            let args = GenerateArgs {
-                safety: Some(flag.to_string()),
-                ..GenerateArgs::default()
-            };
-            super::super::settings::for_generate(&args).safety.value
-        };
-        assert_eq!(level("bogus"), SafetyLevel::Default);
-        assert_eq!(level("strict"), SafetyLevel::Strict);
+        use crate::settings::Quality;
+        use clap::{CommandFactory, Parser};
+        let parse = |args: &[&str]| Cli::try_parse_from([&["cmdai"], args].concat());
+        // A bad name is a usage error that lists the good ones.
+        for flag in ["--safety", "--quality"] {
+            let e = parse(&[flag, "bogus", "list", "files"]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue, "{e}");
+        }
+        let cli = parse(&["--safety", "STRICT", "--quality", "best", "list"]).unwrap();
+        let s = super::super::settings::for_generate(&cli.generate);
+        assert_eq!(s.safety.value, SafetyLevel::Strict);
+        assert_eq!(s.quality.value, Quality::Best);
+        // `--help` (and so the completions) names every value.
+        let help = Cli::command().render_help().to_string();
+        for name in ["strict", "permissive", "fast", "balanced", "best"] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod daemon;
 pub mod docs;
 pub mod doctor;
+mod errors;
 pub mod execute;
 pub mod explain;
 pub mod generate;

@@ -5,7 +5,6 @@
 //! config file like every other setting. A model that fails to load ends the
 //! daemon with the same error (and exit code) as a run without it.
 
-use crate::backend::engine_error;
 use crate::cli::ServeArgs;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
@@ -62,7 +61,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
     let load_error = server::serve(listener, worker, serve_opts)
         .map_err(|e| CliError::failure(format!("the daemon failed: {e}")))?;
     match load_error {
-        Some(e) => Err(engine_error(e)),
+        Some(e) => Err(e.into()),
         None => Ok(exit::OK),
     }
 }

@@ -7,13 +7,14 @@
 
 use crate::cli::{ConfigShowArgs, ExplainArgs, GenerateArgs, ModelArgs};
 use crate::config;
-use crate::settings::{BackendKind, Settings};
+use crate::safety::SafetyLevel;
+use crate::settings::{BackendKind, Quality, Settings};
 
 /// What a run's flags say beyond the model flags.
 #[derive(Debug, Default, Clone, Copy)]
-struct Flags<'a> {
-    safety: Option<&'a str>,
-    quality: Option<&'a str>,
+struct Flags {
+    safety: Option<SafetyLevel>,
+    quality: Option<Quality>,
     no_context: bool,
     no_daemon: bool,
 }
@@ -29,8 +30,8 @@ pub fn for_generate(a: &GenerateArgs) -> Settings {
     resolve_with(
         &a.model,
         Flags {
-            safety: a.safety.as_deref(),
-            quality: a.quality.as_deref(),
+            safety: a.safety,
+            quality: a.quality,
             no_context: a.no_context,
             no_daemon: a.no_daemon,
         },
@@ -55,7 +56,7 @@ pub fn for_config_show(a: &ConfigShowArgs) -> Settings {
     let mut s = resolve_with(
         &a.model,
         Flags {
-            safety: a.safety.as_deref(),
+            safety: a.safety,
             no_context: a.no_context,
             ..Flags::default()
         },
