@@ -35,7 +35,7 @@ mod common;
 mod tldr;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
+use cmdai::engine::{Engine, GenerateRequest, Generation, LoadOptions, Search};
 use cmdai::folder::{FolderUse, Snapshot};
 use cmdai::hardware::physical_cores;
 use cmdai::safety::{self, SafetyLevel, Verdict};
@@ -711,7 +711,7 @@ fn load_answers(path: &Path) -> BTreeMap<String, String> {
 /// What cmdai would print for a generation: the parsed command, or `# blocked`
 /// when the default safety policy blocks it; empty when nothing parsed.
 fn product_answer(query: &str, g: &Generation, folder: &FolderUse) -> (String, bool) {
-    let Ok(command) = cmdai::backend::parse_generation(g) else {
+    let Ok(command) = cmdai::reach::parse_generation(g) else {
         return (String::new(), false);
     };
     let command = cmdai::placeholders::fill(&command, query, folder);
@@ -833,7 +833,7 @@ fn main() {
         // that is the accuracy the self-check's retry is measured against.
         let mut answers: Vec<Generation> = Vec::new();
         let g = match (&mut engine, &given) {
-            (Some(engine), _) => cmdai::choice::generate(&req, |r: &GenerateRequest| {
+            (Some(engine), _) => cmdai::choice::with_self_check(&req, |r: &GenerateRequest| {
                 let out = engine.generate(r, &cancel);
                 if let Ok(g) = &out {
                     answers.push(g.clone());

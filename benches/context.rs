@@ -29,7 +29,7 @@ mod common;
 
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::folder::{FolderUse, Snapshot};
 use cmdai::hardware::physical_cores;
 use cmdai::quality::Quality;
@@ -323,9 +323,10 @@ fn main() {
                 deadline_ms: None,
             };
             let t = Instant::now();
-            let g =
-                cmdai::choice::generate(&req, |r: &GenerateRequest| engine.generate(r, &cancel))
-                    .expect("generation");
+            let g = cmdai::choice::with_self_check(&req, |r: &GenerateRequest| {
+                engine.generate(r, &cancel)
+            })
+            .expect("generation");
             let ms = t.elapsed().as_millis() as u64;
             let raw = cmdai::parser::parse_prefilled(&g.text)
                 .map(|p| p.command)

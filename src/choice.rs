@@ -85,7 +85,7 @@ pub fn apply(request: &str, tools: &[String], mut g: Generation) -> Generation {
 /// one [`choose`] picks; when that answer fails the check, asks once more
 /// with the problem named and keeps the second answer if it passes. The
 /// returned timings cover both requests.
-pub fn generate<E>(
+pub fn with_self_check<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn a_bad_answer_is_retried_once_with_the_problem_named() {
         let mut seen = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
+        let g = with_self_check(&req(), |r: &GenerateRequest| {
             seen.push(r.feedback.clone());
             Ok::<_, ()>(if r.feedback.is_none() {
                 gen("frobnicate-xyz .", 10)
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn the_retry_gets_what_is_left_of_the_time_budget() {
         let mut deadlines = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
+        let g = with_self_check(&req(), |r: &GenerateRequest| {
             deadlines.push(r.deadline_ms);
             Ok::<_, ()>(gen(
                 if r.feedback.is_none() {
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(deadlines, [None, Some(selfcheck::RETRY_BUDGET_MS - 1000)]);
         // A slow first answer leaves no time: it is kept as it is.
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen(
                 "frobnicate-xyz .",
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn ungrouped_find_alternatives_are_repaired_without_a_retry() {
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen("find . -name a -o -name \\\"b c\\\" -delete", 5))
         })
@@ -274,14 +274,14 @@ mod tests {
     #[test]
     fn a_good_answer_is_not_retried_and_a_worse_retry_is_dropped() {
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen("ls", 5))
         })
         .unwrap();
         assert_eq!((calls, g.retried), (1, false));
 
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             Ok::<_, ()>(gen("frobnicate-xyz", 5))
         })
         .unwrap();

@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use crate::settings::{parse_switch, warn_once, BackendKind, OpenAi, Setting, Source};
+pub use crate::settings::{parse_switch, warn_once, EngineKind, OpenAi, Setting, Source};
 
 /// Name of the configuration file inside [`crate::paths::config_dir`].
 pub const FILE_NAME: &str = "config.toml";
@@ -245,10 +245,10 @@ pub fn memory() -> Setting<bool> {
 /// `--no-context`, `CMDAI_CONTEXT`, `context` in the file; by default on
 /// for the local model and off for a shared server (file and branch names
 /// would leave the machine), where only an explicit setting turns it on.
-pub fn context(no_context_flag: bool, backend: BackendKind) -> Setting<bool> {
+pub fn context(no_context_flag: bool, backend: EngineKind) -> Setting<bool> {
     let d = &settings::CONTEXT;
     d.layered(no_context_flag.then_some(false), file().value(d))
-        .unwrap_or_else(|| Setting::new(backend != BackendKind::OpenAi, Source::Default))
+        .unwrap_or_else(|| Setting::new(backend != EngineKind::OpenAi, Source::Default))
 }
 
 /// How long the daemon waits for requests before exiting.
@@ -287,7 +287,7 @@ pub fn no_daemon(flag: bool) -> bool {
 }
 
 /// The backend: `CMDAI_BACKEND` (also `mock` in test builds), the file, else local.
-pub fn backend() -> Setting<BackendKind> {
+pub fn backend() -> Setting<EngineKind> {
     let d = &settings::BACKEND;
     d.resolve(None, file().value(d))
 }
@@ -461,7 +461,7 @@ mine = "/m/mine.gguf"
         assert_eq!(c.get(&s::SAFETY), Some(SafetyLevel::Strict));
         assert_eq!(c.get(&s::IDLE_TIMEOUT).as_deref(), Some("1h"));
         assert_eq!(c.get(&s::KEY).as_deref(), Some("^X"));
-        assert_eq!(c.get(&s::BACKEND), Some(BackendKind::OpenAi));
+        assert_eq!(c.get(&s::BACKEND), Some(EngineKind::OpenAi));
         assert_eq!(c.get(&s::QUALITY), Some(crate::quality::Quality::Best));
         assert_eq!(c.get(&s::MEMORY), Some(false));
         assert_eq!(c.get(&s::CONTEXT), Some(false));

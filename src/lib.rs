@@ -12,7 +12,7 @@
 //!    the folder holds ([`folder`]), knowledge-base examples ([`knowledge`],
 //!    as many as the [`quality`] asks for) and what the user ran before
 //!    ([`memory`])) and gets the command: from memory, else along the one
-//!    route to a model that [`backend::route`] picks (the local model
+//!    route to a model that [`reach::route`] picks (the local model
 //!    ([`models`]): the response cache ([`response_cache`]), then the
 //!    daemon ([`daemon`]), else the engine in this process ([`engine`],
 //!    prompt by [`prompt`]); or a shared server; or the test mock), with
@@ -21,9 +21,19 @@
 //! 3. Back in [`commands::generate`], the model's stand-ins are filled
 //!    from the folder ([`placeholders`]), the command is judged
 //!    ([`safety`]), recorded ([`history`]) and printed ([`output`]).
+//!
+//! Names: "backend" is only the user's word (the `backend` setting,
+//! `CMDAI_BACKEND`, the JSON output's `backend` field). Inside, the thing
+//! that turns a request into text is an [`engine::Engine`] (llama.cpp, the
+//! shared server, the mock); which kind the setting picks is a
+//! [`settings::EngineKind`]; the module that reaches it (daemon, else this
+//! process) is [`reach`]; what answered a request is
+//! [`answer::Answer::served_by`]. Only the engine's method is `generate`;
+//! around it are [`choice::with_self_check`], [`reach::ask_local_model`],
+//! [`reach::ask_server`], `Worker::submit_and_wait` and the daemon
+//! client's `ask_for_command`.
 
 pub mod answer;
-pub mod backend;
 pub mod choice;
 pub mod cli;
 pub mod commands;
@@ -48,6 +58,7 @@ pub mod paths;
 pub mod placeholders;
 pub mod prompt;
 pub mod quality;
+pub mod reach;
 pub mod response_cache;
 pub mod safety;
 pub mod selfcheck;

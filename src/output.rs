@@ -52,7 +52,10 @@ pub struct JsonResult<'a> {
     pub warnings: Vec<String>,
     pub blocked: bool,
     pub model: &'a str,
-    pub backend: &'a str,
+    /// What answered ([`crate::answer::Answer::served_by`]); named
+    /// `backend` in the JSON, which users read.
+    #[serde(rename = "backend")]
+    pub served_by: &'a str,
     pub timings_ms: Timings,
     /// What the model was told about the folder.
     pub context: &'a crate::folder::FolderUse,

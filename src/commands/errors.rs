@@ -3,11 +3,11 @@
 //! every subcommand alike. The domain error is kept as the `CliError`'s
 //! source, so its cause is not lost on the way.
 
-use crate::backend::RequestError;
 use crate::engine::EngineError;
 use crate::error::CliError;
 use crate::models::resolve::ResolveError;
 use crate::models::DownloadError;
+use crate::reach::RequestError;
 
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> Self {

@@ -131,7 +131,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
 /// refinement of it) ran for `request`; memory refuses dangerous commands
 /// itself, and a failure to write never stops the command.
 fn remember(s: &Settings, request: &str, offered: &str, ran: &str) {
-    if !s.memory.value {
+    if !s.memory_and_history.value {
         return;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());

@@ -2,7 +2,7 @@
 
 use crate::answer::{answer, build_request, Answer, Ask};
 use crate::cli::{Format, GenerateArgs};
-pub use crate::config::BackendKind;
+pub use crate::config::EngineKind;
 use crate::error::{exit, CliError, Result};
 use crate::memory::Recall;
 use crate::output::{self, JsonResult};
@@ -66,7 +66,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         command,
         timings,
         model_name,
-        backend,
+        served_by,
         tokens,
     } = answer(&s, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
@@ -79,7 +79,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let assessment = safety::assess_request(&query, &command, &ctx);
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
-    if s.memory.value {
+    if s.memory_and_history.value {
         // History never stops a request: a full disk only loses the entry.
         let _ = crate::history::History::for_user().append(
             &query,
@@ -104,12 +104,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 warnings: output::warnings(&assessment),
                 blocked,
                 model: &model_name,
-                backend,
+                served_by,
                 timings_ms: timings,
                 context: &folder,
                 placeholders: &placeholders,
                 tokens,
-                fallback: crate::backend::fallback(),
+                fallback: crate::reach::fallback(),
             };
             crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }

@@ -6,8 +6,8 @@ use crate::error::{exit, CliError, Result};
 use crate::history::History;
 use crate::memory::Store;
 
-/// Whether memory (and history) is on: `CMDAI_MEMORY`, else `memory` in
-/// config.toml, else on.
+/// Whether memory and history are on (one switch for both):
+/// `CMDAI_MEMORY`, else `memory` in config.toml, else on.
 pub fn enabled() -> bool {
     crate::config::memory().value
 }

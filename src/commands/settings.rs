@@ -8,7 +8,7 @@
 use crate::cli::{ConfigShowArgs, ExplainArgs, GenerateArgs, ModelArgs};
 use crate::config;
 use crate::safety::SafetyLevel;
-use crate::settings::{BackendKind, Quality, Settings};
+use crate::settings::{EngineKind, Quality, Settings};
 
 /// What a run's flags say beyond the model flags.
 #[derive(Debug, Default, Clone, Copy)]
@@ -67,7 +67,7 @@ pub fn for_config_show(a: &ConfigShowArgs) -> Settings {
 }
 
 fn resolve_with(m: &ModelArgs, f: Flags) -> Settings {
-    let backend = config::backend();
+    let engine = config::backend();
     let file = config::file();
     Settings {
         model: config::model(m.model.as_deref()),
@@ -76,10 +76,10 @@ fn resolve_with(m: &ModelArgs, f: Flags) -> Settings {
         context_size: config::context_size(m.context_size),
         safety: config::safety(f.safety),
         quality: config::quality(f.quality),
-        memory: config::memory(),
-        context: config::context(f.no_context, backend.value),
-        openai: (backend.value == BackendKind::OpenAi).then(config::openai),
-        backend,
+        memory_and_history: config::memory(),
+        context: config::context(f.no_context, engine.value),
+        openai: (engine.value == EngineKind::OpenAi).then(config::openai),
+        engine,
         no_daemon: config::no_daemon(f.no_daemon),
         offline: crate::paths::offline_requested(m.offline),
         no_response_cache: crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false),

@@ -9,7 +9,7 @@
 //! a command never costs the command prompt its cache.
 
 use super::{
-    Backend, Candidate, EngineError, GenerateRequest, Generation, LoadOptions, Search, Timings,
+    Candidate, Engine, EngineError, GenerateRequest, Generation, LoadOptions, Search, Timings,
 };
 use crate::context::Os;
 use crate::explain_prompt;
@@ -719,7 +719,7 @@ impl LlamaEngine {
     }
 }
 
-impl Backend for LlamaEngine {
+impl Engine for LlamaEngine {
     fn generate(
         &mut self,
         req: &GenerateRequest,
@@ -814,7 +814,7 @@ impl LlamaEngine {
         })
     }
 
-    /// Explains `command` (see [`Backend::explain`]).
+    /// Explains `command` (see [`Engine::explain`]).
     fn explain_command(
         &mut self,
         command: &str,

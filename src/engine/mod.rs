@@ -217,7 +217,7 @@ pub enum EngineError {
 }
 
 /// Anything that can answer a [`GenerateRequest`].
-pub trait Backend {
+pub trait Engine {
     fn generate(
         &mut self,
         req: &GenerateRequest,

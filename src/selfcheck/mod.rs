@@ -9,7 +9,7 @@
 //! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
 //! [`request_depth`]); the two `find` slips are repaired in place, and for
 //! the rest one more request that names the problem usually fixes it.
-//! [`generate`] wraps any backend call with that single retry; the CLI and
+//! [`crate::choice::with_self_check`] wraps any engine call with that single retry; the CLI and
 //! the accuracy benchmark both go through it, so what is measured is what
 //! ships.
 

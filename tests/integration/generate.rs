@@ -1,11 +1,11 @@
 //! Real-model tests: the default Qwen2.5-Coder-1.5B model, on this CPU.
 
 use crate::util::{real_model, run, TestDir};
-use cmdai::backend::parse_generation;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
+use cmdai::reach::parse_generation;
 use std::sync::atomic::AtomicBool;
 
 /// (request, programs of which at least one must appear as a word).

@@ -1,6 +1,10 @@
-//! Where answers come from, and running a request there: the resident daemon
-//! (started on demand), the model in this process when the daemon cannot be
-//! reached, a shared OpenAI-compatible server, or (tests only) the mock.
+//! How a request reaches a model, and running it there: [`route`] picks,
+//! once per run, from the `backend` setting ([`EngineKind`]): the local
+//! model ([`LocalModel`]: the resident daemon, started on demand, else the
+//! model in this process when the daemon cannot be reached), a shared
+//! OpenAI-compatible server, or (tests only) the mock. Each is an
+//! [`Engine`]; [`ask_local_model`] and [`ask_server`] add the self-check's
+//! one retry ([`choice::with_self_check`]).
 //! Whatever way a request went, it fails with one [`RequestError`] that
 //! keeps its cause; `src/commands/errors.rs` turns it into the CLI's error
 //! (message and exit code) in one place.
@@ -8,14 +12,14 @@
 use crate::choice;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
-use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
+use crate::engine::openai::{OpenAiEngine, OpenAiSettings};
 use crate::engine::worker::Worker;
-use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions};
+use crate::engine::{Engine, EngineError, GenerateRequest, Generation, LoadOptions};
 use crate::models::resolve::{resolve_model, ResolveError, ResolvedModel};
 use crate::output;
 use crate::parser::{self, ParseError};
 use crate::selfcheck::CutOff;
-pub use crate::settings::BackendKind;
+pub use crate::settings::EngineKind;
 use crate::settings::{OpenAi, Settings};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -47,7 +51,7 @@ pub enum Route {
     #[cfg(feature = "mock")]
     Mock,
     /// A shared OpenAI-compatible server.
-    Server(OpenAiBackend),
+    Server(OpenAiEngine),
     /// The local model: through the daemon, else in this process ([`LocalModel`]).
     Local(ResolvedModel),
 }
@@ -55,33 +59,33 @@ pub enum Route {
 /// The route the `backend` setting picks; for the local model, the model
 /// is found (and downloaded, after asking) here.
 pub fn route(s: &Settings, os: crate::context::Os) -> Result<Route> {
-    match s.backend.value {
+    match s.engine.value {
         #[cfg(feature = "mock")]
-        BackendKind::Mock => Ok(Route::Mock),
-        BackendKind::OpenAi => {
+        EngineKind::Mock => Ok(Route::Mock),
+        EngineKind::OpenAi => {
             let o = s.openai.as_ref().ok_or(RequestError::NoServerSettings)?;
-            Ok(Route::Server(openai_backend(o, os)))
+            Ok(Route::Server(openai_engine(o, os)))
         }
-        BackendKind::Local => Ok(Route::Local(resolve_model(s)?)),
+        EngineKind::Local => Ok(Route::Local(resolve_model(s)?)),
     }
 }
 
 impl Route {
-    /// The route as an [`engine::Backend`](Backend).
-    pub fn backend<'a>(&'a mut self, s: &'a Settings) -> Box<dyn Backend + 'a> {
+    /// The route as an [`Engine`].
+    pub fn engine<'a>(&'a mut self, s: &'a Settings) -> Box<dyn Engine + 'a> {
         match self {
             #[cfg(feature = "mock")]
-            Route::Mock => Box::new(crate::engine::mock::MockBackend),
+            Route::Mock => Box::new(crate::engine::mock::MockEngine),
             Route::Server(server) => Box::new(ServerRef(server)),
             Route::Local(model) => Box::new(LocalModel::new(model, s)),
         }
     }
 }
 
-/// A borrowed server as a [`Backend`].
-struct ServerRef<'a>(&'a mut OpenAiBackend);
+/// A borrowed server as an [`Engine`].
+struct ServerRef<'a>(&'a mut OpenAiEngine);
 
-impl Backend for ServerRef<'_> {
+impl Engine for ServerRef<'_> {
     fn generate(
         &mut self,
         req: &GenerateRequest,
@@ -153,13 +157,13 @@ impl<'a> LocalModel<'a> {
     }
 }
 
-impl Backend for LocalModel<'_> {
+impl Engine for LocalModel<'_> {
     fn generate(
         &mut self,
         req: &GenerateRequest,
         _cancel: &AtomicBool,
     ) -> std::result::Result<Generation, EngineError> {
-        if let Some(answer) = self.by_daemon(|m, s| generate_via_daemon(m, s, req)) {
+        if let Some(answer) = self.by_daemon(|m, s| ask_daemon(m, s, req)) {
             return answer;
         }
         wait_with_spinner(self.worker(req.context.os), req.clone())
@@ -205,7 +209,7 @@ impl Backend for LocalModel<'_> {
 
 /// The shared inference server: each `[openai]` setting from its
 /// `CMDAI_OPENAI_*` variable, else the config file, else its default.
-pub fn openai_backend(o: &OpenAi, os: crate::context::Os) -> OpenAiBackend {
+pub fn openai_engine(o: &OpenAi, os: crate::context::Os) -> OpenAiEngine {
     let settings = OpenAiSettings {
         base_url: o.base_url.value.clone(),
         model: o.model.value.clone(),
@@ -213,7 +217,7 @@ pub fn openai_backend(o: &OpenAi, os: crate::context::Os) -> OpenAiBackend {
         timeout: o.timeout.value,
         retries: o.retries.value,
     };
-    OpenAiBackend::new(settings, os)
+    OpenAiEngine::new(settings, os)
 }
 
 /// Starts an inference thread with the model loaded in this process (mapped:
@@ -229,7 +233,7 @@ pub fn in_process_worker(model: &ResolvedModel, s: &Settings, os: crate::context
     };
     let n_ctx = s.context_size.value;
     Worker::spawn(move || {
-        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
+        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Engine>)
     })
 }
 
@@ -359,7 +363,7 @@ pub fn daemon_note(
 
 /// Asks the resident daemon (starting it if needed). `Err` carries the reason
 /// to fall back to in-process inference, or a final error.
-fn generate_via_daemon(
+fn ask_daemon(
     model: &ResolvedModel,
     s: &Settings,
     req: &GenerateRequest,
@@ -367,7 +371,7 @@ fn generate_via_daemon(
     let spinner = spinner();
     let mut note = daemon_note(s.verbose, spinner.as_ref());
     let result = client::connect_or_start(&model.model_id(), &serve_args(model, s), &mut note)
-        .and_then(|mut conn| conn.generate(req.clone()));
+        .and_then(|mut conn| conn.ask_for_command(req.clone()));
     if let Some(pb) = &spinner {
         pb.finish_and_clear();
     }
@@ -400,27 +404,27 @@ fn wait_with_spinner(
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
 /// this process when the daemon cannot be reached or dies mid-request. An
 /// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
-pub fn generate(
+pub fn ask_local_model(
     model: &ResolvedModel,
     s: &Settings,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
     let mut local = LocalModel::new(model, s);
     let never = AtomicBool::new(false);
-    let g = choice::generate(&req, |r: &GenerateRequest| local.generate(r, &never))?;
+    let g = choice::with_self_check(&req, |r: &GenerateRequest| local.generate(r, &never))?;
     Ok((g, local.served_by))
 }
 
 /// Asks the shared inference server: no daemon, no local model and no
 /// response cache (the server's model may change under the same name).
 /// Returns the answer and the model name it was asked for.
-pub fn generate_via_server(
-    server: &mut OpenAiBackend,
+pub fn ask_server(
+    server: &mut OpenAiEngine,
     s: &Settings,
     req: &GenerateRequest,
 ) -> Result<(Generation, String)> {
     let spinner = spinner();
-    let g = choice::generate(req, |r: &GenerateRequest| {
+    let g = choice::with_self_check(req, |r: &GenerateRequest| {
         server.generate(r, &Default::default())
     });
     if let Some(pb) = spinner {
