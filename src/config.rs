@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use crate::settings::{parse_switch, warn_once, EngineKind, OpenAi, Setting, Source};
+pub use crate::settings::{warn_once, EngineKind, OpenAi, Setting, Source};
 
 /// Name of the configuration file inside [`crate::paths::config_dir`].
 pub const FILE_NAME: &str = "config.toml";
@@ -156,7 +156,9 @@ impl FileConfig {
         }
     }
 
-    /// The file's value for a setting, when it has a good one.
+    /// The file's value for a setting, when it has a good one (what the
+    /// tests check; a run resolves through [`Decl::resolve`]).
+    #[cfg(test)]
     pub fn get<T>(&self, d: &Decl<T>) -> Option<T> {
         d.from_file(self.value(d)?)
     }
@@ -226,22 +228,24 @@ pub fn safety(flag: Option<crate::safety::SafetyLevel>) -> Setting<crate::safety
     d.resolve(flag, file().value(d))
 }
 
-/// How much work the model does per request ([`crate::quality`]); a bad
+/// How much work the model does per request ([`crate::pipeline::quality`]); a bad
 /// value in `CMDAI_QUALITY` or the file is warned about and skipped (the
 /// flag is checked by clap).
-pub fn quality(flag: Option<crate::quality::Quality>) -> Setting<crate::quality::Quality> {
+pub fn quality(
+    flag: Option<crate::pipeline::quality::Quality>,
+) -> Setting<crate::pipeline::quality::Quality> {
     let d = &settings::QUALITY;
     d.resolve(flag, file().value(d))
 }
 
 /// Whether cmdai remembers what the user ran and keeps history
-/// ([`crate::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
+/// ([`crate::pipeline::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
 pub fn memory() -> Setting<bool> {
     let d = &settings::MEMORY;
     d.resolve(None, file().value(d))
 }
 
-/// Whether the model is told what the folder holds ([`crate::folder`]):
+/// Whether the model is told what the folder holds ([`crate::pipeline::folder`]):
 /// `--no-context`, `CMDAI_CONTEXT`, `context` in the file; by default on
 /// for the local model and off for a shared server (file and branch names
 /// would leave the machine), where only an explicit setting turns it on.
@@ -462,7 +466,10 @@ mine = "/m/mine.gguf"
         assert_eq!(c.get(&s::IDLE_TIMEOUT).as_deref(), Some("1h"));
         assert_eq!(c.get(&s::KEY).as_deref(), Some("^X"));
         assert_eq!(c.get(&s::BACKEND), Some(EngineKind::OpenAi));
-        assert_eq!(c.get(&s::QUALITY), Some(crate::quality::Quality::Best));
+        assert_eq!(
+            c.get(&s::QUALITY),
+            Some(crate::pipeline::quality::Quality::Best)
+        );
         assert_eq!(c.get(&s::MEMORY), Some(false));
         assert_eq!(c.get(&s::CONTEXT), Some(false));
         assert_eq!(

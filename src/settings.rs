@@ -85,7 +85,7 @@ impl fmt::Display for EngineKind {
 }
 
 /// How much work the model does per request (the `quality` setting; what
-/// each level does is [`crate::quality`]). `--quality` lists the names
+/// each level does is [`crate::pipeline::quality`]). `--quality` lists the names
 /// through [`clap::ValueEnum`]; the config file and `CMDAI_QUALITY` go
 /// through [`FromStr`](std::str::FromStr), which warns and falls back.
 #[derive(
@@ -1094,8 +1094,8 @@ pub struct Settings {
     pub safety: Setting<SafetyLevel>,
     pub quality: Setting<Quality>,
     /// The `memory` switch, which is two switches in one: whether cmdai
-    /// learns from what is run (memory.jsonl, [`crate::memory`]) and
-    /// whether it keeps history (history.jsonl, [`crate::history`]); `off`
+    /// learns from what is run (memory.jsonl, [`crate::pipeline::memory`]) and
+    /// whether it keeps history (history.jsonl, [`crate::pipeline::history`]); `off`
     /// turns both off.
     pub memory_and_history: Setting<bool>,
     /// Whether the model is told what the folder holds.

@@ -136,7 +136,8 @@ fn check_backend(r: &mut Report) {
         );
         return;
     }
-    let server = crate::reach::openai_engine(&config::openai(), crate::context::Os::current());
+    let server =
+        crate::pipeline::reach::openai_engine(&config::openai(), crate::context::Os::current());
     let base = server.settings().base_url.trim_end_matches('/').to_string();
     match models::probe(&format!("{base}/models"), Duration::from_secs(5)) {
         Ok(()) => r.line(

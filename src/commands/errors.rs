@@ -7,7 +7,7 @@ use crate::engine::EngineError;
 use crate::error::CliError;
 use crate::models::resolve::ResolveError;
 use crate::models::DownloadError;
-use crate::reach::RequestError;
+use crate::pipeline::reach::RequestError;
 
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> Self {

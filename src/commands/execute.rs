@@ -5,7 +5,7 @@
 //! `--allow-dangerous`. Without a terminal on stdin nothing is asked and
 //! nothing runs. Refine asks for an instruction ("only .log files") and
 //! offers the revised command; what finally runs is remembered for the
-//! request ([`crate::memory`]).
+//! request ([`crate::pipeline::memory`]).
 
 use crate::cli::GenerateArgs;
 use crate::commands::explain;
@@ -17,7 +17,7 @@ use dialoguer::{Input, Select};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
 
-/// An item of the `-x` menu (not [`crate::choice`], which picks among the
+/// An item of the `-x` menu (not [`crate::pipeline::choice`], which picks among the
 /// model's candidate answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MenuItem {
@@ -107,7 +107,7 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
                 if instruction.trim().is_empty() {
                     continue;
                 }
-                match crate::answer::revise(s, request, &command, &instruction) {
+                match crate::pipeline::answer::revise(s, request, &command, &instruction) {
                     Ok(revised) => {
                         crate::outln!("{revised}");
                         command = revised;
@@ -135,8 +135,8 @@ fn remember(s: &Settings, request: &str, offered: &str, ran: &str) {
         return;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-    let _ = crate::history::History::for_user().mark_run(request, offered, ran);
-    let _ = crate::memory::Store::for_user().add(request, ran, Some(offered), &cwd);
+    let _ = crate::pipeline::history::History::for_user().mark_run(request, offered, ran);
+    let _ = crate::pipeline::memory::Store::for_user().add(request, ran, Some(offered), &cwd);
 }
 
 /// A High or Critical command runs only after `yes` is typed in full.

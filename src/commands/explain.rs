@@ -5,9 +5,9 @@
 use crate::cli::ExplainArgs;
 use crate::context::RequestContext;
 use crate::error::{exit, CliError, Result};
-use crate::explain_prompt::MAX_EXPLAIN_BYTES;
 use crate::output;
-use crate::reach::route;
+use crate::pipeline::explain_prompt::MAX_EXPLAIN_BYTES;
+use crate::pipeline::reach::route;
 use crate::safety;
 use crate::settings::Settings;
 use std::sync::atomic::AtomicBool;

@@ -1,12 +1,11 @@
 //! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
 
-use crate::answer::{answer, build_request, Answer, Ask};
 use crate::cli::{Format, GenerateArgs};
-pub use crate::config::EngineKind;
 use crate::error::{exit, CliError, Result};
-use crate::memory::Recall;
 use crate::output::{self, JsonResult};
-use crate::prompt::{self, MAX_REQUEST_BYTES};
+use crate::pipeline::answer::{answer, build_request, Answer, Ask};
+use crate::pipeline::memory::Recall;
+use crate::pipeline::prompt::{self, MAX_REQUEST_BYTES};
 use crate::safety::{self, Verdict};
 use std::ffi::OsString;
 
@@ -71,8 +70,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     } = answer(&s, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
-    let command = crate::placeholders::fill(&command, &query, &folder);
-    let placeholders = crate::placeholders::find(&command, &query);
+    let command = crate::pipeline::placeholders::fill(&command, &query, &folder);
+    let placeholders = crate::pipeline::placeholders::find(&command, &query);
     // Relative paths and globs are judged in the directory the request came
     // from (`rm -rf *` in `/` is the whole system).
     let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
@@ -81,7 +80,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
     if s.memory_and_history.value {
         // History never stops a request: a full disk only loses the entry.
-        let _ = crate::history::History::for_user().append(
+        let _ = crate::pipeline::history::History::for_user().append(
             &query,
             &command,
             assessment.risk,
@@ -89,7 +88,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             std::env::current_dir()
                 .ok()
                 .as_deref()
-                .and_then(crate::folder::project_kind),
+                .and_then(crate::pipeline::folder::project_kind),
         );
     }
 
@@ -109,7 +108,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 context: &folder,
                 placeholders: &placeholders,
                 tokens,
-                fallback: crate::reach::fallback(),
+                fallback: crate::pipeline::reach::fallback(),
             };
             crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
@@ -161,7 +160,7 @@ fn widget_output(
     command: &str,
     a: &safety::Assessment,
     blocked: bool,
-    placeholders: &[crate::placeholders::Span],
+    placeholders: &[crate::pipeline::placeholders::Span],
 ) -> i32 {
     for w in output::warnings(a) {
         eprintln!("cmdai: {}", output::visible(&w));
@@ -186,7 +185,7 @@ fn widget_output(
 pub const WIDGET_CURSOR_PREFIX: &str = "cmdai-cursor:";
 
 /// One sentence naming what the user must fill in, when anything.
-fn placeholder_note(placeholders: &[crate::placeholders::Span]) -> Option<String> {
+fn placeholder_note(placeholders: &[crate::pipeline::placeholders::Span]) -> Option<String> {
     let names: Vec<&str> = placeholders.iter().map(|p| p.text.as_str()).collect();
     match names.as_slice() {
         [] => None,

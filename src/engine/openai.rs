@@ -16,8 +16,8 @@
 
 use super::{Engine, EngineError, GenerateRequest, Generation, Timings};
 use crate::context::Os;
-use crate::explain_prompt;
-use crate::prompt::{self, Message};
+use crate::pipeline::explain_prompt;
+use crate::pipeline::prompt::{self, Message};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@ use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
 use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
-use cmdai::reach::parse_generation;
+use cmdai::pipeline::reach::parse_generation;
 use std::sync::atomic::AtomicBool;
 
 /// (request, programs of which at least one must appear as a word).
@@ -101,7 +101,7 @@ fn real_model_answers_common_requests() {
         };
         eprintln!("{query:55} -> {cmd}   ({} ms)", g.timings.total);
         assert!(!cmd.contains('\n'), "multi-line command for {query}: {cmd}");
-        if let Some(p) = cmdai::selfcheck::problem(&cmd).filter(|p| p.contains("parse")) {
+        if let Some(p) = cmdai::pipeline::selfcheck::problem(&cmd).filter(|p| p.contains("parse")) {
             failures.push(format!("{query}: `{cmd}`: {p}"));
         }
         if query.contains("semicolon") && !cmd.contains("\\;") {

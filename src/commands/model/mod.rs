@@ -47,7 +47,7 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             };
             let s = super::settings::resolve(&margs);
             let model = resolve_model(&s)?;
-            crate::reach::prepare(&model, &s)?;
+            crate::pipeline::reach::prepare(&model, &s)?;
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }

@@ -59,7 +59,7 @@ pub fn run(cat: &Catalog, s: &Settings, cache: &Path, model: &str) -> Result<i32
         }
         let s = crate::commands::settings::resolve(&margs);
         let m = crate::models::resolve::resolve_model(&s)?;
-        crate::reach::check_loads(&m, &s).map_err(|e| {
+        crate::pipeline::reach::check_loads(&m, &s).map_err(|e| {
             let mut e = CliError::from(e);
             e.message = format!(
                 "{}; {} was left as it is",

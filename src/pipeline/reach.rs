@@ -9,7 +9,8 @@
 //! keeps its cause; `src/commands/errors.rs` turns it into the CLI's error
 //! (message and exit code) in one place.
 
-use crate::choice;
+use super::choice;
+use super::selfcheck::CutOff;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
 use crate::engine::openai::{OpenAiEngine, OpenAiSettings};
@@ -18,7 +19,6 @@ use crate::engine::{Engine, EngineError, GenerateRequest, Generation, LoadOption
 use crate::models::resolve::{resolve_model, ResolveError, ResolvedModel};
 use crate::output;
 use crate::parser::{self, ParseError};
-use crate::selfcheck::CutOff;
 pub use crate::settings::EngineKind;
 use crate::settings::{OpenAi, Settings};
 use std::sync::atomic::AtomicBool;
@@ -403,7 +403,7 @@ fn wait_with_spinner(
 
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
 /// this process when the daemon cannot be reached or dies mid-request. An
-/// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
+/// answer that fails the self-check is asked for once more ([`super::selfcheck`]).
 pub fn ask_local_model(
     model: &ResolvedModel,
     s: &Settings,
@@ -458,7 +458,7 @@ pub fn parse_generation(g: &Generation) -> Result<String> {
     if !cut_off {
         return Ok(cmd);
     }
-    match crate::selfcheck::whole_part(&cmd) {
+    match super::selfcheck::whole_part(&cmd) {
         CutOff::Whole => Ok(cmd),
         CutOff::Part(part) => Ok(part),
         CutOff::Broken => Err(RequestError::CutOff),

@@ -1,11 +1,11 @@
 //! Choosing one command among the answers the model wrote for a request.
 //!
-//! At `balanced` and `best` quality ([`crate::quality`]) the engine writes
+//! At `balanced` and `best` quality ([`super::quality`]) the engine writes
 //! the greedy answer plus alternatives forked where the model was unsure, in
 //! parallel sequences. This module picks one: answers that loop
 //! ([`crate::engine::runaway`]) or do not parse drop out, then answers the
 //! safety validator rates High or worse, then answers that fail the
-//! self-check ([`crate::selfcheck::problem_for`]), each while any other
+//! self-check ([`super::selfcheck::problem_for`]), each while any other
 //! remains; and
 //! among the rest the one the model itself finds most likely wins (its whole
 //! log-likelihood, so the grammar forcing an unlikely token counts against
@@ -13,9 +13,9 @@
 //! agreement between answers (same program and options), which did worse at
 //! two to four answers (`benches/results/accuracy.md`).
 
+use super::selfcheck;
 use crate::engine::{Candidate, GenerateRequest, Generation};
 use crate::parser;
-use crate::selfcheck;
 
 /// The command an answer holds, if it parses.
 fn command_of(c: &Candidate) -> Option<String> {
@@ -89,7 +89,7 @@ pub fn with_self_check<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
-    let tools = crate::folder::tools(&req.context.folder);
+    let tools = super::folder::tools(&req.context.folder);
     let first = apply(&req.query, &tools, run(req)?);
     let Some((cmd, why)) = selfcheck::generation_problem(&req.query, &tools, &first) else {
         return Ok(first);

@@ -4,14 +4,14 @@
 //! memory, the response cache or the backend ([`crate::reach`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
+use super::folder::FolderUse;
+use super::memory::Recall;
+use super::reach::Result;
+use super::reach::{ask_local_model, ask_server, parse_generation, route, Route};
+use super::response_cache::ResponseCache;
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
-use crate::folder::FolderUse;
-use crate::memory::Recall;
 use crate::paths;
-use crate::reach::Result;
-use crate::reach::{ask_local_model, ask_server, parse_generation, route, Route};
-use crate::response_cache::ResponseCache;
 use crate::safety;
 use crate::settings::Settings;
 
@@ -60,7 +60,7 @@ pub fn build_request(
             };
             (
                 query.to_string(),
-                crate::memory::with_memory(memory, knowledge),
+                super::memory::with_memory(memory, knowledge),
             )
         }
     };
@@ -100,7 +100,7 @@ fn folder_context(s: &Settings, ask: &Ask, query: &str) -> FolderUse {
     let (tx, rx) = std::sync::mpsc::channel();
     let words = about.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(crate::folder::Snapshot::read(&dir, &words));
+        let _ = tx.send(super::folder::Snapshot::read(&dir, &words));
     });
     match rx.recv_timeout(SNAPSHOT_WAIT) {
         Ok(snap) => snap.use_for(&about),
@@ -122,10 +122,10 @@ fn recall(s: &Settings, query: &str) -> Option<Recall> {
         return None;
     }
     let dir = std::env::current_dir().ok()?;
-    crate::memory::Store::for_user().recall(
+    super::memory::Store::for_user().recall(
         query,
-        crate::memory::CwdKind::of(&dir),
-        crate::folder::project_kind(&dir),
+        super::memory::CwdKind::of(&dir),
+        super::folder::project_kind(&dir),
     )
 }
 
@@ -228,7 +228,7 @@ pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) ->
     if s.memory_and_history.value {
         let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
         let risk = safety::assess_request(request, &out.command, &ctx).risk;
-        let _ = crate::history::History::for_user().append(
+        let _ = super::history::History::for_user().append(
             request,
             &out.command,
             risk,
@@ -236,7 +236,7 @@ pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) ->
             std::env::current_dir()
                 .ok()
                 .as_deref()
-                .and_then(crate::folder::project_kind),
+                .and_then(super::folder::project_kind),
         );
     }
     Ok(out.command)
