@@ -35,9 +35,9 @@ mod common;
 mod tldr;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, Generation, LoadOptions, Search};
-use cmdai::folder::{FolderUse, Snapshot};
+use cmdai::engine::{Engine, GenerateRequest, Generation, LoadOptions, Search};
 use cmdai::hardware::physical_cores;
+use cmdai::pipeline::folder::{FolderUse, Snapshot};
 use cmdai::safety::{self, SafetyLevel, Verdict};
 use common::real_model;
 use serde::{Deserialize, Serialize};
@@ -226,9 +226,9 @@ fn parse_args() -> Args {
         out: None,
         // The product's default quality unless `--quality` or the knobs
         // below say otherwise, so `--check` in CI measures what users get.
-        search: cmdai::quality::Quality::default().search(),
-        kb_k: cmdai::quality::Quality::default().knowledge().0,
-        kb_min: cmdai::quality::Quality::default().knowledge().1,
+        search: cmdai::pipeline::quality::Quality::default().search(),
+        kb_k: cmdai::pipeline::quality::Quality::default().knowledge().0,
+        kb_min: cmdai::pipeline::quality::Quality::default().knowledge().1,
         kb_probe: false,
         only_kb: false,
         kb_tldr: false,
@@ -244,7 +244,7 @@ fn parse_args() -> Args {
             "--no-save" => a.save = false,
             "--out" => a.out = Some(it.next().expect("--out FILE").into()),
             "--quality" => {
-                let q: cmdai::quality::Quality = it
+                let q: cmdai::pipeline::quality::Quality = it
                     .next()
                     .expect("--quality fast|balanced|best")
                     .parse()
@@ -354,16 +354,16 @@ fn load_dataset(name: &str) -> Vec<Row> {
 
 /// The tldr-pages rows (plain shell commands only) as a knowledge base, with
 /// `path/to/` dropped from placeholders so they read as plausible names.
-fn tldr_index() -> cmdai::knowledge::Index {
+fn tldr_index() -> cmdai::pipeline::knowledge::Index {
     let rows = tldr::read(&eval_file(tldr::FILE)).expect("tldr rows");
     let entries = rows
         .into_iter()
-        .map(|r| cmdai::knowledge::Entry {
+        .map(|r| cmdai::pipeline::knowledge::Entry {
             request: r.nl.replace('`', ""),
             command: r.cmd.replace("path/to/", ""),
         })
         .collect();
-    cmdai::knowledge::Index::new(entries)
+    cmdai::pipeline::knowledge::Index::new(entries)
 }
 
 /// Fixture tree for a row's `fs` value (see ../shared/eval/README.md).
@@ -711,10 +711,10 @@ fn load_answers(path: &Path) -> BTreeMap<String, String> {
 /// What cmdai would print for a generation: the parsed command, or `# blocked`
 /// when the default safety policy blocks it; empty when nothing parsed.
 fn product_answer(query: &str, g: &Generation, folder: &FolderUse) -> (String, bool) {
-    let Ok(command) = cmdai::backend::parse_generation(g) else {
+    let Ok(command) = cmdai::pipeline::reach::parse_generation(g) else {
         return (String::new(), false);
     };
-    let command = cmdai::placeholders::fill(&command, query, folder);
+    let command = cmdai::pipeline::placeholders::fill(&command, query, folder);
     let a = safety::assess_request(query, &command, &safety::Context::for_user());
     if safety::policy(a.risk, SafetyLevel::Default) == Verdict::Block {
         return (format!("# blocked: {command}"), true);
@@ -743,22 +743,23 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let kb: &cmdai::knowledge::Index = if args.kb_tldr {
+    let kb: &cmdai::pipeline::knowledge::Index = if args.kb_tldr {
         Box::leak(Box::new(tldr_index()))
     } else {
-        cmdai::knowledge::Index::for_os(Os::Linux)
+        cmdai::pipeline::knowledge::Index::for_os(Os::Linux)
     };
-    let examples_for = |q: &str| cmdai::knowledge::examples_from(kb, q, args.kb_k, args.kb_min);
+    let examples_for =
+        |q: &str| cmdai::pipeline::knowledge::examples_from(kb, q, args.kb_k, args.kb_min);
     if args.only_kb {
         rows.retain(|r| {
-            let q = cmdai::prompt::clean_request(&r.nl).unwrap_or_default();
+            let q = cmdai::pipeline::prompt::clean_request(&r.nl).unwrap_or_default();
             !examples_for(&q).is_empty()
         });
     }
     if args.kb_probe {
         let idx = kb;
         for row in &rows {
-            let query = cmdai::prompt::clean_request(&row.nl).unwrap_or_default();
+            let query = cmdai::pipeline::prompt::clean_request(&row.nl).unwrap_or_default();
             for (e, score) in idx.nearest(&query, 1, 0.0) {
                 println!("{score:.3}\t{}\t{}\t=> {}", row.nl, e.request, e.command);
             }
@@ -796,7 +797,7 @@ fn main() {
     let mut results = Vec::new();
     let started = Instant::now();
     for (i, row) in rows.iter().enumerate() {
-        let query = cmdai::prompt::clean_request(&row.nl).unwrap_or_default();
+        let query = cmdai::pipeline::prompt::clean_request(&row.nl).unwrap_or_default();
         let shell = row.shell.as_deref().unwrap_or("/bin/bash");
         let fixture = fixture_name(row.fs.as_deref());
         // What the product's snapshot would say in the row's folder: the
@@ -833,14 +834,16 @@ fn main() {
         // that is the accuracy the self-check's retry is measured against.
         let mut answers: Vec<Generation> = Vec::new();
         let g = match (&mut engine, &given) {
-            (Some(engine), _) => cmdai::choice::generate(&req, |r: &GenerateRequest| {
-                let out = engine.generate(r, &cancel);
-                if let Ok(g) = &out {
-                    answers.push(g.clone());
-                }
-                out
-            })
-            .expect("generation"),
+            (Some(engine), _) => {
+                cmdai::pipeline::choice::with_self_check(&req, |r: &GenerateRequest| {
+                    let out = engine.generate(r, &cancel);
+                    if let Ok(g) = &out {
+                        answers.push(g.clone());
+                    }
+                    out
+                })
+                .expect("generation")
+            }
             (None, Some(given)) => Generation {
                 text: serde_json::json!({ "cmd": given.get(&row.id).cloned().unwrap_or_default() })
                     .to_string(),
@@ -901,7 +904,7 @@ fn main() {
             let (cmd, blocked) = product_answer(&query, &g, &folder);
             let (t, o, _) = judge(&cmd, blocked);
             candidates.push(CandidateReport {
-                problem: cmdai::selfcheck::problem_for(&query, &cmd).unwrap_or_default(),
+                problem: cmdai::pipeline::selfcheck::problem_for(&query, &cmd).unwrap_or_default(),
                 cmd,
                 logprob: c.logprob,
                 tokens: c.tokens,

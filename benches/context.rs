@@ -36,10 +36,10 @@ mod common;
 
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
-use cmdai::folder::{FolderUse, Snapshot};
+use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
-use cmdai::quality::Quality;
+use cmdai::pipeline::folder::{FolderUse, Snapshot};
+use cmdai::pipeline::quality::Quality;
 use common::real_model;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -321,7 +321,7 @@ fn main() {
             // The self-check looks at the folder the command runs in, as the
             // product's client does.
             std::env::set_current_dir(&cwd).unwrap();
-            let query = cmdai::prompt::clean_request(&row.request).unwrap();
+            let query = cmdai::pipeline::prompt::clean_request(&row.request).unwrap();
             let folder = if on {
                 Snapshot::read(&cwd, &query).use_for(&query)
             } else {
@@ -339,14 +339,15 @@ fn main() {
                 deadline_ms: None,
             };
             let t = Instant::now();
-            let g =
-                cmdai::choice::generate(&req, |r: &GenerateRequest| engine.generate(r, &cancel))
-                    .expect("generation");
+            let g = cmdai::pipeline::choice::with_self_check(&req, |r: &GenerateRequest| {
+                engine.generate(r, &cancel)
+            })
+            .expect("generation");
             let ms = t.elapsed().as_millis() as u64;
             let raw = cmdai::parser::parse_prefilled(&g.text)
                 .map(|p| p.command)
                 .unwrap_or_default();
-            let command = cmdai::placeholders::fill(&raw, &query, &folder);
+            let command = cmdai::pipeline::placeholders::fill(&raw, &query, &folder);
             let norm = normalize(&command);
             let right = pats.iter().any(|p| p.is_match(&norm));
             std::env::set_current_dir(&home).unwrap();
@@ -357,7 +358,7 @@ fn main() {
                 request: row.request.clone(),
                 lines: folder.lines.clone(),
                 unasked: unasked(row, &command),
-                placeholders: cmdai::placeholders::find(&command, &query)
+                placeholders: cmdai::pipeline::placeholders::find(&command, &query)
                     .into_iter()
                     .map(|s| s.text)
                     .collect(),

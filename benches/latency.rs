@@ -28,7 +28,7 @@ mod common;
 mod project;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::{backend, flash_attention, LlamaEngine};
-use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
 use common::{real_model, MODEL_FILE};
 use llama_cpp_2::context::params::LlamaContextParams;

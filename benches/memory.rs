@@ -13,7 +13,7 @@
 //!
 //! `cargo bench --profile dev --bench memory` (writes
 //! `benches/results/memory.json`). Nothing here is tuned on: the thresholds in
-//! `src/memory.rs` were set before this session was written.
+//! `src/pipeline/memory.rs` were set before this session was written.
 
 #[path = "common/mod.rs"]
 mod common;

@@ -1,5 +1,5 @@
 //! How long the folder snapshot takes (harness = false): the client reads
-//! it before every request ([`cmdai::folder`]), so it must stay a few
+//! it before every request ([`cmdai::pipeline::folder`]), so it must stay a few
 //! milliseconds whatever the folder.
 //!
 //! Folders: a small project (a Rust crate with git, logs and an archive),
@@ -17,7 +17,7 @@
 #[path = "common/project.rs"]
 mod project;
 
-use cmdai::folder::Snapshot;
+use cmdai::pipeline::folder::Snapshot;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo bench --profile dev --bench store`.
 
-use cmdai::history::History;
+use cmdai::pipeline::history::History;
 use cmdai::safety::Risk;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::{Duration, Instant};
@@ -55,7 +55,7 @@ fn store(c: &mut Criterion) {
         .collect();
     println!("history read (4,700 records): median {:?}", median(times));
 
-    let mem = cmdai::memory::Store::new(dir.path());
+    let mem = cmdai::pipeline::memory::Store::new(dir.path());
     for i in 0..900 {
         mem.add(
             &format!("list the files of folder {i}"),

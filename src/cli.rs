@@ -4,6 +4,8 @@
 //! A request that starts with a subcommand's name (`cmdai check disk space`)
 //! can be passed after `--`: `cmdai -- check disk space`.
 
+use crate::safety::SafetyLevel;
+use crate::settings::Quality;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -44,10 +46,10 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// Safety strictness: strict, default or permissive (also CMDAI_SAFETY,
-    /// or `safety` in config.toml).
-    #[arg(long, value_name = "LEVEL")]
-    pub safety: Option<String>,
+    /// Safety strictness (also CMDAI_SAFETY, or `safety` in config.toml;
+    /// default: default).
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub safety: Option<SafetyLevel>,
 
     /// Print a command even when the safety policy would block it.
     #[arg(long)]
@@ -63,10 +65,10 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub explain: bool,
 
-    /// How much work the model does: fast, balanced (default) or best (also
-    /// CMDAI_QUALITY, or `quality` in config.toml).
-    #[arg(long, value_name = "LEVEL")]
-    pub quality: Option<String>,
+    /// How much work the model does (also CMDAI_QUALITY, or `quality` in
+    /// config.toml; default: balanced).
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub quality: Option<Quality>,
 
     /// Revise a command instead of writing a new one: the instruction
     /// (`only .log files`); `--previous` is the command, the words are the
@@ -242,8 +244,8 @@ pub struct ConfigShowArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Safety strictness, as for a request.
-    #[arg(long, value_name = "LEVEL")]
-    pub safety: Option<String>,
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub safety: Option<SafetyLevel>,
     /// As for a request: show the context setting with it off.
     #[arg(long)]
     pub no_context: bool,

@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use crate::settings::{parse_switch, warn_once, BackendKind, OpenAi, Setting, Source};
+pub use crate::settings::{warn_once, EngineKind, OpenAi, Setting, Source};
 
 /// Name of the configuration file inside [`crate::paths::config_dir`].
 pub const FILE_NAME: &str = "config.toml";
@@ -156,7 +156,9 @@ impl FileConfig {
         }
     }
 
-    /// The file's value for a setting, when it has a good one.
+    /// The file's value for a setting, when it has a good one (what the
+    /// tests check; a run resolves through [`Decl::resolve`]).
+    #[cfg(test)]
     pub fn get<T>(&self, d: &Decl<T>) -> Option<T> {
         d.from_file(self.value(d)?)
     }
@@ -219,49 +221,38 @@ pub fn context_size(flag: Option<usize>) -> Setting<usize> {
         .unwrap_or_else(|| Setting::new(0, Source::Auto))
 }
 
-/// A flag's text read by the setting's parser; a bad one is warned about
-/// and skipped.
-fn flag_value<T>(d: &Decl<T>, flag: Option<&str>) -> Option<T> {
-    let v = flag?;
-    let parsed = (d.parse)(Raw::Text(v));
-    if parsed.is_none() {
-        warn_once(&format!(
-            "{} `{v}` is not {}; using the next setting instead",
-            d.info.flag.unwrap_or(d.info.name),
-            d.info.expects
-        ));
-    }
-    parsed
-}
-
-/// The safety level; a bad flag value is warned about and skipped.
-pub fn safety(flag: Option<&str>) -> Setting<crate::safety::SafetyLevel> {
+/// The safety level: the flag (checked by clap), else `CMDAI_SAFETY` or the
+/// file (a bad value there is warned about and skipped).
+pub fn safety(flag: Option<crate::safety::SafetyLevel>) -> Setting<crate::safety::SafetyLevel> {
     let d = &settings::SAFETY;
-    d.resolve(flag_value(d, flag), file().value(d))
+    d.resolve(flag, file().value(d))
 }
 
-/// How much work the model does per request ([`crate::quality`]); a bad
-/// flag value is warned about and skipped.
-pub fn quality(flag: Option<&str>) -> Setting<crate::quality::Quality> {
+/// How much work the model does per request ([`crate::pipeline::quality`]); a bad
+/// value in `CMDAI_QUALITY` or the file is warned about and skipped (the
+/// flag is checked by clap).
+pub fn quality(
+    flag: Option<crate::pipeline::quality::Quality>,
+) -> Setting<crate::pipeline::quality::Quality> {
     let d = &settings::QUALITY;
-    d.resolve(flag_value(d, flag), file().value(d))
+    d.resolve(flag, file().value(d))
 }
 
 /// Whether cmdai remembers what the user ran and keeps history
-/// ([`crate::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
+/// ([`crate::pipeline::memory`]): `CMDAI_MEMORY`, else `memory` in the file, else on.
 pub fn memory() -> Setting<bool> {
     let d = &settings::MEMORY;
     d.resolve(None, file().value(d))
 }
 
-/// Whether the model is told what the folder holds ([`crate::folder`]):
+/// Whether the model is told what the folder holds ([`crate::pipeline::folder`]):
 /// `--no-context`, `CMDAI_CONTEXT`, `context` in the file; by default on
 /// for the local model and off for a shared server (file and branch names
 /// would leave the machine), where only an explicit setting turns it on.
-pub fn context(no_context_flag: bool, backend: BackendKind) -> Setting<bool> {
+pub fn context(no_context_flag: bool, backend: EngineKind) -> Setting<bool> {
     let d = &settings::CONTEXT;
     d.layered(no_context_flag.then_some(false), file().value(d))
-        .unwrap_or_else(|| Setting::new(backend != BackendKind::OpenAi, Source::Default))
+        .unwrap_or_else(|| Setting::new(backend != EngineKind::OpenAi, Source::Default))
 }
 
 /// How long the daemon waits for requests before exiting.
@@ -300,7 +291,7 @@ pub fn no_daemon(flag: bool) -> bool {
 }
 
 /// The backend: `CMDAI_BACKEND` (also `mock` in test builds), the file, else local.
-pub fn backend() -> Setting<BackendKind> {
+pub fn backend() -> Setting<EngineKind> {
     let d = &settings::BACKEND;
     d.resolve(None, file().value(d))
 }
@@ -474,8 +465,11 @@ mine = "/m/mine.gguf"
         assert_eq!(c.get(&s::SAFETY), Some(SafetyLevel::Strict));
         assert_eq!(c.get(&s::IDLE_TIMEOUT).as_deref(), Some("1h"));
         assert_eq!(c.get(&s::KEY).as_deref(), Some("^X"));
-        assert_eq!(c.get(&s::BACKEND), Some(BackendKind::OpenAi));
-        assert_eq!(c.get(&s::QUALITY), Some(crate::quality::Quality::Best));
+        assert_eq!(c.get(&s::BACKEND), Some(EngineKind::OpenAi));
+        assert_eq!(
+            c.get(&s::QUALITY),
+            Some(crate::pipeline::quality::Quality::Best)
+        );
         assert_eq!(c.get(&s::MEMORY), Some(false));
         assert_eq!(c.get(&s::CONTEXT), Some(false));
         assert_eq!(

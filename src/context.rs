@@ -2,7 +2,7 @@
 //! and what that folder holds).
 //!
 //! The OS decides GNU vs BSD flags and goes into the cached system prompt;
-//! the shell, the kind of place and the folder's facts ([`crate::folder`])
+//! the shell, the kind of place and the folder's facts ([`crate::pipeline::folder`])
 //! change per request and go into the request turn. The folder's own path
 //! does not: a random folder name must not change the answer, and a model
 //! that sees `/home/me/proj` writes it where `.` is meant.
@@ -45,7 +45,7 @@ pub struct RequestContext {
     /// shows only [`RequestContext::place`].
     pub cwd: String,
     /// What the folder holds, as far as the request is about it: the lines
-    /// [`crate::folder::Snapshot::render`] wrote (empty with context off).
+    /// [`crate::pipeline::folder::Snapshot::render`] wrote (empty with context off).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub folder: Vec<String>,
 }

@@ -47,11 +47,15 @@ impl Kind {
     }
 }
 
-/// An error the user sees: a kind (for the exit code) and one clear sentence.
+/// An error the user sees: a kind (for the exit code) and one clear sentence,
+/// and the domain error it was made from, when there was one (kept as its
+/// [`source`](std::error::Error::source); `src/commands/errors.rs` is where
+/// each domain error becomes a `CliError`).
 #[derive(Debug)]
 pub struct CliError {
     pub kind: Kind,
     pub message: String,
+    cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl CliError {
@@ -59,7 +63,13 @@ impl CliError {
         CliError {
             kind,
             message: message.into(),
+            cause: None,
         }
+    }
+    /// The same error, remembering the domain error it was made from.
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
@@ -87,6 +97,12 @@ impl fmt::Display for CliError {
     }
 }
 
-impl std::error::Error for CliError {}
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T> = std::result::Result<T, CliError>;

@@ -52,12 +52,15 @@ pub struct JsonResult<'a> {
     pub warnings: Vec<String>,
     pub blocked: bool,
     pub model: &'a str,
-    pub backend: &'a str,
+    /// What answered ([`crate::pipeline::answer::Answer::served_by`]); named
+    /// `backend` in the JSON, which users read.
+    #[serde(rename = "backend")]
+    pub served_by: &'a str,
     pub timings_ms: Timings,
     /// What the model was told about the folder.
-    pub context: &'a crate::folder::FolderUse,
+    pub context: &'a crate::pipeline::folder::FolderUse,
     /// Stand-ins the user must replace (`<branch-name>`), first to last.
-    pub placeholders: &'a [crate::placeholders::Span],
+    pub placeholders: &'a [crate::pipeline::placeholders::Span],
     /// What the model read and wrote for this request.
     pub tokens: Tokens,
     /// Why the answer came from this process instead of the daemon (the

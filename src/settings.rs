@@ -63,7 +63,7 @@ impl<T> Setting<T> {
 /// Which engine answers requests (the `backend` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum BackendKind {
+pub enum EngineKind {
     /// llama.cpp in this process or the resident daemon.
     Local,
     /// An OpenAI-compatible HTTP server (`[openai]`).
@@ -73,20 +73,24 @@ pub enum BackendKind {
     Mock,
 }
 
-impl fmt::Display for BackendKind {
+impl fmt::Display for EngineKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            BackendKind::Local => "local",
-            BackendKind::OpenAi => "openai",
+            EngineKind::Local => "local",
+            EngineKind::OpenAi => "openai",
             #[cfg(feature = "mock")]
-            BackendKind::Mock => "mock",
+            EngineKind::Mock => "mock",
         })
     }
 }
 
 /// How much work the model does per request (the `quality` setting; what
-/// each level does is [`crate::quality`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+/// each level does is [`crate::pipeline::quality`]). `--quality` lists the names
+/// through [`clap::ValueEnum`]; the config file and `CMDAI_QUALITY` go
+/// through [`FromStr`](std::str::FromStr), which warns and falls back.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// The greedy answer alone: the quickest.
@@ -394,15 +398,15 @@ fn path(r: Raw) -> Option<PathBuf> {
     verbatim(r).map(PathBuf::from)
 }
 
-/// A backend: `local` or `openai`; `mock` only from the variable, in test
-/// builds.
-fn backend(r: Raw) -> Option<BackendKind> {
+/// The `backend` setting's engine: `local` or `openai`; `mock` only from
+/// the variable, in test builds.
+fn engine_kind(r: Raw) -> Option<EngineKind> {
     let from_var = matches!(r, Raw::Text(_));
     match r.text()?.trim().to_ascii_lowercase().as_str() {
-        "local" | "llama" | "llama.cpp" => Some(BackendKind::Local),
-        "openai" => Some(BackendKind::OpenAi),
+        "local" | "llama" | "llama.cpp" => Some(EngineKind::Local),
+        "openai" => Some(EngineKind::OpenAi),
         #[cfg(feature = "mock")]
-        "mock" if from_var => Some(BackendKind::Mock),
+        "mock" if from_var => Some(EngineKind::Mock),
         _ => {
             let _ = from_var;
             None
@@ -550,6 +554,8 @@ pub const OFFLINE: Decl<bool> = Decl {
     parse: switch,
 };
 
+/// The `memory` switch: memory and history together (one switch, by
+/// design: what is not remembered is not recorded either).
 pub const MEMORY: Decl<bool> = Decl {
     info: Info {
         key: Some("memory"),
@@ -558,7 +564,7 @@ pub const MEMORY: Decl<bool> = Decl {
         ..info(
             "memory",
             "on or off",
-            "`off`/`on`: learn from what you run, keep history (`cmdai memory off|on`)",
+            "`off`/`on`: memory and history together: learn from what you run and keep the history (`cmdai memory off|on`); `off` stops both",
         )
     },
     parse: switch,
@@ -727,7 +733,7 @@ pub const DATA_DIR: Decl<PathBuf> = Decl {
     parse: path,
 };
 
-pub const BACKEND: Decl<BackendKind> = Decl {
+pub const BACKEND: Decl<EngineKind> = Decl {
     info: Info {
         key: Some("backend"),
         var: Some("CMDAI_BACKEND"),
@@ -738,7 +744,7 @@ pub const BACKEND: Decl<BackendKind> = Decl {
             "`local` (default) or `openai`: a [shared inference server](#shared-inference-server)",
         )
     },
-    parse: backend,
+    parse: engine_kind,
 };
 
 /// The `[openai]` table itself; its keys are the `OPENAI_*` settings.
@@ -1087,11 +1093,15 @@ pub struct Settings {
     pub context_size: Setting<usize>,
     pub safety: Setting<SafetyLevel>,
     pub quality: Setting<Quality>,
-    /// Whether cmdai learns from what is run and keeps history.
-    pub memory: Setting<bool>,
+    /// The `memory` switch, which is two switches in one: whether cmdai
+    /// learns from what is run (memory.jsonl, [`crate::pipeline::memory`]) and
+    /// whether it keeps history (history.jsonl, [`crate::pipeline::history`]); `off`
+    /// turns both off.
+    pub memory_and_history: Setting<bool>,
     /// Whether the model is told what the folder holds.
     pub context: Setting<bool>,
-    pub backend: Setting<BackendKind>,
+    /// Which engine answers (the `backend` setting).
+    pub engine: Setting<EngineKind>,
     /// The shared server's settings; resolved only when `backend` is
     /// `openai` (a bad `CMDAI_OPENAI_*` is not warned about otherwise).
     pub openai: Option<OpenAi>,
@@ -1145,7 +1155,7 @@ mod tests {
         assert_eq!(IDLE_TIMEOUT.fallback_value(), "15m");
         assert_eq!(QUEUE_TIMEOUT.fallback_value(), Duration::from_secs(600));
         assert_eq!(ANSWER_TIMEOUT.fallback_value(), Duration::from_secs(300));
-        assert_eq!(BACKEND.fallback_value(), BackendKind::Local);
+        assert_eq!(BACKEND.fallback_value(), EngineKind::Local);
         assert!(MEMORY.fallback_value());
         assert!(!OFFLINE.fallback_value() && !NO_DAEMON.fallback_value());
         assert!(!NO_RESPONSE_CACHE.fallback_value() && !NO_PREFIX_STATE.fallback_value());

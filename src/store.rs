@@ -1,6 +1,6 @@
 //! The one record store: everything cmdai keeps as a list of records (the
-//! history of answers, [`crate::history`]; the memory of what the user ran,
-//! [`crate::memory`]) goes through here, so a damaged file, a full disk, a
+//! history of answers, [`crate::pipeline::history`]; the memory of what the user ran,
+//! [`crate::pipeline::memory`]) goes through here, so a damaged file, a full disk, a
 //! read-only folder or two cmdai processes at once are handled once, the
 //! same way for all of them.
 //!
@@ -461,11 +461,6 @@ pub struct Txn<'a, T: Record> {
 }
 
 impl<T: Record> Txn<'_, T> {
-    /// The records, oldest first.
-    pub fn records(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
-        self.entries.iter().map(|e| &e.rec)
-    }
-
     /// Keeps the records for which `keep` is true; returns how many went.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) -> usize {
         let before = self.entries.len();

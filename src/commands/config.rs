@@ -72,7 +72,7 @@ fn rows(args: &ConfigShowArgs) -> Result<Vec<Row>> {
         e.value.unwrap_or_else(|| "Alt-E".into()),
         e.source,
     ));
-    let b = &s.backend;
+    let b = &s.engine;
     v.push(row("backend", b.value, b.source));
     let c = &s.context;
     v.push(Row {

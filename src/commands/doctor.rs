@@ -77,7 +77,7 @@ pub fn run() -> Result<i32> {
     let mut model_size = cat.default_model().expected_size().unwrap_or(0);
     let s = super::settings::resolve(&crate::cli::ModelArgs::default());
     match active(&cat, &s) {
-        Err(e) => r.line(Status::Fail, "model", &e.message),
+        Err(e) => r.line(Status::Fail, "model", &e.to_string()),
         Ok(a) => {
             let why = match a.source {
                 config::Source::Auto => format!("chosen automatically: {}", a.reason),
@@ -128,7 +128,7 @@ pub fn run() -> Result<i32> {
 /// Which backend answers; for a shared server, whether its address answers.
 fn check_backend(r: &mut Report) {
     let b = config::backend();
-    if b.value != config::BackendKind::OpenAi {
+    if b.value != config::EngineKind::OpenAi {
         r.line(
             Status::Ok,
             "backend",
@@ -136,7 +136,8 @@ fn check_backend(r: &mut Report) {
         );
         return;
     }
-    let server = crate::backend::openai_backend(&config::openai(), crate::context::Os::current());
+    let server =
+        crate::pipeline::reach::openai_engine(&config::openai(), crate::context::Os::current());
     let base = server.settings().base_url.trim_end_matches('/').to_string();
     match models::probe(&format!("{base}/models"), Duration::from_secs(5)) {
         Ok(()) => r.line(
@@ -159,7 +160,7 @@ fn check_backend(r: &mut Report) {
 fn check_context(r: &mut Report) {
     let backend = config::backend().value;
     let c = config::context(false, backend);
-    let text = match (c.value, backend == config::BackendKind::OpenAi) {
+    let text = match (c.value, backend == config::EngineKind::OpenAi) {
         (true, false) => format!(
             "on (set by {}): the model on this machine is told the folder's project kind, git branch and the names of the files a request is about; nothing is stored or sent",
             c.source

@@ -5,7 +5,7 @@
 //! `--allow-dangerous`. Without a terminal on stdin nothing is asked and
 //! nothing runs. Refine asks for an instruction ("only .log files") and
 //! offers the revised command; what finally runs is remembered for the
-//! request ([`crate::memory`]).
+//! request ([`crate::pipeline::memory`]).
 
 use crate::cli::GenerateArgs;
 use crate::commands::explain;
@@ -17,7 +17,7 @@ use dialoguer::{Input, Select};
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
 
-/// An item of the `-x` menu (not [`crate::choice`], which picks among the
+/// An item of the `-x` menu (not [`crate::pipeline::choice`], which picks among the
 /// model's candidate answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MenuItem {
@@ -107,12 +107,12 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
                 if instruction.trim().is_empty() {
                     continue;
                 }
-                match crate::answer::revise(s, request, &command, &instruction) {
+                match crate::pipeline::answer::revise(s, request, &command, &instruction) {
                     Ok(revised) => {
                         crate::outln!("{revised}");
                         command = revised;
                     }
-                    Err(e) => eprintln!("cmdai: {e}; the command is unchanged"),
+                    Err(e) => eprintln!("cmdai: {}; the command is unchanged", CliError::from(e)),
                 }
             }
             MenuItem::Run => {
@@ -131,12 +131,12 @@ pub fn offer(request: &str, command: &str, args: &GenerateArgs, s: &Settings) ->
 /// refinement of it) ran for `request`; memory refuses dangerous commands
 /// itself, and a failure to write never stops the command.
 fn remember(s: &Settings, request: &str, offered: &str, ran: &str) {
-    if !s.memory.value {
+    if !s.memory_and_history.value {
         return;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-    let _ = crate::history::History::for_user().mark_run(request, offered, ran);
-    let _ = crate::memory::Store::for_user().add(request, ran, Some(offered), &cwd);
+    let _ = crate::pipeline::history::History::for_user().mark_run(request, offered, ran);
+    let _ = crate::pipeline::memory::Store::for_user().add(request, ran, Some(offered), &cwd);
 }
 
 /// A High or Critical command runs only after `yes` is typed in full.

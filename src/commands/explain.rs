@@ -2,12 +2,12 @@
 //! part by part, streamed from the model as it is written, followed by the
 //! safety findings, which come from the rules and not from the model.
 
-use crate::backend::{engine_error, route};
 use crate::cli::ExplainArgs;
 use crate::context::RequestContext;
 use crate::error::{exit, CliError, Result};
-use crate::explain_prompt::MAX_EXPLAIN_BYTES;
 use crate::output;
+use crate::pipeline::explain_prompt::MAX_EXPLAIN_BYTES;
+use crate::pipeline::reach::route;
 use crate::safety;
 use crate::settings::Settings;
 use std::sync::atomic::AtomicBool;
@@ -41,10 +41,10 @@ pub fn explain(command: &str, s: &Settings) -> Result<()> {
         }
     };
     let never = AtomicBool::new(false);
-    let g = route(s, RequestContext::detect().os)?
-        .backend(s)
-        .explain(command, &never, &mut on_piece)
-        .map_err(engine_error)?;
+    let g =
+        route(s, RequestContext::detect().os)?
+            .engine(s)
+            .explain(command, &never, &mut on_piece)?;
     if s.verbose {
         eprintln!(
             "cmdai: {} prompt tokens, {} generated; timings {:?}",

@@ -1,12 +1,11 @@
 //! `cmdai <QUERY>...`: the main job. Words in, one judged command out.
 
-use crate::answer::{answer, build_request, Answer, Ask};
 use crate::cli::{Format, GenerateArgs};
-pub use crate::config::BackendKind;
 use crate::error::{exit, CliError, Result};
-use crate::memory::Recall;
 use crate::output::{self, JsonResult};
-use crate::prompt::{self, MAX_REQUEST_BYTES};
+use crate::pipeline::answer::{answer, build_request, Answer, Ask};
+use crate::pipeline::memory::Recall;
+use crate::pipeline::prompt::{self, MAX_REQUEST_BYTES};
 use crate::safety::{self, Verdict};
 use std::ffi::OsString;
 
@@ -66,22 +65,22 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         command,
         timings,
         model_name,
-        backend,
+        served_by,
         tokens,
     } = answer(&s, &req, remembered)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
-    let command = crate::placeholders::fill(&command, &query, &folder);
-    let placeholders = crate::placeholders::find(&command, &query);
+    let command = crate::pipeline::placeholders::fill(&command, &query, &folder);
+    let placeholders = crate::pipeline::placeholders::find(&command, &query);
     // Relative paths and globs are judged in the directory the request came
     // from (`rm -rf *` in `/` is the whole system).
     let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
     let assessment = safety::assess_request(&query, &command, &ctx);
     let verdict = safety::policy(assessment.risk, level);
     let blocked = verdict == Verdict::Block && !args.allow_dangerous;
-    if s.memory.value {
+    if s.memory_and_history.value {
         // History never stops a request: a full disk only loses the entry.
-        let _ = crate::history::History::for_user().append(
+        let _ = crate::pipeline::history::History::for_user().append(
             &query,
             &command,
             assessment.risk,
@@ -89,7 +88,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             std::env::current_dir()
                 .ok()
                 .as_deref()
-                .and_then(crate::folder::project_kind),
+                .and_then(crate::pipeline::folder::project_kind),
         );
     }
 
@@ -104,12 +103,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 warnings: output::warnings(&assessment),
                 blocked,
                 model: &model_name,
-                backend,
+                served_by,
                 timings_ms: timings,
                 context: &folder,
                 placeholders: &placeholders,
                 tokens,
-                fallback: crate::backend::fallback(),
+                fallback: crate::pipeline::reach::fallback(),
             };
             crate::outln!("{}", serde_json::to_string(&obj).unwrap_or_default());
         }
@@ -161,7 +160,7 @@ fn widget_output(
     command: &str,
     a: &safety::Assessment,
     blocked: bool,
-    placeholders: &[crate::placeholders::Span],
+    placeholders: &[crate::pipeline::placeholders::Span],
 ) -> i32 {
     for w in output::warnings(a) {
         eprintln!("cmdai: {}", output::visible(&w));
@@ -186,7 +185,7 @@ fn widget_output(
 pub const WIDGET_CURSOR_PREFIX: &str = "cmdai-cursor:";
 
 /// One sentence naming what the user must fill in, when anything.
-fn placeholder_note(placeholders: &[crate::placeholders::Span]) -> Option<String> {
+fn placeholder_note(placeholders: &[crate::pipeline::placeholders::Span]) -> Option<String> {
     let names: Vec<&str> = placeholders.iter().map(|p| p.text.as_str()).collect();
     match names.as_slice() {
         [] => None,
@@ -256,16 +255,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_safety_level_falls_back() {
+    fn safety_and_quality_flags_take_only_their_names() {
+        use crate::cli::Cli;
         use crate::safety::SafetyLevel;
-        let level = |flag: &str| {
-            let args = GenerateArgs {
-                safety: Some(flag.to_string()),
-                ..GenerateArgs::default()
-            };
-            super::super::settings::for_generate(&args).safety.value
-        };
-        assert_eq!(level("bogus"), SafetyLevel::Default);
-        assert_eq!(level("strict"), SafetyLevel::Strict);
+        use crate::settings::Quality;
+        use clap::{CommandFactory, Parser};
+        let parse = |args: &[&str]| Cli::try_parse_from([&["cmdai"], args].concat());
+        // A bad name is a usage error that lists the good ones.
+        for flag in ["--safety", "--quality"] {
+            let e = parse(&[flag, "bogus", "list", "files"]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue, "{e}");
+        }
+        let cli = parse(&["--safety", "STRICT", "--quality", "best", "list"]).unwrap();
+        let s = super::super::settings::for_generate(&cli.generate);
+        assert_eq!(s.safety.value, SafetyLevel::Strict);
+        assert_eq!(s.quality.value, Quality::Best);
+        // `--help` (and so the completions) names every value.
+        let help = Cli::command().render_help().to_string();
+        for name in ["strict", "permissive", "fast", "balanced", "best"] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
     }
 }

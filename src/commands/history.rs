@@ -1,9 +1,9 @@
 //! `cmdai history [TERM] [--format json]`: the commands cmdai gave, with
-//! their request, risk, time and whether they were run ([`crate::history`]).
+//! their request, risk, time and whether they were run ([`crate::pipeline::history`]).
 
 use crate::cli::{Format, HistoryArgs};
 use crate::error::{exit, CliError, Result};
-use crate::history::History;
+use crate::pipeline::history::History;
 
 pub fn run(args: &HistoryArgs) -> Result<i32> {
     let h = History::for_user();

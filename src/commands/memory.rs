@@ -1,13 +1,13 @@
 //! `cmdai memory list|forget ID|clear|off|on` and `cmdai remember`: the
-//! user's local memory of what they ran ([`crate::memory`]).
+//! user's local memory of what they ran ([`crate::pipeline::memory`]).
 
 use crate::cli::{Format, MemoryCommand, RememberArgs};
 use crate::error::{exit, CliError, Result};
-use crate::history::History;
-use crate::memory::Store;
+use crate::pipeline::history::History;
+use crate::pipeline::memory::Store;
 
-/// Whether memory (and history) is on: `CMDAI_MEMORY`, else `memory` in
-/// config.toml, else on.
+/// Whether memory and history are on (one switch for both):
+/// `CMDAI_MEMORY`, else `memory` in config.toml, else on.
 pub fn enabled() -> bool {
     crate::config::memory().value
 }
@@ -83,9 +83,8 @@ pub fn remember(args: &RememberArgs) -> Result<i32> {
     match Store::for_user().add(&args.request, &args.ran, Some(&args.offered), &cwd) {
         Ok(_) => Ok(exit::OK),
         // Not storing a dangerous command is the rule working, not a failure.
-        Err(crate::memory::NotStored::Dangerous(_)) | Err(crate::memory::NotStored::Empty) => {
-            Ok(exit::OK)
-        }
+        Err(crate::pipeline::memory::NotStored::Dangerous(_))
+        | Err(crate::pipeline::memory::NotStored::Empty) => Ok(exit::OK),
         Err(e) => Err(CliError::failure(e.to_string())),
     }
 }

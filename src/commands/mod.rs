@@ -1,20 +1,21 @@
 //! One file per subcommand; [`main`] parses the command line and dispatches.
 
-pub mod check;
-pub mod config;
-pub mod daemon;
-pub mod docs;
-pub mod doctor;
-pub mod execute;
-pub mod explain;
-pub mod generate;
-pub mod history;
-pub mod init;
-pub mod memory;
-pub mod model;
-pub mod serve;
-pub mod settings;
-pub mod uninstall;
+pub(crate) mod check;
+pub(crate) mod config;
+pub(crate) mod daemon;
+pub(crate) mod docs;
+pub(crate) mod doctor;
+mod errors;
+pub(crate) mod execute;
+pub(crate) mod explain;
+pub(crate) mod generate;
+pub(crate) mod history;
+pub(crate) mod init;
+pub(crate) mod memory;
+pub(crate) mod model;
+pub(crate) mod serve;
+pub(crate) mod settings;
+pub(crate) mod uninstall;
 
 use crate::cli::{Cli, Command};
 use crate::error::{exit, CliError};

@@ -1,18 +1,17 @@
 //! `cmdai serve`: keep the model resident and answer over a Unix socket.
 //!
 //! Model, threads and context size come from the client that starts it (as
-//! flags, see `backend::serve_args`); the idle timeout from flag, env or
+//! flags, see `reach::serve_args`); the idle timeout from flag, env or
 //! config file like every other setting. A model that fails to load ends the
 //! daemon with the same error (and exit code) as a run without it.
 
-use crate::backend::engine_error;
 use crate::cli::ServeArgs;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
 use crate::daemon::socket_path;
 use crate::engine::llama::LlamaEngine;
 use crate::engine::worker::Worker;
-use crate::engine::{Backend, LoadOptions};
+use crate::engine::{Engine, LoadOptions};
 use crate::error::{exit, CliError, Result};
 use crate::models::resolve::resolve_model;
 
@@ -45,7 +44,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
     let n_ctx = s.context_size.value;
     let worker = Worker::spawn(move || {
         LlamaEngine::load_with_context(&opts, Os::current(), n_ctx)
-            .map(|e| Box::new(e) as Box<dyn Backend>)
+            .map(|e| Box::new(e) as Box<dyn Engine>)
     });
     let serve_opts = ServeOptions {
         socket,
@@ -62,7 +61,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
     let load_error = server::serve(listener, worker, serve_opts)
         .map_err(|e| CliError::failure(format!("the daemon failed: {e}")))?;
     match load_error {
-        Some(e) => Err(engine_error(e)),
+        Some(e) => Err(e.into()),
         None => Ok(exit::OK),
     }
 }

@@ -7,13 +7,14 @@
 
 use crate::cli::{ConfigShowArgs, ExplainArgs, GenerateArgs, ModelArgs};
 use crate::config;
-use crate::settings::{BackendKind, Settings};
+use crate::safety::SafetyLevel;
+use crate::settings::{EngineKind, Quality, Settings};
 
 /// What a run's flags say beyond the model flags.
 #[derive(Debug, Default, Clone, Copy)]
-struct Flags<'a> {
-    safety: Option<&'a str>,
-    quality: Option<&'a str>,
+struct Flags {
+    safety: Option<SafetyLevel>,
+    quality: Option<Quality>,
     no_context: bool,
     no_daemon: bool,
 }
@@ -29,8 +30,8 @@ pub fn for_generate(a: &GenerateArgs) -> Settings {
     resolve_with(
         &a.model,
         Flags {
-            safety: a.safety.as_deref(),
-            quality: a.quality.as_deref(),
+            safety: a.safety,
+            quality: a.quality,
             no_context: a.no_context,
             no_daemon: a.no_daemon,
         },
@@ -55,7 +56,7 @@ pub fn for_config_show(a: &ConfigShowArgs) -> Settings {
     let mut s = resolve_with(
         &a.model,
         Flags {
-            safety: a.safety.as_deref(),
+            safety: a.safety,
             no_context: a.no_context,
             ..Flags::default()
         },
@@ -66,7 +67,7 @@ pub fn for_config_show(a: &ConfigShowArgs) -> Settings {
 }
 
 fn resolve_with(m: &ModelArgs, f: Flags) -> Settings {
-    let backend = config::backend();
+    let engine = config::backend();
     let file = config::file();
     Settings {
         model: config::model(m.model.as_deref()),
@@ -75,10 +76,10 @@ fn resolve_with(m: &ModelArgs, f: Flags) -> Settings {
         context_size: config::context_size(m.context_size),
         safety: config::safety(f.safety),
         quality: config::quality(f.quality),
-        memory: config::memory(),
-        context: config::context(f.no_context, backend.value),
-        openai: (backend.value == BackendKind::OpenAi).then(config::openai),
-        backend,
+        memory_and_history: config::memory(),
+        context: config::context(f.no_context, engine.value),
+        openai: (engine.value == EngineKind::OpenAi).then(config::openai),
+        engine,
         no_daemon: config::no_daemon(f.no_daemon),
         offline: crate::paths::offline_requested(m.offline),
         no_response_cache: crate::settings::NO_RESPONSE_CACHE.env().unwrap_or(false),

@@ -252,7 +252,7 @@ impl Connection {
         }
     }
 
-    pub fn generate(&mut self, req: GenerateRequest) -> Result<Generation, ClientError> {
+    pub fn ask_for_command(&mut self, req: GenerateRequest) -> Result<Generation, ClientError> {
         match self.request(&Request::Generate(req))? {
             Response::Generated(g) => Ok(g),
             Response::Error { kind, message } => Err(engine_error(kind, message)),

@@ -5,15 +5,15 @@
 //! single thread (`LlamaContext` is `!Send`). The static prompt prefix (system +
 //! examples) is prefilled once into sequence 0; each request removes what
 //! follows the prefix and prefills only its own turn. Explanations
-//! ([`crate::explain_prompt`]) live in sequence 1 the same way, so explaining
+//! ([`crate::pipeline::explain_prompt`]) live in sequence 1 the same way, so explaining
 //! a command never costs the command prompt its cache.
 
 use super::{
-    Backend, Candidate, EngineError, GenerateRequest, Generation, LoadOptions, Search, Timings,
+    Candidate, Engine, EngineError, GenerateRequest, Generation, LoadOptions, Search, Timings,
 };
 use crate::context::Os;
-use crate::explain_prompt;
-use crate::prompt::{self, Message};
+use crate::pipeline::explain_prompt;
+use crate::pipeline::prompt::{self, Message};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -719,7 +719,7 @@ impl LlamaEngine {
     }
 }
 
-impl Backend for LlamaEngine {
+impl Engine for LlamaEngine {
     fn generate(
         &mut self,
         req: &GenerateRequest,
@@ -814,7 +814,7 @@ impl LlamaEngine {
         })
     }
 
-    /// Explains `command` (see [`Backend::explain`]).
+    /// Explains `command` (see [`Engine::explain`]).
     fn explain_command(
         &mut self,
         command: &str,

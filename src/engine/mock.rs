@@ -6,13 +6,13 @@
 //! `CMDAI_MOCK_REPLY` (a free-form reply, parsed like any remote model's) after
 //! `CMDAI_MOCK_DELAY_MS`. Tests that claim inference works never use it.
 
-use super::{Backend, EngineError, GenerateRequest, Generation, Timings};
+use super::{Engine, EngineError, GenerateRequest, Generation, Timings};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub struct MockBackend;
+pub struct MockEngine;
 
-impl Backend for MockBackend {
+impl Engine for MockEngine {
     fn generate(
         &mut self,
         _req: &GenerateRequest,

@@ -10,20 +10,20 @@
 
 pub mod llama;
 #[cfg(feature = "mock")]
-pub mod mock;
-pub mod openai;
-pub mod runaway;
-pub mod worker;
+pub(crate) mod mock;
+pub(crate) mod openai;
+pub(crate) mod runaway;
+pub(crate) mod worker;
 
 use crate::context::RequestContext;
-pub use crate::prompt::Example;
+pub use crate::pipeline::prompt::Example;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// One request to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateRequest {
-    /// The user's words, already cleaned by [`crate::prompt::clean_request`].
+    /// The user's words, already cleaned by [`crate::pipeline::prompt::clean_request`].
     pub query: String,
     pub context: RequestContext,
     /// Commands already offered for this request; the model is asked for a
@@ -31,19 +31,19 @@ pub struct GenerateRequest {
     #[serde(default)]
     pub avoid: Vec<String>,
     /// Why the previous answer for this request will not work (see
-    /// [`crate::selfcheck`]); the model is asked for a corrected command.
+    /// [`crate::pipeline::selfcheck`]); the model is asked for a corrected command.
     #[serde(default)]
     pub feedback: Option<String>,
     /// How many answers to write for this request (see [`Search`]).
     #[serde(default)]
     pub search: Search,
     /// Example turns shown just before the request: close tasks from the
-    /// knowledge base ([`crate::knowledge`]), most relevant last.
+    /// knowledge base ([`crate::pipeline::knowledge`]), most relevant last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<Example>,
     /// Milliseconds this request may take; past them the engine gives up
     /// with [`EngineError::OutOfTime`] (the self-check's retry has what is
-    /// left of a request's time budget, see [`crate::selfcheck`]).
+    /// left of a request's time budget, see [`crate::pipeline::selfcheck`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
 }
@@ -52,7 +52,7 @@ impl GenerateRequest {
     /// `query` in `context` and nothing else: no commands to avoid, no
     /// feedback, the default search, no examples, no deadline. What tests
     /// and benches start from (a request cmdai answers is built in full by
-    /// [`crate::answer::build_request`]).
+    /// [`crate::pipeline::answer::build_request`]).
     pub fn plain(query: impl Into<String>, context: RequestContext) -> GenerateRequest {
         GenerateRequest {
             query: query.into(),
@@ -132,7 +132,7 @@ pub struct Candidate {
 /// The request turn's text: the user's words in their context, and the
 /// commands already offered, which the model is asked not to repeat.
 pub fn request_text(req: &GenerateRequest) -> String {
-    let mut text = crate::prompt::user_turn(&req.context, &req.query);
+    let mut text = crate::pipeline::prompt::user_turn(&req.context, &req.query);
     if !req.avoid.is_empty() {
         let list = req.avoid.join(" ; ");
         text.push_str(&format!(" (give a different command than: {list})"));
@@ -156,7 +156,7 @@ pub struct Timings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Generation {
     /// Raw text. When `prefilled` is true this is the continuation after
-    /// [`crate::prompt::ANSWER_PREFILL`]; otherwise a whole free-form reply.
+    /// [`crate::pipeline::prompt::ANSWER_PREFILL`]; otherwise a whole free-form reply.
     pub text: String,
     pub prefilled: bool,
     pub prompt_tokens: usize,
@@ -217,7 +217,7 @@ pub enum EngineError {
 }
 
 /// Anything that can answer a [`GenerateRequest`].
-pub trait Backend {
+pub trait Engine {
     fn generate(
         &mut self,
         req: &GenerateRequest,

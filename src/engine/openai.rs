@@ -14,10 +14,10 @@
 //! are not. The API key is read from the environment variable the settings
 //! name, sent only as `Authorization: Bearer`, and never printed.
 
-use super::{Backend, EngineError, GenerateRequest, Generation, Timings};
+use super::{Engine, EngineError, GenerateRequest, Generation, Timings};
 use crate::context::Os;
-use crate::explain_prompt;
-use crate::prompt::{self, Message};
+use crate::pipeline::explain_prompt;
+use crate::pipeline::prompt::{self, Message};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ impl OpenAiSettings {
 }
 
 /// Talks to one OpenAI-compatible server.
-pub struct OpenAiBackend {
+pub struct OpenAiEngine {
     settings: OpenAiSettings,
     /// Never shown: `Debug` prints only whether there is one.
     api_key: Option<String>,
@@ -88,16 +88,16 @@ pub struct OpenAiBackend {
     os: Os,
 }
 
-impl std::fmt::Debug for OpenAiBackend {
+impl std::fmt::Debug for OpenAiEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiBackend")
+        f.debug_struct("OpenAiEngine")
             .field("settings", &self.settings)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
 
-impl OpenAiBackend {
+impl OpenAiEngine {
     /// Reads the API key from the environment now.
     pub fn new(settings: OpenAiSettings, os: Os) -> Self {
         let api_key = settings.api_key();
@@ -113,7 +113,7 @@ impl OpenAiBackend {
         if !is_loopback(&settings.base_url) {
             b = b.try_proxy_from_env(true);
         }
-        OpenAiBackend {
+        OpenAiEngine {
             settings,
             api_key,
             agent: b.build(),
@@ -232,7 +232,7 @@ fn quoted(message: &str) -> String {
     }
 }
 
-impl Backend for OpenAiBackend {
+impl Engine for OpenAiEngine {
     fn generate(
         &mut self,
         req: &GenerateRequest,

@@ -1,11 +1,11 @@
-//! The inference thread: owns a [`Backend`] and serves requests in order.
+//! The inference thread: owns an [`Engine`] and serves requests in order.
 //!
 //! llama.cpp contexts are `!Send`, so the backend is built *on* this thread and
 //! never leaves it. Everyone else holds a [`Worker`] (which is `Send + Sync`)
 //! and talks to the thread through channels. A request can be cancelled with
 //! its flag, e.g. when a daemon client disconnects or the user presses Ctrl-C.
 
-use super::{Backend, EngineError, GenerateRequest, Generation};
+use super::{Engine, EngineError, GenerateRequest, Generation};
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -63,7 +63,7 @@ impl Worker {
     /// Starts the thread; `make` builds the backend on it (loading the model).
     pub fn spawn<F>(make: F) -> Worker
     where
-        F: FnOnce() -> Result<Box<dyn Backend>, EngineError> + Send + 'static,
+        F: FnOnce() -> Result<Box<dyn Engine>, EngineError> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -160,7 +160,7 @@ impl Worker {
     }
 
     /// Submits and waits.
-    pub fn generate(&self, req: GenerateRequest) -> Result<Generation, EngineError> {
+    pub fn submit_and_wait(&self, req: GenerateRequest) -> Result<Generation, EngineError> {
         self.submit(req).wait()
     }
 
@@ -181,7 +181,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     struct Echo;
-    impl Backend for Echo {
+    impl Engine for Echo {
         fn generate(
             &mut self,
             req: &GenerateRequest,
@@ -205,12 +205,12 @@ mod tests {
 
     #[test]
     fn serves_requests_in_order_from_many_threads() {
-        let w = Arc::new(Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Backend>)));
+        let w = Arc::new(Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Engine>)));
         w.wait_ready().unwrap();
         let handles: Vec<_> = (0..10)
             .map(|i| {
                 let w = w.clone();
-                std::thread::spawn(move || w.generate(req(&format!("q{i}"))).unwrap().text)
+                std::thread::spawn(move || w.submit_and_wait(req(&format!("q{i}"))).unwrap().text)
             })
             .collect();
         let mut got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn explanations_stream_before_the_answer() {
         struct Words;
-        impl Backend for Words {
+        impl Engine for Words {
             fn generate(
                 &mut self,
                 _r: &GenerateRequest,
@@ -250,13 +250,13 @@ mod tests {
                 })
             }
         }
-        let w = Worker::spawn(|| Ok(Box::new(Words) as Box<dyn Backend>));
+        let w = Worker::spawn(|| Ok(Box::new(Words) as Box<dyn Engine>));
         let (pending, pieces) = w.submit_explain("ls -l /tmp".into());
         let streamed: Vec<String> = pieces.iter().collect();
         assert_eq!(streamed, ["ls ", "-l ", "/tmp"]);
         assert_eq!(pending.wait().unwrap().text, "ls -l /tmp");
         // The default backend method says it cannot explain.
-        let w = Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Backend>));
+        let w = Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Engine>));
         let (pending, pieces) = w.submit_explain("ls".into());
         assert_eq!(pieces.iter().count(), 0);
         assert!(pending.wait().is_err());
@@ -271,14 +271,14 @@ mod tests {
         });
         assert!(matches!(w.wait_ready(), Err(EngineError::Load { .. })));
         assert!(matches!(
-            w.generate(req("x")),
+            w.submit_and_wait(req("x")),
             Err(EngineError::Load { .. })
         ));
     }
 
     #[test]
     fn cancelled_before_start_is_not_run() {
-        let w = Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Backend>));
+        let w = Worker::spawn(|| Ok(Box::new(Echo) as Box<dyn Engine>));
         let p = w.submit(req("x"));
         p.cancel.store(true, Ordering::Relaxed);
         // Either it ran before the flag was seen, or it was cancelled: never lost.

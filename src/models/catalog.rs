@@ -6,7 +6,6 @@
 //! be read or does not make sense is reported once on stderr and the embedded
 //! catalogue is used instead, so a typo there never stops cmdai from working.
 
-use anyhow::{bail, Context};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +16,30 @@ pub const EMBEDDED_CATALOG: &str = include_str!("../../models.toml");
 
 /// Name of the catalogue file in the config dir that replaces the embedded one.
 pub const USER_CATALOG_FILE: &str = "models.toml";
+
+/// Why a catalogue could not be used; each keeps what caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file could not be read.
+    #[error("it could not be read: {0}")]
+    Read(#[source] std::io::Error),
+    /// The text is not TOML of a catalogue's shape.
+    #[error("it is not a valid catalogue: {0}")]
+    NotACatalog(#[source] toml::de::Error),
+    /// The catalogue parsed but does not make sense (one sentence).
+    #[error("{0}")]
+    Invalid(String),
+    /// The catalogue inside the binary is broken (a build mistake).
+    #[error("the built-in model catalogue is broken: {0}")]
+    Embedded(#[source] Box<CatalogError>),
+}
+
+/// Stops with [`CatalogError::Invalid`].
+macro_rules! invalid {
+    ($($arg:tt)*) => {
+        return Err(CatalogError::Invalid(format!($($arg)*)))
+    };
+}
 
 /// Every model cmdai knows, and which one is used when none is named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,16 +155,16 @@ impl ModelSpec {
         }
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    fn validate(&self) -> Result<(), CatalogError> {
         let id = &self.id;
         if id.trim().is_empty() {
-            bail!("a model has an empty id");
+            invalid!("a model has an empty id");
         }
         if self.hf_repo.trim().is_empty() {
-            bail!("model `{id}` has an empty hf_repo");
+            invalid!("model `{id}` has an empty hf_repo");
         }
         if self.revision.trim().is_empty() {
-            bail!("model `{id}` has an empty revision");
+            invalid!("model `{id}` has an empty revision");
         }
         let f = &self.file;
         if f.is_empty()
@@ -151,15 +174,15 @@ impl ModelSpec {
             || f.contains('\\')
             || f.contains('\0')
         {
-            bail!("model `{id}` has file = {f:?}; it must be a plain file name");
+            invalid!("model `{id}` has file = {f:?}; it must be a plain file name");
         }
         if let Some(sha) = &self.sha256 {
             if !is_sha256_hex(sha) {
-                bail!("model `{id}` has sha256 = {sha:?}; it must be 64 hex digits or empty");
+                invalid!("model `{id}` has sha256 = {sha:?}; it must be 64 hex digits or empty");
             }
         }
         if self.size == Some(0) {
-            bail!("model `{id}` has size = 0");
+            invalid!("model `{id}` has size = 0");
         }
         for m in &self.mirrors {
             match m {
@@ -169,14 +192,14 @@ impl ModelSpec {
                     ..
                 } => {
                     if *parts == 0 || *parts > 10_000 {
-                        bail!("model `{id}` has a pypi-chunks mirror with parts = {parts}");
+                        invalid!("model `{id}` has a pypi-chunks mirror with parts = {parts}");
                     }
                     let ok = !package_prefix.is_empty()
                         && package_prefix
                             .bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
                     if !ok {
-                        bail!("model `{id}` has a pypi-chunks mirror with package_prefix = {package_prefix:?}");
+                        invalid!("model `{id}` has a pypi-chunks mirror with package_prefix = {package_prefix:?}");
                     }
                 }
             }
@@ -200,34 +223,34 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 
 impl Catalog {
     /// Parses and checks a catalogue (the text of a models.toml).
-    pub fn parse(text: &str) -> anyhow::Result<Catalog> {
-        let cat: Catalog = toml::from_str(text).context("it is not a valid catalogue")?;
+    pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
+        let cat: Catalog = toml::from_str(text).map_err(CatalogError::NotACatalog)?;
         cat.validate()?;
         Ok(cat)
     }
 
     /// The catalogue embedded in the binary.
-    pub fn embedded() -> anyhow::Result<Catalog> {
-        Catalog::parse(EMBEDDED_CATALOG).context("the built-in model catalogue is broken")
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        Catalog::parse(EMBEDDED_CATALOG).map_err(|e| CatalogError::Embedded(Box::new(e)))
     }
 
     /// The embedded catalogue, replaced by `<config_dir>/models.toml` when that
     /// exists. A user file that cannot be read or parsed is reported on stderr
     /// (once per process) and ignored.
-    pub fn load(config_dir: Option<&Path>) -> anyhow::Result<Catalog> {
+    pub fn load(config_dir: Option<&Path>) -> Result<Catalog, CatalogError> {
         if let Some(dir) = config_dir {
             let path = dir.join(USER_CATALOG_FILE);
             let user = match std::fs::read_to_string(&path) {
                 Ok(text) => Some(Catalog::parse(&text)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => Some(Err(anyhow::Error::new(e).context("it could not be read"))),
+                Err(e) => Some(Err(CatalogError::Read(e))),
             };
             match user {
                 Some(Ok(cat)) => return Ok(cat),
                 // Warn once per process, then stay quiet.
                 Some(Err(e)) if !WARNED.swap(true, Ordering::Relaxed) => {
                     eprintln!(
-                        "cmdai: warning: ignoring {} ({:#}); using the built-in model list. Fix or delete that file.",
+                        "cmdai: warning: ignoring {} ({}); using the built-in model list. Fix or delete that file.",
                         path.display(),
                         e
                     );
@@ -238,21 +261,21 @@ impl Catalog {
         Catalog::embedded()
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    fn validate(&self) -> Result<(), CatalogError> {
         if self.models.is_empty() {
-            bail!("it lists no models");
+            invalid!("it lists no models");
         }
         for (i, m) in self.models.iter().enumerate() {
             m.validate()?;
             if self.models[..i].iter().any(|o| o.id == m.id) {
-                bail!("the id `{}` is listed twice", m.id);
+                invalid!("the id `{}` is listed twice", m.id);
             }
             if self.models[..i].iter().any(|o| o.file == m.file) {
-                bail!("the file `{}` is listed twice", m.file);
+                invalid!("the file `{}` is listed twice", m.file);
             }
         }
         if self.get(&self.default).is_none() {
-            bail!("default = {:?} is not one of its models", self.default);
+            invalid!("default = {:?} is not one of its models", self.default);
         }
         Ok(())
     }

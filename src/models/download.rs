@@ -250,7 +250,7 @@ fn ensure(
         });
     }
     fs::create_dir_all(&sc.dir).map_err(|e| DownloadError::io("cannot create", &sc.dir, e))?;
-    let flag: &AtomicBool = opts.interrupt.as_deref().unwrap_or(&INTERRUPT);
+    let flag: &AtomicBool = opts.interrupt.as_deref().unwrap_or(interrupt_flag());
     let _sigint = (opts.handle_sigint && opts.interrupt.is_none()).then(SigintGuard::install);
     let _lock = lock(&sc, opts, flag, &bar)?;
     // Another process may have finished the download while we waited.
@@ -718,7 +718,7 @@ struct SigintGuard;
 static SIGINT_USERS: Mutex<(usize, Option<nix::sys::signal::SigAction>)> = Mutex::new((0, None));
 
 extern "C" fn on_sigint(_: nix::libc::c_int) {
-    INTERRUPT.store(true, Ordering::SeqCst);
+    interrupt_flag().store(true, Ordering::SeqCst);
 }
 
 impl SigintGuard {

@@ -30,10 +30,10 @@ mod tests;
 
 use std::path::Path;
 
-pub use catalog::{Catalog, Mirror, ModelSpec};
-pub use download::{DownloadError, DownloadOptions};
+pub use catalog::{Catalog, ModelSpec};
+pub use download::DownloadError;
 pub(crate) use files::Sidecars;
-pub use files::{file_problem, model_path, models_dir};
+pub use files::{file_problem, model_path};
 
 /// Whether `url` answers at all (any HTTP status counts), for `cmdai doctor`;
 /// the error says why not ("dns failed", "connection refused", ...).

@@ -7,15 +7,43 @@
 //! A missing catalogue model is downloaded after asking once (or with `--yes`);
 //! offline mode never touches the network and says how to fetch it.
 
-use super::catalog::{Catalog, ModelSpec};
+use super::catalog::{Catalog, CatalogError, ModelSpec};
 use super::download::{self, DownloadError, DownloadOptions};
 use super::files::model_path;
 use super::select;
-use crate::error::{CliError, Result};
 use crate::paths;
 use crate::settings::{Settings, Source};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+
+/// Why no model could be found for a run; each message is one sentence
+/// with the way out, and each keeps what caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("the model catalogue could not be read: {0}")]
+    Catalog(#[from] CatalogError),
+    /// `set_by` says where the name was written (` (set by CMDAI_MODEL)`), or is empty.
+    #[error("no model called `{name}` in the catalogue (known: {known}); pass a catalogue id or a path to a .gguf file{set_by}")]
+    UnknownModel {
+        name: String,
+        known: String,
+        set_by: String,
+    },
+    /// A path that is no model file; `from` says where it was set.
+    #[error("{problem} ({from}); pass an existing .gguf path or a catalogue id")]
+    NotAModelFile { problem: String, from: String },
+    #[error("the model {id} ({size}) is not downloaded yet; pass --yes to download it now, or run `cmdai model pull {id}`")]
+    NotDownloaded { id: String, size: String },
+    #[error("no model, so no command; run `cmdai model pull {id}` when you are ready")]
+    Declined { id: String },
+    /// The download question was interrupted.
+    #[error("interrupted; nothing was changed.")]
+    Interrupted,
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+}
+
+type Result<T> = std::result::Result<T, ResolveError>;
 
 /// A model ready to load.
 #[derive(Debug, Clone)]
@@ -65,8 +93,7 @@ impl ResolvedModel {
 }
 
 pub fn catalog() -> Result<Catalog> {
-    Catalog::load(Some(&paths::config_dir()))
-        .map_err(|e| CliError::failure(format!("the model catalogue could not be read: {e:#}")))
+    Ok(Catalog::load(Some(&paths::config_dir()))?)
 }
 
 /// The catalogue model `id` names; with no id, the active one when that is a
@@ -77,19 +104,10 @@ pub(crate) fn spec_for(cat: &Catalog, s: &Settings, id: Option<&str>) -> Result<
             Ok(Target::Catalog(spec)) => *spec,
             _ => cat.default_model().clone(),
         }),
-        Some(id) => cat.get(id).cloned().ok_or_else(|| {
-            CliError::model(format!(
-                "no model called `{id}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
-                known_ids(cat, s)
-            ))
-        }),
-    }
-}
-
-pub(crate) fn download_error(e: DownloadError) -> CliError {
-    match e {
-        DownloadError::Interrupted { .. } => CliError::interrupted(),
-        other => CliError::model(other.to_string()),
+        Some(id) => cat
+            .get(id)
+            .cloned()
+            .ok_or_else(|| unknown_model(cat, s, id)),
     }
 }
 
@@ -140,10 +158,14 @@ fn path_like(m: &str) -> bool {
     m.ends_with(".gguf") || m.contains('/')
 }
 
-fn known_ids(cat: &Catalog, s: &Settings) -> String {
+fn unknown_model(cat: &Catalog, s: &Settings, name: &str) -> ResolveError {
     let mut ids: Vec<&str> = cat.models.iter().map(|m| m.id.as_str()).collect();
     ids.extend(s.custom_models.keys().map(String::as_str));
-    ids.join(", ")
+    ResolveError::UnknownModel {
+        name: name.to_string(),
+        known: ids.join(", "),
+        set_by: String::new(),
+    }
 }
 
 /// What `m` names: a path (or an existing file), an imported model, or a
@@ -169,10 +191,7 @@ pub fn lookup(cat: &Catalog, s: &Settings, m: &str) -> Result<Target> {
             name: m.to_string(),
             path: p,
         }),
-        None => Err(CliError::model(format!(
-            "no model called `{m}` in the catalogue (known: {}); pass a catalogue id or a path to a .gguf file",
-            known_ids(cat, s)
-        ))),
+        None => Err(unknown_model(cat, s, m)),
     }
 }
 
@@ -180,13 +199,17 @@ pub fn lookup(cat: &Catalog, s: &Settings, m: &str) -> Result<Target> {
 /// choice for this machine ([`crate::models::select`]).
 pub fn active(cat: &Catalog, settings: &Settings) -> Result<Active> {
     if let Some(s) = &settings.model {
-        let target = lookup(cat, settings, &s.value).map_err(|e| {
-            let from = match s.source {
-                Source::ConfigFile => format!(" (set in {})", settings.config_file.display()),
-                Source::Env => " (set by CMDAI_MODEL)".to_string(),
-                _ => String::new(),
-            };
-            CliError::new(e.kind, format!("{}{from}", e.message))
+        let target = lookup(cat, settings, &s.value).map_err(|e| match e {
+            ResolveError::UnknownModel { name, known, .. } => ResolveError::UnknownModel {
+                name,
+                known,
+                set_by: match s.source {
+                    Source::ConfigFile => format!(" (set in {})", settings.config_file.display()),
+                    Source::Env => " (set by CMDAI_MODEL)".to_string(),
+                    _ => String::new(),
+                },
+            },
+            other => other,
         })?;
         return Ok(Active {
             target,
@@ -224,13 +247,13 @@ pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
             if !path.is_file() {
                 let problem = super::file_problem(&path)
                     .unwrap_or_else(|| format!("{} is not a model file", path.display()));
-                return Err(CliError::model(format!(
-                    "{problem} ({}); pass an existing .gguf path or a catalogue id",
-                    match chosen.source {
+                return Err(ResolveError::NotAModelFile {
+                    problem,
+                    from: match chosen.source {
                         Source::ConfigFile => format!("set in {}", s.config_file.display()),
                         other => format!("from {other}"),
-                    }
-                )));
+                    },
+                });
             }
             return Ok(ResolvedModel::new(name, path, None));
         }
@@ -240,12 +263,10 @@ pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
     let path = model_path(&cache, &spec);
     if !path.is_file() && !offline && !s.yes {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return Err(CliError::model(format!(
-                "the model {} ({}) is not downloaded yet; pass --yes to download it now, or run `cmdai model pull {}`",
-                spec.id,
-                human_size(spec.size),
-                spec.id
-            )));
+            return Err(ResolveError::NotDownloaded {
+                id: spec.id.clone(),
+                size: human_size(spec.size),
+            });
         }
         let ok = dialoguer::Confirm::new()
             .with_prompt(format!(
@@ -258,16 +279,14 @@ pub fn resolve_model(s: &Settings) -> Result<ResolvedModel> {
             ))
             .default(true)
             .interact()
-            .map_err(|_| CliError::interrupted())?;
+            .map_err(|_| ResolveError::Interrupted)?;
         if !ok {
-            return Err(CliError::model(format!(
-                "no model, so no command; run `cmdai model pull {}` when you are ready",
-                spec.id
-            )));
+            return Err(ResolveError::Declined {
+                id: spec.id.clone(),
+            });
         }
     }
-    let path = download::ensure_model(&spec, &cache, &download_options(offline))
-        .map_err(download_error)?;
+    let path = download::ensure_model(&spec, &cache, &download_options(offline))?;
     Ok(ResolvedModel::new(
         spec.id.clone(),
         path,

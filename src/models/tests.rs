@@ -9,9 +9,10 @@
 //! Every test passes its endpoints and its own interrupt flag through
 //! `DownloadOptions`, so tests running in parallel share no global state.
 
+use super::catalog::Mirror;
 use super::download::{ensure_model, files_hashed, verify, DownloadError, DownloadOptions};
 use super::part::PartState;
-use super::{Mirror, ModelSpec, Sidecars};
+use super::{ModelSpec, Sidecars};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::{TcpListener, TcpStream};

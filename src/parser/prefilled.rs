@@ -31,7 +31,7 @@ pub fn parse_prefilled(continuation: &str) -> Result<Parsed, ParseError> {
 
 /// Where the JSON string of a pre-filled answer ends: the byte index of the
 /// first unescaped `"` that is followed by `}`. Any other raw `"` belongs to
-/// the command (see [`crate::prompt::COMMAND_GRAMMAR`]). `strict` is the
+/// the command (see [`crate::pipeline::prompt::COMMAND_GRAMMAR`]). `strict` is the
 /// engine's test while generating (exactly `"}`); otherwise white space may
 /// come between, and a `"` that ends the text counts too (a cut-off reply).
 pub fn prefilled_end(text: &str, strict: bool) -> Option<usize> {

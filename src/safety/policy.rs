@@ -19,8 +19,9 @@ use crate::safety::types::Risk;
 use std::fmt;
 use std::str::FromStr;
 
-/// How cautious cmdai should be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How cautious cmdai should be (`--safety` lists the names through
+/// [`clap::ValueEnum`]; the config file and `CMDAI_SAFETY` through [`FromStr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SafetyLevel {
     Strict,
     #[default]

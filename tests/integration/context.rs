@@ -1,4 +1,4 @@
-//! The folder a request is asked in ([`cmdai::folder`]): what the model is
+//! The folder a request is asked in ([`cmdai::pipeline::folder`]): what the model is
 //! told, the switch that turns it off, and folders built to break it
 //! (names that are shell code or instructions, names that are not text,
 //! huge, vanished and unreadable folders, symlink loops).

@@ -1,11 +1,11 @@
 //! Real-model tests: the default Qwen2.5-Coder-1.5B model, on this CPU.
 
 use crate::util::{real_model, run, TestDir};
-use cmdai::backend::parse_generation;
 use cmdai::context::{Os, RequestContext};
 use cmdai::engine::llama::LlamaEngine;
-use cmdai::engine::{Backend, GenerateRequest, LoadOptions};
+use cmdai::engine::{Engine, GenerateRequest, LoadOptions};
 use cmdai::hardware::physical_cores;
+use cmdai::pipeline::reach::parse_generation;
 use std::sync::atomic::AtomicBool;
 
 /// (request, programs of which at least one must appear as a word).
@@ -101,7 +101,7 @@ fn real_model_answers_common_requests() {
         };
         eprintln!("{query:55} -> {cmd}   ({} ms)", g.timings.total);
         assert!(!cmd.contains('\n'), "multi-line command for {query}: {cmd}");
-        if let Some(p) = cmdai::selfcheck::problem(&cmd).filter(|p| p.contains("parse")) {
+        if let Some(p) = cmdai::pipeline::selfcheck::problem(&cmd).filter(|p| p.contains("parse")) {
             failures.push(format!("{query}: `{cmd}`: {p}"));
         }
         if query.contains("semicolon") && !cmd.contains("\\;") {

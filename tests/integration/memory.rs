@@ -1,7 +1,7 @@
 //! `cmdai remember` and `cmdai memory list|forget|clear|off|on` through the
 //! built binary: what the shell widgets and `-x` report is stored, can be
 //! forgotten one by one or all at once, and nothing is stored while memory
-//! is off. (Recall and the example turn are unit-tested in src/memory.rs;
+//! is off. (Recall and the example turn are unit-tested in src/pipeline/memory.rs;
 //! the widgets' capture in shells.rs.)
 
 use crate::util::{run, TestDir};

@@ -14,9 +14,7 @@ use crate::error::{exit, CliError, Result};
 use crate::models::catalog::Catalog;
 use crate::models::download::{self, DownloadOptions};
 use crate::models::model_path;
-use crate::models::resolve::{
-    active, catalog, download_error, download_options, resolve_model, spec_for,
-};
+use crate::models::resolve::{active, catalog, download_options, resolve_model, spec_for};
 use crate::paths;
 use crate::settings::Settings;
 
@@ -39,7 +37,7 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
                 repair: true,
                 ..download_options(offline)
             };
-            let path = download::ensure_model(&spec, &cache, &opts).map_err(download_error)?;
+            let path = download::ensure_model(&spec, &cache, &opts)?;
             // The prompt prefix too, so the first request does not wait for it.
             let margs = ModelArgs {
                 model: Some(spec.id.clone()),
@@ -49,7 +47,7 @@ pub fn run(cmd: ModelCommand) -> Result<i32> {
             };
             let s = super::settings::resolve(&margs);
             let model = resolve_model(&s)?;
-            crate::backend::prepare(&model, &s)?;
+            crate::pipeline::reach::prepare(&model, &s)?;
             if verbose {
                 eprintln!("cmdai: {} is ready", spec.id);
             }

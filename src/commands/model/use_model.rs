@@ -59,15 +59,14 @@ pub fn run(cat: &Catalog, s: &Settings, cache: &Path, model: &str) -> Result<i32
         }
         let s = crate::commands::settings::resolve(&margs);
         let m = crate::models::resolve::resolve_model(&s)?;
-        crate::backend::check_loads(&m, &s).map_err(|e| {
-            CliError::new(
-                e.kind,
-                format!(
-                    "{}; {} was left as it is",
-                    e.message,
-                    crate::config::path().display()
-                ),
-            )
+        crate::pipeline::reach::check_loads(&m, &s).map_err(|e| {
+            let mut e = CliError::from(e);
+            e.message = format!(
+                "{}; {} was left as it is",
+                e.message,
+                crate::config::path().display()
+            );
+            e
         })?;
     }
     let written = crate::config::write_key(None, "model", value.as_str())

@@ -350,15 +350,15 @@ fn serve(answers: Vec<Canned>) -> (String, JoinHandle<Vec<Seen>>) {
     (base, h)
 }
 
-fn backend(base: &str, key: Option<&str>, retries: u32) -> OpenAiBackend {
+fn backend(base: &str, key: Option<&str>, retries: u32) -> OpenAiEngine {
     let s = OpenAiSettings {
         retries,
         ..settings(base)
     };
-    OpenAiBackend::with_key(s, key.map(str::to_string), Os::Linux)
+    OpenAiEngine::with_key(s, key.map(str::to_string), Os::Linux)
 }
 
-fn generate(b: &mut OpenAiBackend) -> Result<Generation, EngineError> {
+fn ask_free_disk_space(b: &mut OpenAiEngine) -> Result<Generation, EngineError> {
     b.generate(
         &request("show free disk space", &[]),
         &AtomicBool::new(false),
@@ -376,7 +376,7 @@ fn message(e: EngineError) -> String {
 fn posts_the_chat_and_returns_the_reply() {
     let (base, h) = serve(vec![ok(LLAMA_REPLY)]);
     let mut b = backend(&base, Some("sk-secret-123"), 0);
-    let g = generate(&mut b).unwrap();
+    let g = ask_free_disk_space(&mut b).unwrap();
     assert_eq!(g.text, r#"{"cmd": "df -h"}"#);
     assert!(!g.prefilled);
     assert_eq!((g.prompt_tokens, g.generated_tokens), (812, 9));
@@ -403,7 +403,7 @@ fn posts_the_chat_and_returns_the_reply() {
 #[test]
 fn no_key_means_no_authorization_header() {
     let (base, h) = serve(vec![ok(LLAMA_REPLY)]);
-    generate(&mut backend(&base, None, 0)).unwrap();
+    ask_free_disk_space(&mut backend(&base, None, 0)).unwrap();
     let seen = h.join().unwrap();
     assert_eq!(seen[0].header("authorization"), None);
 }
@@ -436,7 +436,7 @@ fn server_errors_and_rate_limits_are_retried() {
         },
         ok(LLAMA_REPLY),
     ]);
-    let g = generate(&mut backend(&base, None, 2)).unwrap();
+    let g = ask_free_disk_space(&mut backend(&base, None, 2)).unwrap();
     assert_eq!(g.text, r#"{"cmd": "df -h"}"#);
     assert_eq!(h.join().unwrap().len(), 3);
 }
@@ -444,7 +444,7 @@ fn server_errors_and_rate_limits_are_retried() {
 #[test]
 fn retries_run_out_with_a_clear_error() {
     let (base, h) = serve(vec![fail(500, "boom"), fail(502, "Bad Gateway")]);
-    let e = message(generate(&mut backend(&base, None, 1)).unwrap_err());
+    let e = message(ask_free_disk_space(&mut backend(&base, None, 1)).unwrap_err());
     assert!(e.contains("HTTP 502: Bad Gateway"), "{e}");
     assert!(e.contains("tried 2 times"), "{e}");
     assert!(e.contains(&base), "{e}");
@@ -457,7 +457,7 @@ fn client_errors_are_not_retried() {
         400,
         r#"{"error":{"message":"'messages' is required","type":"invalid_request_error"}}"#,
     )]);
-    let e = message(generate(&mut backend(&base, None, 3)).unwrap_err());
+    let e = message(ask_free_disk_space(&mut backend(&base, None, 3)).unwrap_err());
     assert!(e.contains("HTTP 400: 'messages' is required"), "{e}");
     assert!(!e.contains('\n'));
     assert_eq!(h.join().unwrap().len(), 1);
@@ -469,7 +469,8 @@ fn a_refused_key_names_the_variable_and_never_the_key() {
         401,
         r#"{"error":{"message":"Invalid API Key"}}"#,
     )]);
-    let e = message(generate(&mut backend(&base, Some("sk-very-secret"), 3)).unwrap_err());
+    let e =
+        message(ask_free_disk_space(&mut backend(&base, Some("sk-very-secret"), 3)).unwrap_err());
     assert!(e.contains("HTTP 401: Invalid API Key"), "{e}");
     assert!(e.contains("$CMDAI_TEST_NO_SUCH_KEY_VAR"), "{e}");
     assert!(!e.contains("sk-very-secret"), "{e}");
@@ -479,7 +480,7 @@ fn a_refused_key_names_the_variable_and_never_the_key() {
 #[test]
 fn a_wrong_path_says_where_to_look() {
     let (base, h) = serve(vec![fail(404, "File Not Found")]);
-    let e = message(generate(&mut backend(&base, None, 3)).unwrap_err());
+    let e = message(ask_free_disk_space(&mut backend(&base, None, 3)).unwrap_err());
     assert!(e.contains("HTTP 404"), "{e}");
     assert!(e.contains("/v1/chat/completions"), "{e}");
     assert!(e.contains("CMDAI_OPENAI_BASE_URL"), "{e}");
@@ -494,7 +495,7 @@ fn nothing_listening_is_retried_then_explained() {
     };
     let base = format!("http://127.0.0.1:{port}/v1");
     let started = Instant::now();
-    let e = message(generate(&mut backend(&base, None, 1)).unwrap_err());
+    let e = message(ask_free_disk_space(&mut backend(&base, None, 1)).unwrap_err());
     assert!(
         e.starts_with(&format!(
             "the inference server at {base} did not answer: connection refused"
@@ -525,7 +526,7 @@ fn a_silent_server_times_out_without_retrying() {
         drop(stream);
         again
     });
-    let mut b = OpenAiBackend::with_key(
+    let mut b = OpenAiEngine::with_key(
         OpenAiSettings {
             timeout: Duration::from_secs(1),
             ..settings(&base)
@@ -534,7 +535,7 @@ fn a_silent_server_times_out_without_retrying() {
         Os::Linux,
     );
     let started = Instant::now();
-    let e = message(generate(&mut b).unwrap_err());
+    let e = message(ask_free_disk_space(&mut b).unwrap_err());
     assert!(e.contains("did not answer within 1 s"), "{e}");
     assert!(e.contains("CMDAI_OPENAI_TIMEOUT"), "{e}");
     assert!(started.elapsed() < Duration::from_millis(2400));

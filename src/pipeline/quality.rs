@@ -2,8 +2,8 @@
 //!
 //! `fast` writes the greedy answer alone (the first design). `balanced`
 //! also shows the model the knowledge base's closest everyday task when one
-//! is very close ([`crate::knowledge`]); `best` also writes alternatives in
-//! parallel sequences that share the cached prompt, and [`crate::choice`]
+//! is very close ([`super::knowledge`]); `best` also writes alternatives in
+//! parallel sequences that share the cached prompt, and [`super::choice`]
 //! picks one. What each spends was chosen by measuring accuracy against
 //! latency on the tuning half of the dev sets
 //! (`benches/results/accuracy.md`): alternatives cost time and, at this
@@ -40,7 +40,7 @@ impl Quality {
     }
 
     /// How many knowledge-base examples a request may get, and how close
-    /// (cosine, 0..=1) each must be ([`crate::knowledge::Index::nearest`]).
+    /// (cosine, 0..=1) each must be ([`super::knowledge::Index::nearest`]).
     pub fn knowledge(self) -> (usize, f32) {
         match self {
             Quality::Fast => (0, 1.0),
@@ -51,7 +51,7 @@ impl Quality {
     /// The knowledge-base examples for `request` at this quality.
     pub fn examples(self, os: crate::context::Os, request: &str) -> Vec<crate::engine::Example> {
         let (k, min) = self.knowledge();
-        crate::knowledge::examples(os, request, k, min)
+        super::knowledge::examples(os, request, k, min)
     }
 }
 

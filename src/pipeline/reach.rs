@@ -1,42 +1,48 @@
-//! Where answers come from, and running a request there: the resident daemon
-//! (started on demand), the model in this process when the daemon cannot be
-//! reached, a shared OpenAI-compatible server, or (tests only) the mock.
-//! Engine errors become the CLI's errors here, so a request fails the same
-//! way, with the same exit code, whichever way it went.
+//! How a request reaches a model, and running it there: [`route`] picks,
+//! once per run, from the `backend` setting ([`EngineKind`]): the local
+//! model ([`LocalModel`]: the resident daemon, started on demand, else the
+//! model in this process when the daemon cannot be reached), a shared
+//! OpenAI-compatible server, or (tests only) the mock. Each is an
+//! [`Engine`]; [`ask_local_model`] and [`ask_server`] add the self-check's
+//! one retry ([`choice::with_self_check`]).
+//! Whatever way a request went, it fails with one [`RequestError`] that
+//! keeps its cause; `src/commands/errors.rs` turns it into the CLI's error
+//! (message and exit code) in one place.
 
-use crate::choice;
+use super::choice;
+use super::selfcheck::CutOff;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
-use crate::engine::openai::{OpenAiBackend, OpenAiSettings};
+use crate::engine::openai::{OpenAiEngine, OpenAiSettings};
 use crate::engine::worker::Worker;
-use crate::engine::{Backend, EngineError, GenerateRequest, Generation, LoadOptions};
-use crate::error::{CliError, Result};
-use crate::models::resolve::{resolve_model, ResolvedModel};
+use crate::engine::{Engine, EngineError, GenerateRequest, Generation, LoadOptions};
+use crate::models::resolve::{resolve_model, ResolveError, ResolvedModel};
 use crate::output;
-use crate::parser;
-use crate::selfcheck::CutOff;
-pub use crate::settings::BackendKind;
+use crate::parser::{self, ParseError};
+pub use crate::settings::EngineKind;
 use crate::settings::{OpenAi, Settings};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-pub fn engine_error(e: EngineError) -> CliError {
-    match e {
-        // Say what is wrong with the file when it can be told (a folder, a
-        // truncated download), with or without the daemon alike.
-        EngineError::Load { ref path } => match crate::models::file_problem(path) {
-            Some(problem) => CliError::model(format!(
-                "the model could not be loaded: {problem}; download it again (`cmdai model pull`) or pass a complete .gguf file"
-            )),
-            None => CliError::model(e.to_string()),
-        },
-        EngineError::TooLong { .. } => CliError::usage(e.to_string()),
-        EngineError::Cancelled => CliError::interrupted(),
-        EngineError::Server(m) => CliError::model(m),
-        EngineError::StoppedMidway(m) => CliError::failure(m),
-        _ => CliError::no_command(format!("{e}; try again, or run with -v to see details")),
-    }
+/// Why a request got no command; each keeps what caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No model could be found (or downloaded) for the run.
+    #[error(transparent)]
+    Model(#[from] ResolveError),
+    /// The model (daemon, this process or the shared server) failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the shared server's settings were not resolved for this run")]
+    NoServerSettings,
+    #[error("the model's answer held no usable command ({0}); try rephrasing the request")]
+    NoCommand(#[source] ParseError),
+    #[error("the model's answer ran on and was cut off before it ended, so it is not a whole command; try a shorter or more specific request")]
+    CutOff,
 }
+
+/// A request's result.
+pub type Result<T> = std::result::Result<T, RequestError>;
 
 /// Where a run's requests to a model go, chosen in one place
 /// ([`route`]) for generate, explain and refine alike.
@@ -45,7 +51,7 @@ pub enum Route {
     #[cfg(feature = "mock")]
     Mock,
     /// A shared OpenAI-compatible server.
-    Server(OpenAiBackend),
+    Server(OpenAiEngine),
     /// The local model: through the daemon, else in this process ([`LocalModel`]).
     Local(ResolvedModel),
 }
@@ -53,35 +59,33 @@ pub enum Route {
 /// The route the `backend` setting picks; for the local model, the model
 /// is found (and downloaded, after asking) here.
 pub fn route(s: &Settings, os: crate::context::Os) -> Result<Route> {
-    match s.backend.value {
+    match s.engine.value {
         #[cfg(feature = "mock")]
-        BackendKind::Mock => Ok(Route::Mock),
-        BackendKind::OpenAi => {
-            let o = s.openai.as_ref().ok_or_else(|| {
-                CliError::failure("the shared server's settings were not resolved for this run")
-            })?;
-            Ok(Route::Server(openai_backend(o, os)))
+        EngineKind::Mock => Ok(Route::Mock),
+        EngineKind::OpenAi => {
+            let o = s.openai.as_ref().ok_or(RequestError::NoServerSettings)?;
+            Ok(Route::Server(openai_engine(o, os)))
         }
-        BackendKind::Local => Ok(Route::Local(resolve_model(s)?)),
+        EngineKind::Local => Ok(Route::Local(resolve_model(s)?)),
     }
 }
 
 impl Route {
-    /// The route as an [`engine::Backend`](Backend).
-    pub fn backend<'a>(&'a mut self, s: &'a Settings) -> Box<dyn Backend + 'a> {
+    /// The route as an [`Engine`].
+    pub fn engine<'a>(&'a mut self, s: &'a Settings) -> Box<dyn Engine + 'a> {
         match self {
             #[cfg(feature = "mock")]
-            Route::Mock => Box::new(crate::engine::mock::MockBackend),
+            Route::Mock => Box::new(crate::engine::mock::MockEngine),
             Route::Server(server) => Box::new(ServerRef(server)),
             Route::Local(model) => Box::new(LocalModel::new(model, s)),
         }
     }
 }
 
-/// A borrowed server as a [`Backend`].
-struct ServerRef<'a>(&'a mut OpenAiBackend);
+/// A borrowed server as an [`Engine`].
+struct ServerRef<'a>(&'a mut OpenAiEngine);
 
-impl Backend for ServerRef<'_> {
+impl Engine for ServerRef<'_> {
     fn generate(
         &mut self,
         req: &GenerateRequest,
@@ -153,13 +157,13 @@ impl<'a> LocalModel<'a> {
     }
 }
 
-impl Backend for LocalModel<'_> {
+impl Engine for LocalModel<'_> {
     fn generate(
         &mut self,
         req: &GenerateRequest,
         _cancel: &AtomicBool,
     ) -> std::result::Result<Generation, EngineError> {
-        if let Some(answer) = self.by_daemon(|m, s| generate_via_daemon(m, s, req)) {
+        if let Some(answer) = self.by_daemon(|m, s| ask_daemon(m, s, req)) {
             return answer;
         }
         wait_with_spinner(self.worker(req.context.os), req.clone())
@@ -205,7 +209,7 @@ impl Backend for LocalModel<'_> {
 
 /// The shared inference server: each `[openai]` setting from its
 /// `CMDAI_OPENAI_*` variable, else the config file, else its default.
-pub fn openai_backend(o: &OpenAi, os: crate::context::Os) -> OpenAiBackend {
+pub fn openai_engine(o: &OpenAi, os: crate::context::Os) -> OpenAiEngine {
     let settings = OpenAiSettings {
         base_url: o.base_url.value.clone(),
         model: o.model.value.clone(),
@@ -213,7 +217,7 @@ pub fn openai_backend(o: &OpenAi, os: crate::context::Os) -> OpenAiBackend {
         timeout: o.timeout.value,
         retries: o.retries.value,
     };
-    OpenAiBackend::new(settings, os)
+    OpenAiEngine::new(settings, os)
 }
 
 /// Starts an inference thread with the model loaded in this process (mapped:
@@ -229,7 +233,7 @@ pub fn in_process_worker(model: &ResolvedModel, s: &Settings, os: crate::context
     };
     let n_ctx = s.context_size.value;
     Worker::spawn(move || {
-        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Backend>)
+        LlamaEngine::load_with_context(&opts, os, n_ctx).map(|e| Box::new(e) as Box<dyn Engine>)
     })
 }
 
@@ -239,7 +243,7 @@ pub fn in_process_worker(model: &ResolvedModel, s: &Settings, os: crate::context
 /// would and lets [`LlamaEngine`] restore or compute and save the prefix.
 /// Says what it is doing on a terminal. `Ok(true)` when it was computed
 /// now, `Ok(false)` when a saved state was already there.
-pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
+pub fn prepare(model: &ResolvedModel, s: &Settings) -> std::result::Result<bool, EngineError> {
     let Some(state_dir) = crate::paths::prefix_state_dir() else {
         return Ok(false);
     };
@@ -263,7 +267,7 @@ pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    let engine = engine.map_err(engine_error)?;
+    let engine = engine?;
     let computed = engine.prefix_source == crate::engine::llama::PrefixSource::Prefilled;
     if computed && output::stderr_is_terminal() {
         eprintln!(
@@ -277,7 +281,7 @@ pub fn prepare(model: &ResolvedModel, s: &Settings) -> Result<bool> {
 /// Loads the model once as a request would (and prepares its prompt prefix
 /// when saved state is on), so `cmdai model use` can refuse a model that
 /// does not load before it writes anything.
-pub fn check_loads(model: &ResolvedModel, s: &Settings) -> Result<()> {
+pub fn check_loads(model: &ResolvedModel, s: &Settings) -> std::result::Result<(), EngineError> {
     if crate::paths::prefix_state_dir().is_some() {
         return prepare(model, s).map(|_| ());
     }
@@ -291,7 +295,6 @@ pub fn check_loads(model: &ResolvedModel, s: &Settings) -> Result<()> {
     };
     LlamaEngine::load_with_context(&opts, crate::context::Os::current(), s.context_size.value)
         .map(|_| ())
-        .map_err(engine_error)
 }
 
 /// Arguments that make a daemon load the same model as this client.
@@ -360,7 +363,7 @@ pub fn daemon_note(
 
 /// Asks the resident daemon (starting it if needed). `Err` carries the reason
 /// to fall back to in-process inference, or a final error.
-fn generate_via_daemon(
+fn ask_daemon(
     model: &ResolvedModel,
     s: &Settings,
     req: &GenerateRequest,
@@ -368,7 +371,7 @@ fn generate_via_daemon(
     let spinner = spinner();
     let mut note = daemon_note(s.verbose, spinner.as_ref());
     let result = client::connect_or_start(&model.model_id(), &serve_args(model, s), &mut note)
-        .and_then(|mut conn| conn.generate(req.clone()));
+        .and_then(|mut conn| conn.ask_for_command(req.clone()));
     if let Some(pb) = &spinner {
         pb.finish_and_clear();
     }
@@ -400,35 +403,34 @@ fn wait_with_spinner(
 
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
 /// this process when the daemon cannot be reached or dies mid-request. An
-/// answer that fails the self-check is asked for once more ([`crate::selfcheck`]).
-pub fn generate(
+/// answer that fails the self-check is asked for once more ([`super::selfcheck`]).
+pub fn ask_local_model(
     model: &ResolvedModel,
     s: &Settings,
     req: GenerateRequest,
 ) -> Result<(Generation, &'static str)> {
     let mut local = LocalModel::new(model, s);
     let never = AtomicBool::new(false);
-    let g = choice::generate(&req, |r: &GenerateRequest| local.generate(r, &never))
-        .map_err(engine_error)?;
+    let g = choice::with_self_check(&req, |r: &GenerateRequest| local.generate(r, &never))?;
     Ok((g, local.served_by))
 }
 
 /// Asks the shared inference server: no daemon, no local model and no
 /// response cache (the server's model may change under the same name).
 /// Returns the answer and the model name it was asked for.
-pub fn generate_via_server(
-    server: &mut OpenAiBackend,
+pub fn ask_server(
+    server: &mut OpenAiEngine,
     s: &Settings,
     req: &GenerateRequest,
 ) -> Result<(Generation, String)> {
     let spinner = spinner();
-    let g = choice::generate(req, |r: &GenerateRequest| {
+    let g = choice::with_self_check(req, |r: &GenerateRequest| {
         server.generate(r, &Default::default())
     });
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    let g = g.map_err(engine_error)?;
+    let g = g?;
     if s.verbose {
         eprintln!(
             "cmdai: {} at {}: {} request tokens, {} generated; timings {:?}",
@@ -451,20 +453,14 @@ pub fn parse_generation(g: &Generation) -> Result<String> {
     } else {
         parser::parse_reply(&g.text)
     };
-    let cmd = parsed.map(|p| p.command).map_err(|e| {
-        CliError::no_command(format!(
-            "the model's answer held no usable command ({e}); try rephrasing the request"
-        ))
-    })?;
+    let cmd = parsed.map(|p| p.command).map_err(RequestError::NoCommand)?;
     let cut_off = g.prefilled && parser::prefilled_end(&g.text, false).is_none();
     if !cut_off {
         return Ok(cmd);
     }
-    match crate::selfcheck::whole_part(&cmd) {
+    match super::selfcheck::whole_part(&cmd) {
         CutOff::Whole => Ok(cmd),
         CutOff::Part(part) => Ok(part),
-        CutOff::Broken => Err(CliError::no_command(
-            "the model's answer ran on and was cut off before it ended, so it is not a whole command; try a shorter or more specific request",
-        )),
+        CutOff::Broken => Err(RequestError::CutOff),
     }
 }

@@ -1,11 +1,11 @@
 //! Choosing one command among the answers the model wrote for a request.
 //!
-//! At `balanced` and `best` quality ([`crate::quality`]) the engine writes
+//! At `balanced` and `best` quality ([`super::quality`]) the engine writes
 //! the greedy answer plus alternatives forked where the model was unsure, in
 //! parallel sequences. This module picks one: answers that loop
 //! ([`crate::engine::runaway`]) or do not parse drop out, then answers the
 //! safety validator rates High or worse, then answers that fail the
-//! self-check ([`crate::selfcheck::problem_for`]), each while any other
+//! self-check ([`super::selfcheck::problem_for`]), each while any other
 //! remains; and
 //! among the rest the one the model itself finds most likely wins (its whole
 //! log-likelihood, so the grammar forcing an unlikely token counts against
@@ -13,9 +13,9 @@
 //! agreement between answers (same program and options), which did worse at
 //! two to four answers (`benches/results/accuracy.md`).
 
+use super::selfcheck;
 use crate::engine::{Candidate, GenerateRequest, Generation};
 use crate::parser;
-use crate::selfcheck;
 
 /// The command an answer holds, if it parses.
 fn command_of(c: &Candidate) -> Option<String> {
@@ -85,11 +85,11 @@ pub fn apply(request: &str, tools: &[String], mut g: Generation) -> Generation {
 /// one [`choose`] picks; when that answer fails the check, asks once more
 /// with the problem named and keeps the second answer if it passes. The
 /// returned timings cover both requests.
-pub fn generate<E>(
+pub fn with_self_check<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
-    let tools = crate::folder::tools(&req.context.folder);
+    let tools = super::folder::tools(&req.context.folder);
     let first = apply(&req.query, &tools, run(req)?);
     let Some((cmd, why)) = selfcheck::generation_problem(&req.query, &tools, &first) else {
         return Ok(first);
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn a_bad_answer_is_retried_once_with_the_problem_named() {
         let mut seen = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
+        let g = with_self_check(&req(), |r: &GenerateRequest| {
             seen.push(r.feedback.clone());
             Ok::<_, ()>(if r.feedback.is_none() {
                 gen("frobnicate-xyz .", 10)
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn the_retry_gets_what_is_left_of_the_time_budget() {
         let mut deadlines = Vec::new();
-        let g = generate(&req(), |r: &GenerateRequest| {
+        let g = with_self_check(&req(), |r: &GenerateRequest| {
             deadlines.push(r.deadline_ms);
             Ok::<_, ()>(gen(
                 if r.feedback.is_none() {
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(deadlines, [None, Some(selfcheck::RETRY_BUDGET_MS - 1000)]);
         // A slow first answer leaves no time: it is kept as it is.
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen(
                 "frobnicate-xyz .",
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn ungrouped_find_alternatives_are_repaired_without_a_retry() {
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen("find . -name a -o -name \\\"b c\\\" -delete", 5))
         })
@@ -274,14 +274,14 @@ mod tests {
     #[test]
     fn a_good_answer_is_not_retried_and_a_worse_retry_is_dropped() {
         let mut calls = 0;
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             calls += 1;
             Ok::<_, ()>(gen("ls", 5))
         })
         .unwrap();
         assert_eq!((calls, g.retried), (1, false));
 
-        let g = generate(&req(), |_: &GenerateRequest| {
+        let g = with_self_check(&req(), |_: &GenerateRequest| {
             Ok::<_, ()>(gen("frobnicate-xyz", 5))
         })
         .unwrap();

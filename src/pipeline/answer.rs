@@ -1,17 +1,17 @@
 //! Answering one request: the request for the model (the user's words at
 //! the chosen quality, with the closest knowledge-base task and a close
 //! memory of what this user ran as example turns), then the command from
-//! memory, the response cache or the backend ([`crate::backend`]); and
+//! memory, the response cache or the backend ([`crate::reach`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
-use crate::backend::{generate, generate_via_server, parse_generation, route, Route};
+use super::folder::FolderUse;
+use super::memory::Recall;
+use super::reach::Result;
+use super::reach::{ask_local_model, ask_server, parse_generation, route, Route};
+use super::response_cache::ResponseCache;
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
-use crate::error::Result;
-use crate::folder::FolderUse;
-use crate::memory::Recall;
 use crate::paths;
-use crate::response_cache::ResponseCache;
 use crate::safety;
 use crate::settings::Settings;
 
@@ -60,7 +60,7 @@ pub fn build_request(
             };
             (
                 query.to_string(),
-                crate::memory::with_memory(memory, knowledge),
+                super::memory::with_memory(memory, knowledge),
             )
         }
     };
@@ -100,7 +100,7 @@ fn folder_context(s: &Settings, ask: &Ask, query: &str) -> FolderUse {
     let (tx, rx) = std::sync::mpsc::channel();
     let words = about.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(crate::folder::Snapshot::read(&dir, &words));
+        let _ = tx.send(super::folder::Snapshot::read(&dir, &words));
     });
     match rx.recv_timeout(SNAPSHOT_WAIT) {
         Ok(snap) => snap.use_for(&about),
@@ -118,14 +118,14 @@ fn folder_context(s: &Settings, ask: &Ask, query: &str) -> FolderUse {
 /// What memory offers for `query` asked in this folder (nothing when memory
 /// is off).
 fn recall(s: &Settings, query: &str) -> Option<Recall> {
-    if !s.memory.value {
+    if !s.memory_and_history.value {
         return None;
     }
     let dir = std::env::current_dir().ok()?;
-    crate::memory::Store::for_user().recall(
+    super::memory::Store::for_user().recall(
         query,
-        crate::memory::CwdKind::of(&dir),
-        crate::folder::project_kind(&dir),
+        super::memory::CwdKind::of(&dir),
+        super::folder::project_kind(&dir),
     )
 }
 
@@ -134,7 +134,9 @@ pub struct Answer {
     pub command: String,
     pub timings: Timings,
     pub model_name: String,
-    pub backend: &'static str,
+    /// What answered: `memory`, `cache`, `llama.cpp (daemon)`, `llama.cpp`,
+    /// `openai` or `mock` (the JSON output's `backend`).
+    pub served_by: &'static str,
     /// What the model read and wrote for it (zero from memory or cache).
     pub tokens: crate::output::Tokens,
 }
@@ -145,7 +147,7 @@ pub struct Answer {
 pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -> Result<Answer> {
     let started = std::time::Instant::now();
     let mut tokens = crate::output::Tokens::default();
-    let (command, timings, model_name, backend) = if let Some(cmd) = remembered {
+    let (command, timings, model_name, served_by) = if let Some(cmd) = remembered {
         let ms = started.elapsed().as_millis() as u64;
         let t = Timings {
             total: ms,
@@ -158,14 +160,11 @@ pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -
             #[cfg(feature = "mock")]
             mut mock @ Route::Mock => {
                 let never = std::sync::atomic::AtomicBool::new(false);
-                let g = mock
-                    .backend(s)
-                    .generate(req, &never)
-                    .map_err(crate::backend::engine_error)?;
+                let g = mock.engine(s).generate(req, &never)?;
                 (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
             }
             Route::Server(mut server) => {
-                let (g, model) = generate_via_server(&mut server, s, req)?;
+                let (g, model) = ask_server(&mut server, s, req)?;
                 tokens = crate::output::Tokens::of(&g);
                 (parse_generation(&g)?, g.timings, model, "openai")
             }
@@ -176,7 +175,7 @@ pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -
         command,
         timings,
         model_name,
-        backend,
+        served_by,
         tokens,
     })
 }
@@ -201,7 +200,7 @@ fn local_answer(
         };
         return Ok((cmd, t, model.name.clone(), "cache"));
     }
-    let (g, backend) = generate(model, s, req.clone())?;
+    let (g, served_by) = ask_local_model(model, s, req.clone())?;
     if s.verbose {
         eprintln!(
             "cmdai: {} request tokens, {} generated; timings {:?}",
@@ -213,7 +212,7 @@ fn local_answer(
     if use_cache {
         cache.put(&model_id, req, &cmd);
     }
-    Ok((cmd, g.timings, model.name.clone(), backend))
+    Ok((cmd, g.timings, model.name.clone(), served_by))
 }
 
 /// A revision of `previous` (the command offered for `request`) following
@@ -226,10 +225,10 @@ pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) ->
     };
     let (req, _, _) = build_request(s, &ask, request);
     let out = answer(s, &req, None)?;
-    if s.memory.value {
+    if s.memory_and_history.value {
         let ctx = safety::Context::for_user().in_dir(&req.context.cwd);
         let risk = safety::assess_request(request, &out.command, &ctx).risk;
-        let _ = crate::history::History::for_user().append(
+        let _ = super::history::History::for_user().append(
             request,
             &out.command,
             risk,
@@ -237,7 +236,7 @@ pub fn revise(s: &Settings, request: &str, previous: &str, instruction: &str) ->
             std::env::current_dir()
                 .ok()
                 .as_deref()
-                .and_then(crate::folder::project_kind),
+                .and_then(super::folder::project_kind),
         );
     }
     Ok(out.command)

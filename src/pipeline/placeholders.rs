@@ -8,7 +8,7 @@
 //! list them and the shell widgets can put the cursor on the first one
 //! instead of the end of the line.
 
-use crate::folder::FolderUse;
+use super::folder::FolderUse;
 use regex::Regex;
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -169,7 +169,7 @@ pub fn fill(cmd: &str, request: &str, folder: &FolderUse) -> String {
         };
         if let Some(v) = value {
             out.push_str(&cmd[last..s]);
-            out.push_str(&crate::folder::shell_word(&v));
+            out.push_str(&super::folder::shell_word(&v));
             last = e;
         }
     }
@@ -193,7 +193,7 @@ pub fn find(cmd: &str, request: &str) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::folder::Facts;
+    use crate::pipeline::folder::Facts;
 
     fn folder(branch: Option<&str>, remote: Option<&str>, listed: &[&str]) -> FolderUse {
         FolderUse {

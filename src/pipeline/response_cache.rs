@@ -34,7 +34,7 @@ impl ResponseCache {
     /// folder's lines, not the folder's path: the same request in two
     /// ordinary folders that hold the same things is the same prompt).
     fn material(model_id: &str, req: &GenerateRequest) -> String {
-        let prompt: String = crate::prompt::prefix_messages(req.context.os)
+        let prompt: String = super::prompt::prefix_messages(req.context.os)
             .iter()
             .map(|m| format!("{}:{}\n", m.role, m.content))
             .collect();

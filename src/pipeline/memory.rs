@@ -7,7 +7,7 @@
 //! its first example turn, so a small model learns the user's own habits;
 //! one that says the same thing in other words, in the same kind of folder,
 //! gets the stored command back directly. Retrieval is the knowledge base's
-//! TF-IDF cosine ([`crate::knowledge::Index`]) over the stored requests,
+//! TF-IDF cosine ([`super::knowledge::Index`]) over the stored requests,
 //! with its own thresholds.
 //!
 //! Stored: `<data dir>/memory.jsonl` (`~/.local/share/cmdai` on Linux,
@@ -17,8 +17,8 @@
 //! validator rates High or Critical is never stored. `cmdai memory
 //! list|forget ID|clear|off|on`.
 
+use super::knowledge::{Entry, Index};
 use crate::engine::Example;
-use crate::knowledge::{Entry, Index};
 use crate::store::{self, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ pub struct Memory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered: Option<String>,
     pub cwd_kind: CwdKind,
-    /// The kind of project it ran in ([`crate::folder::project_kind`]).
+    /// The kind of project it ran in ([`super::folder::project_kind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
 }
@@ -170,7 +170,7 @@ impl Store {
         offered: Option<&str>,
         cwd: &Path,
     ) -> Result<Memory, NotStored> {
-        let request = crate::prompt::clean_request(request).ok_or(NotStored::Empty)?;
+        let request = super::prompt::clean_request(request).ok_or(NotStored::Empty)?;
         let command = command.trim();
         if command.is_empty() {
             return Err(NotStored::Empty);
@@ -193,7 +193,7 @@ impl Store {
                     .filter(|o| *o != command)
                     .map(str::to_string),
                 cwd_kind: CwdKind::of(cwd),
-                project: crate::folder::project_kind(cwd).map(str::to_string),
+                project: super::folder::project_kind(cwd).map(str::to_string),
             })
             .clone();
         txn.commit()?;
@@ -319,7 +319,7 @@ mod tests {
             s.recall(
                 "run the tests",
                 CwdKind::of(dir),
-                crate::folder::project_kind(dir),
+                crate::pipeline::folder::project_kind(dir),
             )
         };
         assert_eq!(

@@ -31,7 +31,7 @@ pub struct Record {
     pub run: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ran: Option<String>,
-    /// The kind of project it was asked in ([`crate::folder::project_kind`]).
+    /// The kind of project it was asked in ([`super::folder::project_kind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
 }

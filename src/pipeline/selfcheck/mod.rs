@@ -9,7 +9,7 @@
 //! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
 //! [`request_depth`]); the two `find` slips are repaired in place, and for
 //! the rest one more request that names the problem usually fixes it.
-//! [`generate`] wraps any backend call with that single retry; the CLI and
+//! [`crate::pipeline::choice::with_self_check`] wraps any engine call with that single retry; the CLI and
 //! the accuracy benchmark both go through it, so what is measured is what
 //! ships.
 
@@ -134,7 +134,7 @@ pub fn problem_for(request: &str, command: &str) -> Option<String> {
 }
 
 /// [`problem_for`] for a request asked in a folder whose project calls for
-/// `tools` ([`crate::folder::tools`]): those count as installed, since the
+/// `tools` ([`crate::pipeline::folder::tools`]): those count as installed, since the
 /// folder itself asks for them (a pnpm project's `pnpm install` is right
 /// even on a machine that still lacks pnpm).
 pub fn problem_in(request: &str, tools: &[String], command: &str) -> Option<String> {
@@ -294,8 +294,8 @@ pub(crate) fn repaired(cmd: &str) -> Option<String> {
 
 /// `g` answering `cmd` instead, in the form the parser reads back.
 pub(crate) fn with_command(mut g: Generation, cmd: &str) -> Generation {
-    let answer = crate::prompt::answer(cmd);
-    g.text = match answer.strip_prefix(crate::prompt::ANSWER_PREFILL) {
+    let answer = crate::pipeline::prompt::answer(cmd);
+    g.text = match answer.strip_prefix(crate::pipeline::prompt::ANSWER_PREFILL) {
         Some(rest) if g.prefilled => rest.to_string(),
         _ => answer,
     };

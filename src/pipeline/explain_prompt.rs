@@ -1,12 +1,12 @@
 //! The prompt for explaining an existing command, part by part.
 //!
-//! Kept apart from [`crate::prompt`] (which asks for a command as JSON): an
+//! Kept apart from [`super::prompt`] (which asks for a command as JSON): an
 //! explanation is free text, streamed as it is generated. Its system message is
 //! static, so the engine prefills it once (in a second KV-cache sequence) and
 //! each explanation only prefills the command itself.
 
+use super::prompt::Message;
 use crate::context::Os;
-use crate::prompt::Message;
 
 /// Upper bound on generated tokens for one explanation.
 pub const MAX_EXPLAIN_TOKENS: usize = 256;
