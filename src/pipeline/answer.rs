@@ -1,7 +1,7 @@
 //! Answering one request: the request for the model (the user's words at
 //! the chosen quality, with the closest knowledge-base task and a close
 //! memory of what this user ran as example turns), then the command from
-//! memory, the response cache or the backend ([`crate::reach`]); and
+//! memory, the response cache or the backend ([`crate::pipeline::reach`]); and
 //! revising a command with a follow-up instruction (`--refine`, `-x`'s Refine).
 
 use super::folder::FolderUse;

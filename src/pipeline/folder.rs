@@ -10,7 +10,7 @@
 //! [`Snapshot::render`] then keeps what the request is about (project kind
 //! for "build", the branch for "push", the logs for "the logs") and writes
 //! it in as few tokens as it can, as lines before the request words (see
-//! [`crate::prompt`]). Nothing is stored or sent anywhere else; the client
+//! [`crate::pipeline::prompt`]). Nothing is stored or sent anywhere else; the client
 //! reads it, not the daemon.
 //!
 //! Names are data: a name with a control character or one that is not
@@ -406,7 +406,7 @@ pub struct FolderUse {
     /// Why nothing could be said, when the folder could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// What fills placeholders in the answer ([`crate::placeholders`]).
+    /// What fills placeholders in the answer ([`crate::pipeline::placeholders`]).
     #[serde(skip)]
     pub facts: Facts,
 }

@@ -247,7 +247,7 @@ fn examples(os: Os) -> Vec<(&'static str, &'static str)> {
 const EXAMPLE_CONTEXTS: [(&str, &str); 3] = [("bash", "."), ("zsh", "."), ("bash", "~")];
 
 /// Examples asked in a folder the model is told about (the lines before the
-/// request, as [`crate::folder::Snapshot::render`] writes them): each shows
+/// request, as [`crate::pipeline::folder::Snapshot::render`] writes them): each shows
 /// the folder's names or tool used where the request refers to them, and
 /// the other files left alone. Written for this project.
 fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str)> {
