@@ -153,6 +153,13 @@ impl Snapshot {
                 branch: self.git.as_ref().and_then(|g| g.branch.clone()),
                 remote: self.git.as_ref().and_then(|g| g.remote.clone()),
                 listed,
+                written: self
+                    .entries
+                    .iter()
+                    .filter(|e| !e.dir && named_in(request, &e.name))
+                    .map(|e| e.name.clone())
+                    .collect(),
+                names: self.entries.iter().map(|e| e.name.clone()).collect(),
             },
         }
     }
@@ -420,6 +427,11 @@ pub struct Facts {
     pub remote: Option<String>,
     /// The file names the lines listed (as on disk, unquoted).
     pub listed: Vec<String>,
+    /// The files here that the request writes out by name.
+    pub written: Vec<String>,
+    /// Every name read in the folder (to tell a name the model changed
+    /// from one that exists).
+    pub names: Vec<String>,
 }
 
 /// The kind of project `dir` is in ("Rust crate", "Node.js"...), from its

@@ -8,7 +8,7 @@
 //! list them and the shell widgets can put the cursor on the first one
 //! instead of the end of the line.
 
-use super::folder::FolderUse;
+use super::folder::{Facts, FolderUse};
 use regex::Regex;
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -174,6 +174,72 @@ pub fn fill(cmd: &str, request: &str, folder: &FolderUse) -> String {
         }
     }
     out.push_str(&cmd[last..]);
+    let out = keep_written_names(&out, &folder.facts);
+    push_to_the_remote(&out, &folder.facts)
+}
+
+/// The names the request wrote out, kept: a file of the folder that the
+/// request names exactly and the answer lost, where the answer has a word
+/// that is no file here and ends in that name (`sort the file names.txt`
+/// → `sort -u file_names.txt`) or differs from it only in case, gets its
+/// name back.
+fn keep_written_names(cmd: &str, facts: &Facts) -> String {
+    let spans = words(cmd);
+    let lost: Vec<&String> = facts
+        .written
+        .iter()
+        .filter(|n| !spans.iter().any(|&(s, e)| cmd[s..e] == ***n))
+        .collect();
+    if lost.is_empty() {
+        return cmd.to_string();
+    }
+    let mut out = String::with_capacity(cmd.len());
+    let mut last = 0;
+    for (s, e) in spans {
+        let w = &cmd[s..e];
+        if facts.names.iter().any(|n| n == w) {
+            continue;
+        }
+        let mangled = |n: &&&String| {
+            w.eq_ignore_ascii_case(n)
+                || w.strip_suffix(n.as_str())
+                    .is_some_and(|head| head.ends_with(['_', '-']) && !head.contains('/'))
+        };
+        if let Some(n) = lost.iter().find(mangled) {
+            out.push_str(&cmd[last..s]);
+            out.push_str(&super::folder::shell_word(n));
+            last = e;
+        }
+    }
+    out.push_str(&cmd[last..]);
+    out
+}
+
+/// `git push <branch>` reads the branch as a remote and fails: with the
+/// checked-out branch as its one operand and the remote known, the remote
+/// goes before it.
+fn push_to_the_remote(cmd: &str, facts: &Facts) -> String {
+    let (Some(branch), Some(remote)) = (&facts.branch, &facts.remote) else {
+        return cmd.to_string();
+    };
+    let Some(rest) = cmd.strip_prefix("git push ") else {
+        return cmd.to_string();
+    };
+    let words: Vec<&str> = rest.split(' ').collect();
+    let (flags, operands): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.starts_with('-'));
+    if operands.len() != 1 || operands[0] != branch || branch == remote {
+        return cmd.to_string();
+    }
+    let mut out = String::from("git push");
+    for f in flags {
+        out.push(' ');
+        out.push_str(f);
+    }
+    out.push_str(&format!(
+        " {} {}",
+        super::folder::shell_word(remote),
+        operands[0]
+    ));
     out
 }
 
@@ -193,7 +259,6 @@ pub fn find(cmd: &str, request: &str) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::folder::Facts;
 
     fn folder(branch: Option<&str>, remote: Option<&str>, listed: &[&str]) -> FolderUse {
         FolderUse {
@@ -202,6 +267,7 @@ mod tests {
                 branch: branch.map(String::from),
                 remote: remote.map(String::from),
                 listed: listed.iter().map(|s| s.to_string()).collect(),
+                ..Facts::default()
             },
             ..FolderUse::default()
         }
@@ -283,5 +349,61 @@ mod tests {
     fn positions_count_characters() {
         let spans = find("echo été <name>", "x");
         assert_eq!((spans[0].start, spans[0].end), (9, 15));
+    }
+
+    #[test]
+    fn a_name_the_request_wrote_and_the_model_changed_is_put_back() {
+        let mut f = folder(None, None, &[]);
+        f.facts.written = vec!["names.txt".into()];
+        f.facts.names = vec!["names.txt".into(), "names-old.txt".into()];
+        let req = "sort the file names.txt and remove duplicates";
+        assert_eq!(fill("sort -u file_names.txt", req, &f), "sort -u names.txt");
+        assert_eq!(fill("sort -u Names.txt", req, &f), "sort -u names.txt");
+        // A file that exists is the model's choice, right or wrong; a path
+        // elsewhere is another file; a name kept is left alone.
+        assert_eq!(
+            fill("sort -u names-old.txt", req, &f),
+            "sort -u names-old.txt"
+        );
+        assert_eq!(
+            fill("sort -u data/names.txt", req, &f),
+            "sort -u data/names.txt"
+        );
+        assert_eq!(
+            fill("sort -u names.txt > my_names.txt", req, &f),
+            "sort -u names.txt > my_names.txt"
+        );
+        // Nothing written out: nothing to keep.
+        f.facts.written.clear();
+        assert_eq!(
+            fill("sort -u file_names.txt", req, &f),
+            "sort -u file_names.txt"
+        );
+    }
+
+    #[test]
+    fn a_push_of_the_branch_alone_gets_its_remote() {
+        let f = folder(Some("fix/login"), Some("origin"), &[]);
+        assert_eq!(
+            fill("git push fix/login", "push it", &f),
+            "git push origin fix/login"
+        );
+        assert_eq!(
+            fill("git push -u fix/login", "push it", &f),
+            "git push -u origin fix/login"
+        );
+        for whole in [
+            "git push origin fix/login",
+            "git push",
+            "git push other-branch",
+        ] {
+            assert_eq!(fill(whole, "push it", &f), whole);
+        }
+        // No remote known: left as written.
+        let f = folder(Some("fix/login"), None, &[]);
+        assert_eq!(
+            fill("git push fix/login", "push it", &f),
+            "git push fix/login"
+        );
     }
 }
