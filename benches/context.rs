@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench context -- [--context on|off|both] [--half tune|held|all]
-//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2]
+//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3]
 //! ```
 //! Writes `benches/results/context.json` (every row, both modes) unless
 //! `--no-save` or a filter is given. `--set fresh` runs
@@ -30,7 +30,9 @@
 //! two files of a kind, a name written out), tuned on like the tuning half.
 //! `--set fresh2` runs `benches/data/context-fresh2.jsonl`: 40 rows written
 //! at the same time as `tune2`, before any tuning on it, and run once at
-//! the end: held out.
+//! the end: held out. `--set fresh3` runs `context-fresh3.jsonl`: 40 rows
+//! written after every other set had been run, before the changes that
+//! followed those runs, and run once after them: held out.
 
 mod common;
 
@@ -247,15 +249,16 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let args = parse_args();
-    // Any set but `main` is one half of its own: `fresh` and `fresh2`
-    // held out, `tune2` tuned on.
+    // Any set but `main` is one half of its own: `fresh`, `fresh2` and
+    // `fresh3` held out, `tune2` tuned on.
     let fresh = args.set != "main";
     let set_label: &'static str = match args.set.as_str() {
         "fresh" => "fresh",
         "tune2" => "tune2",
         "fresh2" => "fresh2",
+        "fresh3" => "fresh3",
         "main" => "main",
-        other => panic!("unknown set {other}: main, fresh, tune2 or fresh2"),
+        other => panic!("unknown set {other}: main, fresh, tune2, fresh2 or fresh3"),
     };
     let file = if fresh {
         format!("context-{set_label}.jsonl")
@@ -401,7 +404,7 @@ fn main() {
         "{:<6} {:<8} {:>9} {:>8} {:>8} {:>12} {:>10} {:>8}",
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
-    for half in ["tune", "held", "fresh", "tune2", "fresh2"] {
+    for half in ["tune", "held", "fresh", "tune2", "fresh2", "fresh3"] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
                 .iter()
