@@ -492,6 +492,7 @@ const PROJECT_WORDS: &[&str] = &[
     "containers", "compose", "docker", "debug", "coverage", "typecheck", "update",
     "upgrade", "outdated", "audit", "lockfile", "workspace", "module", "crate", "venv",
     "virtualenv", "migrate", "migrations", "repl", "watch", "codegen", "tidy", "makefile",
+    "code", "codebase",
 ];
 
 /// Words that make a request about git.
@@ -598,9 +599,13 @@ fn stem_matches(words: &[String], name: &str) -> bool {
 fn names_a_script(words: &[String], scripts: &[String]) -> bool {
     words.iter().any(|w| {
         let w = singular(w);
-        w.len() >= 4
-            && !COMMON_WORDS.contains(&w)
-            && scripts.iter().any(|s| s.to_lowercase().contains(w))
+        !COMMON_WORDS.contains(&w)
+            && scripts.iter().any(|s| {
+                let s = s.to_lowercase();
+                // A short word only as the whole name ("restart the db",
+                // "the api logs"): as a part it would match by chance.
+                (w.len() >= 2 && s == w) || (w.len() >= 4 && s.contains(w))
+            })
     })
 }
 
@@ -764,10 +769,18 @@ const KINDS: &[Kind] = &[
             ext_in(e, &["bak", "backup", "old", "orig"]) || n.ends_with('~')
         },
     },
+    // A database file and an SQL text (a dump, a schema) are different
+    // things: "open the database" beside schema.sql and shop.sqlite3 got
+    // `sqlite3 schema.sql shop.sqlite3` when both were listed.
     Kind {
         name: "database",
-        words: &["database", "db", "dump", "sql", "sqlite", "sqlite3"],
-        matches: |e| ext_in(e, &["sql", "db", "sqlite", "sqlite3", "dump"]),
+        words: &["database", "databases", "db", "sqlite", "sqlite3"],
+        matches: |e| ext_in(e, &["db", "sqlite", "sqlite3"]),
+    },
+    Kind {
+        name: "sql",
+        words: &["dump", "sql", "schema", "query", "queries"],
+        matches: |e| ext_in(e, &["sql", "dump"]),
     },
     Kind {
         name: "disk-image",

@@ -302,6 +302,16 @@ fn folder_examples() -> Vec<(&'static [&'static str], &'static str, &'static str
             "list the commits on my branch that are not in main",
             "git log --oneline main..feat/search",
         ),
+        (
+            &["project: Python (pyproject.toml, poetry)"],
+            "run the tests",
+            "poetry run pytest",
+        ),
+        (
+            &["files here: essay.md"],
+            "how many words are in my essay",
+            "wc -w essay.md",
+        ),
     ]
 }
 

@@ -395,3 +395,33 @@ fn this_folder_is_the_folder_not_its_files() {
         ["files here: capture.pcap"]
     );
 }
+
+#[test]
+fn a_database_file_and_an_sql_text_are_different_kinds() {
+    let d = tree(&["schema.sql", "shop.sqlite3"]);
+    assert_eq!(
+        rendered(&d, "open the database"),
+        ["files here: shop.sqlite3"]
+    );
+    assert_eq!(rendered(&d, "show the schema"), ["files here: schema.sql"]);
+    assert_eq!(
+        rendered(&d, "load the dump into the database"),
+        ["files here: shop.sqlite3 schema.sql"]
+    );
+}
+
+#[test]
+fn a_short_word_names_a_service_only_whole() {
+    let d = tree(&["compose.yaml"]);
+    write(
+        &d,
+        "compose.yaml",
+        "services:\n  api:\n    build: api\n  cache:\n    image: redis\n",
+    );
+    assert_eq!(
+        rendered(&d, "follow the api logs"),
+        ["project: docker compose (compose.yaml, docker compose; services: api cache)"]
+    );
+    // "ap" is no service, and part of a name is not enough for short words.
+    assert!(rendered(&d, "show the ap list").is_empty());
+}
