@@ -548,7 +548,12 @@ fn singular(w: &str) -> &str {
 impl Wants {
     fn of(request: &str) -> Wants {
         let words = request_words(request);
-        let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        // "get the node modules": a plural counts as its singular.
+        let has = |list: &[&str]| {
+            words
+                .iter()
+                .any(|w| list.contains(&w.as_str()) || list.contains(&singular(w)))
+        };
         let mut kinds = Vec::new();
         for k in KINDS {
             if words

@@ -425,3 +425,13 @@ fn a_short_word_names_a_service_only_whole() {
     // "ap" is no service, and part of a name is not enough for short words.
     assert!(rendered(&d, "show the ap list").is_empty());
 }
+
+#[test]
+fn a_plural_counts_as_its_word() {
+    let d = tree(&["yarn.lock"]);
+    write(&d, "package.json", r#"{"name":"y"}"#);
+    assert_eq!(
+        rendered(&d, "get the node modules"),
+        ["project: Node.js (package.json, yarn)"]
+    );
+}
