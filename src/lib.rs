@@ -34,9 +34,9 @@
 //! [`settings::EngineKind`]; the module that reaches it (daemon, else this
 //! process) is [`pipeline::reach`]; what answered a request is the
 //! answer's `served_by`. Only the engine's method is `generate`; around it
-//! are [`pipeline::choice::with_self_check`],
-//! [`pipeline::reach::ask_local_model`], [`pipeline::reach::ask_server`],
-//! `Worker::submit_and_wait` and the daemon client's `ask_for_command`.
+//! are [`pipeline::choice::with_self_check`], `reach::ask_local_model`,
+//! `reach::ask_server`, `Worker::submit_and_wait` and the daemon client's
+//! `ask_for_command`.
 
 pub(crate) mod cli;
 pub mod commands;

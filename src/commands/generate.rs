@@ -3,8 +3,7 @@
 use crate::cli::{Format, GenerateArgs};
 use crate::error::{exit, CliError, Result};
 use crate::output::{self, JsonResult};
-use crate::pipeline::answer::{answer, build_request, Answer, Ask};
-use crate::pipeline::memory::Recall;
+use crate::pipeline::answer::{answer_query, Answer, Ask};
 use crate::pipeline::prompt::{self, MAX_REQUEST_BYTES};
 use crate::safety::{self, Verdict};
 use std::ffi::OsString;
@@ -45,29 +44,22 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         previous: args.previous.clone(),
         avoid: args.avoid.clone(),
     };
-    let (req, folder, recalled) = build_request(&s, &ask, &query);
     if args.explain && output::stderr_is_terminal() {
         eprintln!(
             "cmdai: generating a command for \"{query}\", then explaining it (to explain a command you have: cmdai explain COMMAND)"
         );
     }
-    // The same request in other words, already answered by the user's own
-    // command in this kind of folder: that command, no model.
-    let remembered = match (&args.refine, args.avoid.is_empty()) {
-        (None, true) => recalled.and_then(|r| match r {
-            Recall::Same(cmd) => Some(cmd),
-            Recall::Example(_) => None,
-        }),
-        _ => None,
-    };
-
-    let Answer {
-        command,
-        timings,
-        model_name,
-        served_by,
-        tokens,
-    } = answer(&s, &req, remembered)?;
+    let (
+        Answer {
+            command,
+            timings,
+            model_name,
+            served_by,
+            tokens,
+        },
+        req,
+        folder,
+    ) = answer_query(&s, &ask, &query)?;
     // What the folder answers fills the model's stand-ins (`<branch-name>`);
     // what is left is pointed out.
     let command = crate::pipeline::placeholders::fill(&command, &query, &folder);

@@ -52,7 +52,7 @@ impl GenerateRequest {
     /// `query` in `context` and nothing else: no commands to avoid, no
     /// feedback, the default search, no examples, no deadline. What tests
     /// and benches start from (a request cmdai answers is built in full by
-    /// [`crate::pipeline::answer::build_request`]).
+    /// [`crate::pipeline::answer::answer_query`]).
     pub fn plain(query: impl Into<String>, context: RequestContext) -> GenerateRequest {
         GenerateRequest {
             query: query.into(),

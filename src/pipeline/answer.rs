@@ -6,12 +6,10 @@
 
 use super::folder::FolderUse;
 use super::memory::Recall;
-use super::reach::Result;
-use super::reach::{ask_local_model, ask_server, parse_generation, route, Route};
-use super::response_cache::ResponseCache;
+pub use super::reach::Answer;
+use super::reach::{command_for, Result};
 use crate::context::RequestContext;
 use crate::engine::{GenerateRequest, Timings};
-use crate::paths;
 use crate::safety;
 use crate::settings::Settings;
 
@@ -33,7 +31,7 @@ pub struct Ask {
 ///
 /// Also what memory offered for the words (read once per request; `None`
 /// for a revision, or when memory is off or has nothing close).
-pub fn build_request(
+fn build_request(
     s: &Settings,
     ask: &Ask,
     query: &str,
@@ -129,90 +127,49 @@ fn recall(s: &Settings, query: &str) -> Option<Recall> {
     )
 }
 
-/// A command for a request, and where it came from.
-pub struct Answer {
-    pub command: String,
-    pub timings: Timings,
-    pub model_name: String,
-    /// What answered: `memory`, `cache`, `llama.cpp (daemon)`, `llama.cpp`,
-    /// `openai` or `mock` (the JSON output's `backend`).
-    pub served_by: &'static str,
-    /// What the model read and wrote for it (zero from memory or cache).
-    pub tokens: crate::output::Tokens,
-}
-
 /// Gets the command for `req`: `remembered` when memory already has it, else
-/// from the backend (the response cache, the daemon, this process, or a
-/// shared server).
-pub fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -> Result<Answer> {
+/// by the one route the settings pick ([`super::reach::command_for`]: the
+/// response cache, the daemon, this process, or a shared server).
+fn answer(s: &Settings, req: &GenerateRequest, remembered: Option<String>) -> Result<Answer> {
     let started = std::time::Instant::now();
-    let mut tokens = crate::output::Tokens::default();
-    let (command, timings, model_name, served_by) = if let Some(cmd) = remembered {
-        let ms = started.elapsed().as_millis() as u64;
-        let t = Timings {
-            total: ms,
-            ..Timings::default()
-        };
-        (cmd, t, "memory".to_string(), "memory")
-    } else {
-        match route(s, req.context.os)? {
-            // The canned answer as it is: no self-check.
-            #[cfg(feature = "mock")]
-            mut mock @ Route::Mock => {
-                let never = std::sync::atomic::AtomicBool::new(false);
-                let g = mock.engine(s).generate(req, &never)?;
-                (parse_generation(&g)?, g.timings, "mock".to_string(), "mock")
-            }
-            Route::Server(mut server) => {
-                let (g, model) = ask_server(&mut server, s, req)?;
-                tokens = crate::output::Tokens::of(&g);
-                (parse_generation(&g)?, g.timings, model, "openai")
-            }
-            Route::Local(model) => local_answer(s, &model, req, started, &mut tokens)?,
-        }
-    };
-    Ok(Answer {
-        command,
-        timings,
-        model_name,
-        served_by,
-        tokens,
-    })
+    match remembered {
+        Some(command) => Ok(Answer {
+            command,
+            timings: Timings {
+                total: started.elapsed().as_millis() as u64,
+                ..Timings::default()
+            },
+            model_name: "memory".to_string(),
+            served_by: "memory",
+            tokens: crate::output::Tokens::default(),
+        }),
+        None => command_for(s, req, started),
+    }
 }
 
-/// The local model's command for `req`: from the response cache, else
-/// from the model (through the daemon, else in this process).
-fn local_answer(
+/// One request from its words to a command: the request built once (its
+/// folder lines, quality, knowledge-base and memory examples), the command
+/// memory already has for the same words when there is one (not for a
+/// revision or with commands to avoid), else the model's. Returns the
+/// request and what the folder showed, for the placeholders, the safety
+/// check and the JSON output.
+pub fn answer_query(
     s: &Settings,
-    model: &crate::models::resolve::ResolvedModel,
-    req: &GenerateRequest,
-    started: std::time::Instant,
-    tokens: &mut crate::output::Tokens,
-) -> Result<(String, Timings, String, &'static str)> {
-    let model_id = model.model_id();
-    let cache = ResponseCache::new(&paths::cache_dir());
-    let use_cache = !s.no_response_cache;
-    if let Some(cmd) = cache.get(&model_id, req).filter(|_| use_cache) {
-        let ms = started.elapsed().as_millis() as u64;
-        let t = Timings {
-            total: ms,
-            ..Timings::default()
-        };
-        return Ok((cmd, t, model.name.clone(), "cache"));
-    }
-    let (g, served_by) = ask_local_model(model, s, req.clone())?;
-    if s.verbose {
-        eprintln!(
-            "cmdai: {} request tokens, {} generated; timings {:?}",
-            g.prompt_tokens, g.generated_tokens, g.timings
-        );
-    }
-    *tokens = crate::output::Tokens::of(&g);
-    let cmd = parse_generation(&g)?;
-    if use_cache {
-        cache.put(&model_id, req, &cmd);
-    }
-    Ok((cmd, g.timings, model.name.clone(), served_by))
+    ask: &Ask,
+    query: &str,
+) -> Result<(Answer, GenerateRequest, FolderUse)> {
+    let (req, folder, recalled) = build_request(s, ask, query);
+    // The same request in other words, already answered by the user's own
+    // command in this kind of folder: that command, no model.
+    let remembered = match (&ask.refine, ask.avoid.is_empty()) {
+        (None, true) => recalled.and_then(|r| match r {
+            Recall::Same(cmd) => Some(cmd),
+            Recall::Example(_) => None,
+        }),
+        _ => None,
+    };
+    let answered = answer(s, &req, remembered)?;
+    Ok((answered, req, folder))
 }
 
 /// A revision of `previous` (the command offered for `request`) following

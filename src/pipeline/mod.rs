@@ -2,16 +2,18 @@
 //! passes through between its settings ([`crate::settings::Settings`],
 //! resolved in `commands/`) and the printed command, in order:
 //!
-//! 1. **Ask:** [`answer::build_request`] cleans the words ([`prompt`]) and
+//! [`answer::answer_query`] runs the first two stages in one call:
+//!
+//! 1. **Ask:** `answer::build_request` cleans the words ([`prompt`]) and
 //!    adds what the folder holds ([`folder`]), knowledge-base examples
 //!    ([`knowledge`], as many as the [`quality`] asks for) and the closest
 //!    thing this user ran before ([`memory`]).
-//! 2. **Answer:** [`answer::answer`] takes the command from memory, else
-//!    from the [`response_cache`], else from a model along the route
-//!    [`reach`] picks (the daemon, else this process; or a shared server),
-//!    with the system prompt of [`prompt`] ([`explain_prompt`] for
-//!    explanations) and the self-check's one retry ([`choice`],
-//!    [`selfcheck`]).
+//! 2. **Answer:** the command memory has for the same words, else
+//!    [`reach::command_for`]: from the [`response_cache`], else from a model
+//!    along the route [`reach`] picks (the daemon, else this process; or a
+//!    shared server), with the system prompt of [`prompt`]
+//!    ([`explain_prompt`] for explanations) and the self-check's one retry
+//!    ([`choice`], [`selfcheck`]).
 //! 3. **Fill:** the model's stand-ins (`<branch-name>`) are filled from the
 //!    folder or pointed out ([`placeholders`]).
 //! 4. **Record:** after the safety check (`crate::safety`, outside the

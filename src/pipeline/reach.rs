@@ -10,12 +10,13 @@
 //! (message and exit code) in one place.
 
 use super::choice;
+use super::response_cache::ResponseCache;
 use super::selfcheck::CutOff;
 use crate::daemon::client::{self, ClientError};
 use crate::engine::llama::LlamaEngine;
 use crate::engine::openai::{OpenAiEngine, OpenAiSettings};
 use crate::engine::worker::Worker;
-use crate::engine::{Engine, EngineError, GenerateRequest, Generation, LoadOptions};
+use crate::engine::{Engine, EngineError, GenerateRequest, Generation, LoadOptions, Timings};
 use crate::models::resolve::{resolve_model, ResolveError, ResolvedModel};
 use crate::output;
 use crate::parser::{self, ParseError};
@@ -401,10 +402,102 @@ fn wait_with_spinner(
     result
 }
 
+/// A command for a request, and where it came from.
+pub struct Answer {
+    pub command: String,
+    pub timings: Timings,
+    pub model_name: String,
+    /// What answered: `memory`, `cache`, `llama.cpp (daemon)`, `llama.cpp`,
+    /// `openai` or `mock` (the JSON output's `backend`).
+    pub served_by: &'static str,
+    /// What the model read and wrote for it (zero from memory or cache).
+    pub tokens: crate::output::Tokens,
+}
+
+/// The command for `req` by the one route the settings pick: the mock's
+/// canned answer, the shared server, or the local model (the response
+/// cache, else the daemon, else this process). `started` is when the
+/// request began, for the timings of an answer that needed no model.
+pub fn command_for(
+    s: &Settings,
+    req: &GenerateRequest,
+    started: std::time::Instant,
+) -> Result<Answer> {
+    match route(s, req.context.os)? {
+        // The canned answer as it is: no self-check.
+        #[cfg(feature = "mock")]
+        mut mock @ Route::Mock => {
+            let never = AtomicBool::new(false);
+            let g = mock.engine(s).generate(req, &never)?;
+            Ok(Answer {
+                command: parse_generation(&g)?,
+                timings: g.timings,
+                model_name: "mock".to_string(),
+                served_by: "mock",
+                tokens: crate::output::Tokens::default(),
+            })
+        }
+        Route::Server(mut server) => {
+            let (g, model) = ask_server(&mut server, s, req)?;
+            Ok(Answer {
+                command: parse_generation(&g)?,
+                timings: g.timings,
+                model_name: model,
+                served_by: "openai",
+                tokens: crate::output::Tokens::of(&g),
+            })
+        }
+        Route::Local(model) => local_answer(s, &model, req, started),
+    }
+}
+
+/// The local model's command for `req`: from the response cache, else
+/// from the model (through the daemon, else in this process).
+fn local_answer(
+    s: &Settings,
+    model: &ResolvedModel,
+    req: &GenerateRequest,
+    started: std::time::Instant,
+) -> Result<Answer> {
+    let model_id = model.model_id();
+    let cache = ResponseCache::new(&crate::paths::cache_dir());
+    let use_cache = !s.no_response_cache;
+    if let Some(command) = cache.get(&model_id, req).filter(|_| use_cache) {
+        return Ok(Answer {
+            command,
+            timings: Timings {
+                total: started.elapsed().as_millis() as u64,
+                ..Timings::default()
+            },
+            model_name: model.name.clone(),
+            served_by: "cache",
+            tokens: crate::output::Tokens::default(),
+        });
+    }
+    let (g, served_by) = ask_local_model(model, s, req.clone())?;
+    if s.verbose {
+        eprintln!(
+            "cmdai: {} request tokens, {} generated; timings {:?}",
+            g.prompt_tokens, g.generated_tokens, g.timings
+        );
+    }
+    let command = parse_generation(&g)?;
+    if use_cache {
+        cache.put(&model_id, req, &command);
+    }
+    Ok(Answer {
+        command,
+        timings: g.timings,
+        model_name: model.name.clone(),
+        served_by,
+        tokens: crate::output::Tokens::of(&g),
+    })
+}
+
 /// Runs the model: through the daemon unless `--no-daemon`, falling back to
 /// this process when the daemon cannot be reached or dies mid-request. An
 /// answer that fails the self-check is asked for once more ([`super::selfcheck`]).
-pub fn ask_local_model(
+fn ask_local_model(
     model: &ResolvedModel,
     s: &Settings,
     req: GenerateRequest,
@@ -418,7 +511,7 @@ pub fn ask_local_model(
 /// Asks the shared inference server: no daemon, no local model and no
 /// response cache (the server's model may change under the same name).
 /// Returns the answer and the model name it was asked for.
-pub fn ask_server(
+fn ask_server(
     server: &mut OpenAiEngine,
     s: &Settings,
     req: &GenerateRequest,
