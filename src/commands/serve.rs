@@ -9,9 +9,6 @@ use crate::cli::ServeArgs;
 use crate::context::Os;
 use crate::daemon::server::{self, ServeOptions};
 use crate::daemon::socket_path;
-use crate::engine::llama::LlamaEngine;
-use crate::engine::worker::Worker;
-use crate::engine::{Engine, LoadOptions};
 use crate::error::{exit, CliError, Result};
 use crate::models::resolve::resolve_model;
 
@@ -30,22 +27,11 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
     let socket = socket_path();
     let listener = server::bind(&socket)
         .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", socket.display())))?;
-    let opts = LoadOptions {
-        model_path: model.path.clone(),
-        threads: s.threads.value,
-        verbose: s.verbose,
-        model_id: model.model_id(),
-        state_dir: crate::paths::prefix_state_dir(),
-        // Mapped, like the in-process engine: reading the whole file first
-        // made the first request after install 5.4 s instead of 4.1 s here,
-        // and warm requests were no faster (the daemon keeps the pages hot).
-        use_mmap: true,
-    };
+    // Mapped, like any in-process engine: reading the whole file first made
+    // the first request after install 5.4 s instead of 4.1 s here, and warm
+    // requests were no faster (the daemon keeps the pages hot).
+    let worker = crate::pipeline::reach::in_process_worker(&model, &s, Os::current());
     let n_ctx = s.context_size.value;
-    let worker = Worker::spawn(move || {
-        LlamaEngine::load_with_context(&opts, Os::current(), n_ctx)
-            .map(|e| Box::new(e) as Box<dyn Engine>)
-    });
     let serve_opts = ServeOptions {
         socket,
         idle_timeout,

@@ -155,26 +155,20 @@ fn placeholders(cmd: &str, request: &str) -> Vec<(usize, usize, Stands)> {
 /// `cmd` (the answer to `request`) with the placeholders the folder's
 /// facts answer filled in.
 pub fn fill(cmd: &str, request: &str, folder: &FolderUse) -> String {
-    let mut out = String::with_capacity(cmd.len());
-    let mut last = 0;
-    for (s, e, stands) in placeholders(cmd, request) {
-        let value = match stands {
-            Stands::Branch if !names_something_new(cmd, s) => folder.facts.branch.clone(),
-            Stands::Remote => folder.facts.remote.clone(),
+    let filled = replace_words(
+        cmd,
+        placeholders(cmd, request),
+        |s, _, stands| match stands {
+            Stands::Branch if !names_something_new(cmd, s) => folder.facts.branch.as_deref(),
+            Stands::Remote => folder.facts.remote.as_deref(),
             Stands::File => match folder.facts.listed.as_slice() {
-                [one] => Some(one.clone()),
+                [one] => Some(one.as_str()),
                 _ => None,
             },
             _ => None,
-        };
-        if let Some(v) = value {
-            out.push_str(&cmd[last..s]);
-            out.push_str(&super::folder::shell_word(&v));
-            last = e;
-        }
-    }
-    out.push_str(&cmd[last..]);
-    let out = keep_written_names(&out, &folder.facts);
+        },
+    );
+    let out = keep_written_names(&filled, &folder.facts);
     push_to_the_remote(&out, &folder.facts)
 }
 
@@ -193,21 +187,34 @@ fn keep_written_names(cmd: &str, facts: &Facts) -> String {
     if lost.is_empty() {
         return cmd.to_string();
     }
-    let mut out = String::with_capacity(cmd.len());
-    let mut last = 0;
-    for (s, e) in spans {
+    let spans = spans.into_iter().map(|(s, e)| (s, e, ()));
+    replace_words(cmd, spans, |s, e, ()| {
         let w = &cmd[s..e];
         if facts.names.iter().any(|n| n == w) {
-            continue;
+            return None;
         }
         let mangled = |n: &&&String| {
             w.eq_ignore_ascii_case(n)
                 || w.strip_suffix(n.as_str())
                     .is_some_and(|head| head.ends_with(['_', '-']) && !head.contains('/'))
         };
-        if let Some(n) = lost.iter().find(mangled) {
+        lost.iter().find(mangled).map(|n| n.as_str())
+    })
+}
+
+/// `cmd` with each of `spans` (byte ranges, in order) that `value` gives a
+/// name for replaced by that name as a shell word.
+fn replace_words<'a, T>(
+    cmd: &str,
+    spans: impl IntoIterator<Item = (usize, usize, T)>,
+    mut value: impl FnMut(usize, usize, T) -> Option<&'a str>,
+) -> String {
+    let mut out = String::with_capacity(cmd.len());
+    let mut last = 0;
+    for (s, e, t) in spans {
+        if let Some(v) = value(s, e, t) {
             out.push_str(&cmd[last..s]);
-            out.push_str(&super::folder::shell_word(n));
+            out.push_str(&super::folder::shell_word(v));
             last = e;
         }
     }
