@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a client waits for a daemon it started to open its socket.
-const START_WAIT: Duration = Duration::from_secs(10);
+const START_WAIT: Duration = Duration::from_secs(30);
 /// How long a daemon has to answer `Hello`.
 const HELLO_WAIT: Duration = Duration::from_secs(10);
 /// Set by a client that replaces a daemon, for the new one: what the old one
@@ -381,13 +381,20 @@ pub fn spawn_daemon(
 
 /// Waits for a socket to accept a checked connection; gives up at once when
 /// the daemon we started has already exited (e.g. its model did not load).
+/// The daemon being replaced (`old_pid`), still answering there while it
+/// leaves, is not the one we wait for.
 fn wait_for(
     socket: &Path,
     deadline: Instant,
     child: &mut std::process::Child,
+    old_pid: Option<u32>,
 ) -> Result<Connection, ClientError> {
     loop {
         match Connection::open(socket) {
+            Ok(c) if Some(c.info.pid) == old_pid && Instant::now() < deadline => {
+                drop(c);
+                std::thread::sleep(Duration::from_millis(30));
+            }
             Ok(c) => return Ok(c),
             Err(ClientError::NotRunning) | Err(ClientError::Died) if Instant::now() < deadline => {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -468,6 +475,7 @@ pub fn connect_or_start(
         context_size: settings.context_size,
     };
     let mut replaces = None;
+    let mut old_pid = None;
     match Connection::open(&socket) {
         Ok(c) if compatible(&c.info, model_id, settings) => return Ok(c),
         Ok(mut c) => {
@@ -492,7 +500,15 @@ pub fn connect_or_start(
             // Outdated or set up otherwise: ask it to go once it has
             // answered what it took, then start ours.
             wait_until_idle(&mut c, &want, note)?;
-            let _ = c.shutdown();
+            old_pid = Some(c.info.pid);
+            let agreed = c.shutdown().is_ok();
+            if agreed && current {
+                // It goes on its own time (a busy machine can delay that by
+                // seconds); the path is freed now so ours binds it at once.
+                // A daemon of this version never removes a socket file it
+                // did not bind, so it leaves ours alone.
+                let _ = std::fs::remove_file(&socket);
+            }
             let deadline = Instant::now() + Duration::from_secs(5);
             while socket.exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
@@ -502,7 +518,7 @@ pub fn connect_or_start(
         Err(e) => return Err(e),
     }
     let mut child = spawn_daemon(serve_args, replaces.as_ref())?;
-    let c = wait_for(&socket, Instant::now() + START_WAIT, &mut child)?;
+    let c = wait_for(&socket, Instant::now() + START_WAIT, &mut child, old_pid)?;
     if compatible(&c.info, model_id, settings) {
         Ok(c)
     } else {

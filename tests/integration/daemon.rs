@@ -496,11 +496,11 @@ fn daemon_with_other_threads_or_context_is_replaced() {
             .args(["--format", "json", q]);
         let r = run(c);
         assert_eq!(r.code, 0, "{}", r.stderr);
+        let j = json_of(&r.stdout);
         assert_eq!(
-            json_of(&r.stdout)["backend"],
-            "llama.cpp (daemon)",
-            "{}",
-            r.stderr
+            j["backend"], "llama.cpp (daemon)",
+            "fallback: {}; stderr: {}",
+            j["fallback"], r.stderr
         );
     };
     ask(&["--threads", "1"], "list files");
