@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench context -- [--context on|off|both] [--half tune|held|all]
-//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3]
+//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3|held2]
 //! ```
 //! Writes `benches/results/context.json` (every row, both modes) unless
 //! `--no-save` or a filter is given. `--set fresh` runs
@@ -32,7 +32,10 @@
 //! at the same time as `tune2`, before any tuning on it, and run once at
 //! the end: held out. `--set fresh3` runs `context-fresh3.jsonl`: 40 rows
 //! written after every other set had been run, before the changes that
-//! followed those runs, and run once after them: held out.
+//! followed those runs, and run once after them: held out. `--set held2`
+//! runs `context-held2.jsonl`: 40 rows written (and committed) in round 5
+//! before any change of that round, over every project kind, file kind and
+//! git state above, run once after the round's changes: held out.
 
 mod common;
 
@@ -257,8 +260,9 @@ fn main() {
         "tune2" => "tune2",
         "fresh2" => "fresh2",
         "fresh3" => "fresh3",
+        "held2" => "held2",
         "main" => "main",
-        other => panic!("unknown set {other}: main, fresh, tune2, fresh2 or fresh3"),
+        other => panic!("unknown set {other}: main, fresh, tune2, fresh2, fresh3 or held2"),
     };
     let file = if fresh {
         format!("context-{set_label}.jsonl")
@@ -404,7 +408,7 @@ fn main() {
         "{:<6} {:<8} {:>9} {:>8} {:>8} {:>12} {:>10} {:>8}",
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
-    for half in ["tune", "held", "fresh", "tune2", "fresh2", "fresh3"] {
+    for half in ["tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2"] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
                 .iter()
