@@ -36,7 +36,7 @@ fn prefer<T>(pool: Vec<T>, keep: impl Fn(&T) -> bool) -> Vec<T> {
 
 /// Index of the answer to keep among `candidates` for `request`; `None` when
 /// there are none.
-pub fn choose(request: &str, tools: &[String], candidates: &[Candidate]) -> Option<usize> {
+pub fn choose(request: &str, folder: &[String], candidates: &[Candidate]) -> Option<usize> {
     if candidates.len() < 2 {
         return (!candidates.is_empty()).then_some(0);
     }
@@ -51,7 +51,7 @@ pub fn choose(request: &str, tools: &[String], candidates: &[Candidate]) -> Opti
             None => (
                 crate::safety::assess_request(request, &cmd, &ctx).risk
                     >= crate::safety::Risk::High,
-                selfcheck::problem_in(request, tools, &cmd).is_none(),
+                selfcheck::problem_in(request, folder, &cmd).is_none(),
             ),
         };
         judged.push((i, cmd, risky, ok));
@@ -74,8 +74,8 @@ pub fn choose(request: &str, tools: &[String], candidates: &[Candidate]) -> Opti
 
 /// `g` answering with the chosen candidate's text; unchanged when it wrote
 /// one answer.
-pub fn apply(request: &str, tools: &[String], mut g: Generation) -> Generation {
-    if let Some(i) = choose(request, tools, &g.candidates) {
+pub fn apply(request: &str, folder: &[String], mut g: Generation) -> Generation {
+    if let Some(i) = choose(request, folder, &g.candidates) {
         g.text = g.candidates[i].text.clone();
     }
     g
@@ -89,14 +89,14 @@ pub fn with_self_check<E>(
     req: &GenerateRequest,
     mut run: impl FnMut(&GenerateRequest) -> Result<Generation, E>,
 ) -> Result<Generation, E> {
-    let tools = super::folder::tools(&req.context.folder);
-    let first = apply(&req.query, &tools, run(req)?);
-    let Some((cmd, why)) = selfcheck::generation_problem(&req.query, &tools, &first) else {
+    let folder = &req.context.folder;
+    let first = apply(&req.query, folder, run(req)?);
+    let Some((cmd, why)) = selfcheck::generation_problem(&req.query, folder, &first) else {
         return Ok(first);
     };
     // A slip with one obvious repair is repaired, without asking again.
     if let Some(fixed) = selfcheck::repaired(&cmd) {
-        if selfcheck::problem_in(&req.query, &tools, &fixed).is_none() {
+        if selfcheck::problem_in(&req.query, folder, &fixed).is_none() {
             return Ok(selfcheck::with_command(first, &fixed));
         }
     }
@@ -109,10 +109,10 @@ pub fn with_self_check<E>(
     let mut retry = req.clone();
     retry.feedback = Some(format!("`{cmd}` will not work: {why}"));
     retry.deadline_ms = Some(left);
-    let Ok(mut second) = run(&retry).map(|g| apply(&req.query, &tools, g)) else {
+    let Ok(mut second) = run(&retry).map(|g| apply(&req.query, folder, g)) else {
         return Ok(first);
     };
-    if selfcheck::generation_problem(&req.query, &tools, &second).is_some() {
+    if selfcheck::generation_problem(&req.query, folder, &second).is_some() {
         return Ok(first);
     }
     second.timings.load += first.timings.load;

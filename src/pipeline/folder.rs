@@ -225,11 +225,22 @@ impl Snapshot {
             .iter()
             .filter(|e| named_in(request, &e.name))
             .collect();
+        // File names written out, whether or not they are here
+        // ("extract archive.tar.gz" asked beside release-1.2.tgz).
+        let spelled: Vec<Entry> = written_file_names(request)
+            .map(|name| Entry {
+                name: name.to_string(),
+                dir: false,
+                executable: false,
+            })
+            .collect();
         for kind in KINDS.iter().filter(|k| wants.kinds.contains(&k.name)) {
             // "make the script build.sh executable": the request says which
             // script; listing the others (build-old.sh) only offers the
-            // model a wrong one.
-            if written.iter().any(|e| (kind.matches)(e)) {
+            // model a wrong one. The same when the named file is not here:
+            // the model took the other one instead (`tar -xzf
+            // release-1.2.tgz` for "extract archive.tar.gz").
+            if written.iter().any(|e| (kind.matches)(e)) || spelled.iter().any(kind.matches) {
                 continue;
             }
             let hits: Vec<&Entry> = self
@@ -526,6 +537,26 @@ fn named_extensions(request: &str) -> Vec<String> {
         .filter(|x| !x.is_empty() && x.len() <= 8 && x.chars().all(|c| c.is_alphanumeric()))
         .map(|x| format!(".{}", x.to_lowercase()))
         .collect()
+}
+
+/// Words of a request written as a file name: a name, a dot and a short
+/// extension (`archive.tar.gz`, `notes.md`), not a glob (`*.log`), a bare
+/// extension (`.jpeg`), a path or a version (`1.2`).
+fn written_file_names(request: &str) -> impl Iterator<Item = &str> {
+    request
+        .split(|c: char| c.is_whitespace() || ",;:'\"`()".contains(c))
+        .map(|w| w.trim_end_matches(['.', '?', '!']))
+        .filter(|w| {
+            let Some((stem, ext)) = w.rsplit_once('.') else {
+                return false;
+            };
+            !stem.is_empty()
+                && !w.contains(['*', '/', '?', '$'])
+                && stem.chars().any(char::is_alphabetic)
+                && (1..=5).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                && ext.chars().any(|c| c.is_ascii_alphabetic())
+        })
 }
 
 /// Lowercase words of a request, with simple plural folding.

@@ -386,6 +386,23 @@ fn a_file_written_out_hides_the_other_files_of_its_kind() {
 }
 
 #[test]
+fn a_file_written_out_that_is_not_here_hides_the_others_of_its_kind_too() {
+    let d = tree(&["release-1.2.tgz", "server.log", "Cargo.toml"]);
+    // The model took the archive that is here for the one asked about.
+    assert!(rendered(&d, "extract archive.tar.gz").is_empty());
+    assert!(rendered(&d, "show the last lines of app.log").is_empty());
+    // A version is no file name.
+    assert_eq!(
+        rendered(&d, "extract the 1.2 archive"),
+        ["files here: release-1.2.tgz"]
+    );
+    assert_eq!(
+        rendered(&d, "show the end of the log"),
+        ["files here: server.log"]
+    );
+}
+
+#[test]
 fn this_folder_is_the_folder_not_its_files() {
     let d = tree(&["Makefile", "src/", "build/"]);
     assert!(rendered(&d, "how big is this folder").is_empty());

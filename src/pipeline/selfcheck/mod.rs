@@ -2,7 +2,10 @@
 //!
 //! A small model now and then writes a line bash cannot parse, calls a
 //! program this machine does not have, gives a GNU tool an option it does
-//! not have, leaves `find`'s `-o` alternatives ungrouped, runs `rmdir` from
+//! not have, invents a command of a tool that has a fixed set of them
+//! (`poetry test`), runs a script or service the folder's manifest does not
+//! declare or drives a yarn project with npm ([`subcommands`]), leaves
+//! `find`'s `-o` alternatives ungrouped, runs `rmdir` from
 //! `find` without `-depth`, cuts a path the user wrote out down to its file
 //! name, or globs one level where the user asked for the whole tree. All are
 //! cheap to detect (`bash -n`, a `PATH` lookup, the tool's own `--help` in
@@ -24,6 +27,7 @@ mod find_groups;
 mod options;
 mod request_depth;
 mod request_paths;
+mod subcommands;
 
 /// Milliseconds a request may take, its self-check retry included: the
 /// retry is given what the first answer left, so a slow first answer is not
@@ -133,26 +137,29 @@ pub fn problem_for(request: &str, command: &str) -> Option<String> {
     problem_in(request, &[], command)
 }
 
-/// [`problem_for`] for a request asked in a folder whose project calls for
-/// `tools` ([`crate::pipeline::folder::tools`]): those count as installed, since the
-/// folder itself asks for them (a pnpm project's `pnpm install` is right
-/// even on a machine that still lacks pnpm).
-pub fn problem_in(request: &str, tools: &[String], command: &str) -> Option<String> {
+/// [`problem_for`] for a request asked in a folder the snapshot described
+/// in `folder` (its lines, as the model read them): the tools its projects
+/// call for count as installed, since the folder itself asks for them (a
+/// pnpm project's `pnpm install` is right even on a machine that still
+/// lacks pnpm), and a script, recipe or service its manifest does not
+/// declare is a problem ([`subcommands`]).
+pub fn problem_in(request: &str, folder: &[String], command: &str) -> Option<String> {
     let invocations = crate::safety::invocations(command);
-    command_problem(command, &invocations, tools)
+    command_problem(command, &invocations, folder)
         .or_else(|| request_paths::dropped_path(request, command))
         .or_else(|| request_depth::one_level(request, &invocations))
 }
 
 /// [`problem`] for a command already split into the programs it runs (one
 /// parse serves every check).
-fn command_problem(command: &str, invocations: &[Invocation], tools: &[String]) -> Option<String> {
+fn command_problem(command: &str, invocations: &[Invocation], folder: &[String]) -> Option<String> {
     if crate::engine::runaway::contains_loop(command.as_bytes()) {
         return Some("it repeats the same part over and over; write it once, shorter".into());
     }
     if let Some(err) = syntax_error(command) {
         return Some(format!("bash cannot parse it ({err})"));
     }
+    let tools = crate::pipeline::folder::tools(folder);
     let missing: Vec<&str> = invocations
         .iter()
         .map(|i| i.program.as_str())
@@ -165,6 +172,9 @@ fn command_problem(command: &str, invocations: &[Invocation], tools: &[String]) 
     }
     invocations.iter().find_map(|i| {
         options::unknown_option(&i.program, &i.options)
+            .or_else(|| subcommands::unknown_command(i))
+            .or_else(|| subcommands::undeclared_name(i, folder))
+            .or_else(|| subcommands::other_package_manager(i, folder))
             .or_else(|| find_groups::ungrouped_or(&i.program, &i.args))
             .or_else(|| find_depth::rmdir_without_depth(&i.program, &i.args))
     })
@@ -212,7 +222,7 @@ fn is_available(program: &str) -> bool {
 /// there is no command at all (the parser reports that itself).
 pub(crate) fn generation_problem(
     request: &str,
-    tools: &[String],
+    folder: &[String],
     g: &Generation,
 ) -> Option<(String, String)> {
     let parsed = if g.prefilled {
@@ -221,7 +231,7 @@ pub(crate) fn generation_problem(
         parser::parse_reply(&g.text)
     };
     let cmd = parsed.ok()?.command;
-    problem_in(request, tools, &cmd).map(|p| (cmd, p))
+    problem_in(request, folder, &cmd).map(|p| (cmd, p))
 }
 
 /// What is left of an answer that was cut off before its end (the token
