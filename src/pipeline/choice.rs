@@ -102,8 +102,9 @@ pub fn with_self_check<E>(
     }
     // The retry gets what is left of the request's time budget, if enough.
     let spent = first.timings.total.saturating_sub(first.timings.load);
-    let left = selfcheck::RETRY_BUDGET_MS.saturating_sub(spent);
-    if left < selfcheck::MIN_RETRY_MS {
+    let (budget, min_retry) = selfcheck::retry_limits(&first);
+    let left = budget.saturating_sub(spent);
+    if left < min_retry {
         return Ok(first);
     }
     let mut retry = req.clone();
@@ -256,6 +257,31 @@ mod tests {
         })
         .unwrap();
         assert_eq!((calls, g.retried), (1, false));
+    }
+
+    #[test]
+    fn a_slower_machine_gets_a_longer_budget() {
+        let mut deadlines = Vec::new();
+        let _ = with_self_check(&req(), |r: &GenerateRequest| {
+            deadlines.push(r.deadline_ms);
+            let mut g = gen(
+                if r.feedback.is_none() {
+                    "frobnicate-xyz ."
+                } else {
+                    "ls ."
+                },
+                3500,
+            );
+            // 20 tokens read in 640 ms: twice the reference's 16 ms a token.
+            g.prompt_tokens = 20;
+            g.timings.prompt = 640;
+            Ok::<_, ()>(g)
+        })
+        .unwrap();
+        assert_eq!(
+            deadlines,
+            [None, Some(2 * selfcheck::RETRY_BUDGET_MS - 3500)]
+        );
     }
 
     #[test]

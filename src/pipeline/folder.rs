@@ -465,13 +465,16 @@ pub fn project_kind(dir: &Path) -> Option<&'static str> {
 
 /// The programs the projects in `lines` (as [`Snapshot::render`] wrote
 /// them) are driven by: `cargo` for `project: Rust crate (Cargo.toml,
-/// cargo)`, `docker` for docker compose.
+/// cargo)`, `docker` and the older `docker-compose` for docker compose.
 pub fn tools(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .filter_map(|l| l.strip_prefix("project: "))
         .filter_map(|l| l.split_once(" (")?.1.split([',', ';', ')']).nth(1))
-        .filter_map(|t| t.split_whitespace().next())
+        .flat_map(|t| match t.trim() {
+            "docker compose" => vec!["docker", "docker-compose"],
+            t => t.split_whitespace().next().into_iter().collect(),
+        })
         .map(str::to_string)
         .collect()
 }

@@ -329,7 +329,7 @@ fn the_tools_of_the_projects_shown() {
         "project: Rust crate (../Cargo.toml, cargo)".to_string(),
         "files here: a.log".to_string(),
     ];
-    assert_eq!(tools(&lines), ["pnpm", "docker", "cargo"]);
+    assert_eq!(tools(&lines), ["pnpm", "docker", "docker-compose", "cargo"]);
 }
 
 #[test]

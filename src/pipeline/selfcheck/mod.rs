@@ -7,7 +7,8 @@
 //! declare or drives a yarn project with npm ([`subcommands`]), leaves
 //! `find`'s `-o` alternatives ungrouped, runs `rmdir` from
 //! `find` without `-depth`, cuts a path the user wrote out down to its file
-//! name, or globs one level where the user asked for the whole tree. All are
+//! name, globs one level where the user asked for the whole tree, or
+//! prints logs once where it asked to follow them ([`request_follow`]). All are
 //! cheap to detect (`bash -n`, a `PATH` lookup, the tool's own `--help` in
 //! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
 //! [`request_depth`]); the two `find` slips are repaired in place, and for
@@ -26,6 +27,7 @@ mod find_depth;
 mod find_groups;
 mod options;
 mod request_depth;
+mod request_follow;
 mod request_paths;
 mod subcommands;
 
@@ -39,6 +41,25 @@ pub const RETRY_BUDGET_MS: u64 = 4500;
 /// A retry with less time left than this is not tried: reading the longer
 /// retry request and writing a short command take about this long.
 pub const MIN_RETRY_MS: u64 = 1500;
+/// Milliseconds to read one token of a request on the machine the two
+/// limits above were set on (2 cores, ~60 tokens/s).
+const REFERENCE_MS_PER_TOKEN: f64 = 16.0;
+
+/// [`RETRY_BUDGET_MS`] and [`MIN_RETRY_MS`] for this machine: scaled by
+/// how much slower than the reference the first answer read its request
+/// (at most 2.5 times), never lower. A fixed budget meant no retry at all on
+/// a machine half as fast: measured here under load (requests 2x slower),
+/// every retry ran out of time and known-broken answers went out.
+pub fn retry_limits(first: &Generation) -> (u64, u64) {
+    let slower = if first.prompt_tokens >= 8 {
+        let per_token = first.timings.prompt as f64 / first.prompt_tokens as f64;
+        (per_token / REFERENCE_MS_PER_TOKEN).clamp(1.0, 2.5)
+    } else {
+        1.0
+    };
+    let scale = |ms: u64| (ms as f64 * slower) as u64;
+    (scale(RETRY_BUDGET_MS), scale(MIN_RETRY_MS))
+}
 
 /// Words bash runs without looking in `PATH`.
 const BUILTINS: &[&str] = &[
@@ -148,6 +169,7 @@ pub fn problem_in(request: &str, folder: &[String], command: &str) -> Option<Str
     command_problem(command, &invocations, folder)
         .or_else(|| request_paths::dropped_path(request, command))
         .or_else(|| request_depth::one_level(request, &invocations))
+        .or_else(|| request_follow::not_following(request, &invocations))
 }
 
 /// [`problem`] for a command already split into the programs it runs (one
