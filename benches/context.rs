@@ -408,7 +408,9 @@ fn main() {
         "{:<6} {:<8} {:>9} {:>8} {:>8} {:>12} {:>10} {:>8}",
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
-    for half in ["tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2"] {
+    for half in [
+        "tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2",
+    ] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
                 .iter()
