@@ -794,7 +794,16 @@ const KINDS: &[Kind] = &[
         ],
         matches: |e| {
             let n = e.name.to_lowercase();
+            // A private key has no extension: `deploy_key` beside
+            // `deploy_key.pub` was not shown, and the model chmod-ed the
+            // public one.
+            let bare_key = !e.dir
+                && !n.contains('.')
+                && ["_key", "-key", "_rsa", "_dsa", "_ecdsa", "_ed25519"]
+                    .iter()
+                    .any(|end| n.ends_with(end));
             ext_in(e, &["pem", "key", "pub", "crt", "cer", "csr", "p12", "pfx"])
+                || bare_key
                 || n.starts_with("id_rsa")
                 || n.starts_with("id_ed25519")
                 || n.starts_with("id_ecdsa")

@@ -452,3 +452,12 @@ fn a_plural_counts_as_its_word() {
         ["project: Node.js (package.json, yarn)"]
     );
 }
+
+#[test]
+fn a_private_key_without_an_extension_is_a_key() {
+    let d = tree(&["deploy_key", "deploy_key.pub", "notes.md", "monkey"]);
+    assert_eq!(
+        rendered(&d, "make the key readable only by me"),
+        ["files here: deploy_key deploy_key.pub"]
+    );
+}
