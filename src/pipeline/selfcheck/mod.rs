@@ -20,11 +20,11 @@
 use crate::engine::Generation;
 use crate::parser;
 use crate::safety::Invocation;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod find_depth;
 mod find_groups;
+mod installed;
 mod options;
 mod request_depth;
 mod request_follow;
@@ -60,90 +60,6 @@ pub fn retry_limits(first: &Generation) -> (u64, u64) {
     let scale = |ms: u64| (ms as f64 * slower) as u64;
     (scale(RETRY_BUDGET_MS), scale(MIN_RETRY_MS))
 }
-
-/// Words bash runs without looking in `PATH`.
-const BUILTINS: &[&str] = &[
-    ".",
-    ":",
-    "[",
-    "[[",
-    "alias",
-    "bg",
-    "bind",
-    "break",
-    "builtin",
-    "caller",
-    "case",
-    "cd",
-    "command",
-    "compgen",
-    "complete",
-    "continue",
-    "declare",
-    "dirs",
-    "disown",
-    "do",
-    "done",
-    "echo",
-    "elif",
-    "else",
-    "enable",
-    "esac",
-    "eval",
-    "exec",
-    "exit",
-    "export",
-    "false",
-    "fc",
-    "fg",
-    "fi",
-    "for",
-    "function",
-    "getopts",
-    "hash",
-    "help",
-    "history",
-    "if",
-    "in",
-    "jobs",
-    "kill",
-    "let",
-    "local",
-    "logout",
-    "mapfile",
-    "popd",
-    "printf",
-    "pushd",
-    "pwd",
-    "read",
-    "readarray",
-    "readonly",
-    "return",
-    "select",
-    "set",
-    "shift",
-    "shopt",
-    "source",
-    "suspend",
-    "test",
-    "then",
-    "time",
-    "times",
-    "trap",
-    "true",
-    "type",
-    "typeset",
-    "ulimit",
-    "umask",
-    "unalias",
-    "unset",
-    "until",
-    "wait",
-    "while",
-    "{",
-    "}",
-    "!",
-];
 
 /// What is wrong with `command`, in words the model can act on; `None` when
 /// it parses, every program it names exists and every option checked is real.
@@ -185,7 +101,7 @@ fn command_problem(command: &str, invocations: &[Invocation], folder: &[String])
     let missing: Vec<&str> = invocations
         .iter()
         .map(|i| i.program.as_str())
-        .filter(|p| !is_available(p) && !tools.iter().any(|t| t == p))
+        .filter(|p| !installed::is_available(p) && !tools.iter().any(|t| t == p))
         .collect();
     match missing.as_slice() {
         [] => {}
@@ -221,23 +137,6 @@ fn syntax_error(command: &str) -> Option<String> {
         .unwrap_or("syntax error");
     // "bash: -c: line 1: syntax error near ..." -> "syntax error near ..."
     Some(line.rsplit(": ").next().unwrap_or(line).trim().to_string())
-}
-
-/// True for a builtin, a variable used as a program, or a file in `PATH`.
-fn is_available(program: &str) -> bool {
-    if program.is_empty() || program.contains('$') || BUILTINS.contains(&program) {
-        return true;
-    }
-    if program.contains('/') {
-        return Path::new(program).exists();
-    }
-    let Some(path) = std::env::var_os("PATH") else {
-        return true;
-    };
-    std::env::split_paths(&path).any(|dir| {
-        let p = dir.join(program);
-        p.is_file() || p.is_symlink()
-    })
 }
 
 /// The problem with a generation's command; `None` when it is fine or when

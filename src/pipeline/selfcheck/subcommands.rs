@@ -182,7 +182,7 @@ fn external(program: &str, sub: &str) -> bool {
     if !matches!(program, "git" | "cargo") || sub.contains('/') {
         return false;
     }
-    if super::is_available(&format!("{program}-{sub}")) {
+    if super::installed::is_available(&format!("{program}-{sub}")) {
         return true;
     }
     program == "git"
