@@ -194,21 +194,45 @@ fn external(program: &str, sub: &str) -> bool {
             .is_ok_and(|o| o.status.success())
 }
 
-/// Names a project line declares, by its tool: `project: Node.js
-/// (package.json, npm; scripts: build test)` gives ("npm", "scripts",
-/// [build, test]). Only projects at the folder itself (a manifest in a
-/// subfolder runs elsewhere) and only lists that were not cut short.
-fn declared(lines: &[String]) -> Vec<(&str, &str, Vec<&str>)> {
+/// A project line as the snapshot wrote it: `project: Node.js
+/// (package.json, npm; scripts: build test)`.
+struct ProjectLine<'a> {
+    kind: &'a str,
+    tool: &'a str,
+    /// What its manifest declares ("scripts") and the names, if listed.
+    list: Option<(&'a str, Vec<&'a str>)>,
+}
+
+/// The project lines in `lines` whose manifest is in the folder itself (a
+/// manifest in a subfolder runs elsewhere).
+fn projects_here(lines: &[String]) -> impl Iterator<Item = ProjectLine<'_>> {
     lines
         .iter()
         .filter_map(|l| l.strip_prefix("project: "))
         .filter_map(|l| {
-            let inside = l.split_once(" (")?.1.strip_suffix(')')?;
-            let (head, list) = inside.split_once("; ")?;
+            let (kind, inside) = l.split_once(" (")?;
+            let inside = inside.strip_suffix(')')?;
+            let (head, list) = match inside.split_once("; ") {
+                Some((head, list)) => (head, Some(list)),
+                None => (inside, None),
+            };
             let (marker, tool) = head.split_once(", ")?;
-            let (what, names) = list.split_once(": ")?;
-            let names: Vec<&str> = names.split_whitespace().collect();
-            (!marker.contains('/') && names.len() < LISTED_AT_MOST).then_some((tool, what, names))
+            let list = list
+                .and_then(|l| l.split_once(": "))
+                .map(|(what, names)| (what, names.split_whitespace().collect()));
+            (!marker.contains('/')).then_some(ProjectLine { kind, tool, list })
+        })
+}
+
+/// Names a project line declares, by its tool: `project: Node.js
+/// (package.json, npm; scripts: build test)` gives ("npm", "scripts",
+/// [build, test]). Only projects at the folder itself and only lists that
+/// were not cut short.
+fn declared(lines: &[String]) -> Vec<(&str, &str, Vec<&str>)> {
+    projects_here(lines)
+        .filter_map(|p| {
+            let (what, names) = p.list?;
+            (names.len() < LISTED_AT_MOST).then_some((p.tool, what, names))
         })
         .collect()
 }
@@ -246,12 +270,7 @@ pub(super) fn other_package_manager(inv: &Invocation, lines: &[String]) -> Optio
     if inv.program != "npm" || !NPM_PROJECT_COMMANDS.contains(&sub.as_str()) {
         return None;
     }
-    let tool = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("project: Node.js ("))
-        .filter_map(|l| l.split([';', ')']).next()?.split_once(", "))
-        .find(|(marker, _)| !marker.contains('/'))?
-        .1;
+    let tool = projects_here(lines).find(|p| p.kind == "Node.js")?.tool;
     matches!(tool, "yarn" | "pnpm" | "bun").then(|| {
         format!("this folder's Node.js project uses {tool} (its lockfile), not npm; use {tool}")
     })
