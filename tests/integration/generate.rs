@@ -73,6 +73,7 @@ fn words_of(cmd: &str) -> Vec<String> {
 /// One engine, many requests: the prompt prefix is computed once, as in the daemon.
 #[test]
 fn real_model_answers_common_requests() {
+    let _turn = crate::util::model_turn();
     let engine_opts = LoadOptions {
         model_path: real_model(),
         threads: physical_cores(),

@@ -29,6 +29,8 @@ fn install_sh() -> PathBuf {
 struct Home {
     dir: tempfile::TempDir,
     shell: &'static str,
+    /// Taken by [`Home::with_model`]: one test at a time runs the model.
+    model_turn: std::cell::RefCell<Option<crate::util::ModelTurn>>,
 }
 
 impl Home {
@@ -39,7 +41,11 @@ impl Home {
             .unwrap();
         std::fs::create_dir(dir.path().join("home")).unwrap();
         std::fs::create_dir(dir.path().join("runtime")).unwrap();
-        Home { dir, shell }
+        Home {
+            dir,
+            shell,
+            model_turn: Default::default(),
+        }
     }
 
     fn home(&self) -> PathBuf {
@@ -53,6 +59,9 @@ impl Home {
     /// The real model where `cmdai model pull` looks (a symlink, not a copy),
     /// and the prompt state shared by the tests of this build.
     fn with_model(&self) -> &Self {
+        self.model_turn
+            .borrow_mut()
+            .get_or_insert_with(crate::util::model_turn);
         let cache = self.home().join(".cache/cmdai");
         std::fs::create_dir_all(cache.join("models")).unwrap();
         std::os::unix::fs::symlink(real_model(), cache.join("models").join(MODEL_FILE)).unwrap();

@@ -153,6 +153,8 @@ fn words_of(cmd: &str) -> Vec<String> {
 /// commands in text and JSON, a blocked answer, an explanation, a bad key.
 #[test]
 fn real_server_answers_and_safety_still_applies() {
+    // The server runs the real model: its turn, like any test's.
+    let _turn = crate::util::model_turn();
     let Some(server) = start_server() else {
         return;
     };

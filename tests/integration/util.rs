@@ -6,6 +6,43 @@ use std::process::{Command, Output, Stdio};
 
 pub struct TestDir {
     pub dir: tempfile::TempDir,
+    /// Held from [`TestDir::with_real_model`] until the daemon it may have
+    /// started is stopped (fields drop after [`Drop::drop`]).
+    model_turn: std::cell::RefCell<Option<ModelTurn>>,
+}
+
+/// The real model's turn: one test at a time runs it.
+///
+/// The harness runs tests in parallel (as many as there are cores), and each
+/// llama.cpp process runs as many threads as there are cores, spinning at
+/// every step for its peers: two prefilling together took 2.8x as long as one
+/// here (77 s alone, 227 s side by side, on this 2-core machine), three or
+/// more pushed a fresh daemon past its 300 s answer limit in CI. Tests
+/// without the model still run beside it. Taken again on the same thread
+/// (a test with two folders) it does not wait for itself.
+pub struct ModelTurn {
+    _guard: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+static MODEL_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    static TURNS_HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Waits for the real model's turn (see [`ModelTurn`]).
+pub fn model_turn() -> ModelTurn {
+    let guard = (TURNS_HELD.get() == 0)
+        // A test that failed while holding it does not stop the others.
+        .then(|| MODEL_TURN.lock().unwrap_or_else(|e| e.into_inner()));
+    TURNS_HELD.set(TURNS_HELD.get() + 1);
+    ModelTurn { _guard: guard }
+}
+
+impl Drop for ModelTurn {
+    fn drop(&mut self) {
+        TURNS_HELD.set(TURNS_HELD.get() - 1);
+    }
 }
 
 impl TestDir {
@@ -17,7 +54,10 @@ impl TestDir {
         for sub in ["home", "cache", "config", "runtime", "work"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
-        TestDir { dir }
+        TestDir {
+            dir,
+            model_turn: Default::default(),
+        }
     }
 
     pub fn path(&self, sub: &str) -> PathBuf {
@@ -44,7 +84,9 @@ impl TestDir {
     /// Makes the real model visible in this dir's cache (a symlink, no copy),
     /// with a prompt-state dir shared by all tests of this build, so the
     /// prompt prefix is computed once per test run, not once per test.
+    /// Waits for the model's turn first (see [`ModelTurn`]).
     pub fn with_real_model(&self) -> &Self {
+        self.model_turn.borrow_mut().get_or_insert_with(model_turn);
         let src = real_model();
         let cache = self.path("cache").join("cmdai");
         let models = cache.join("models");
