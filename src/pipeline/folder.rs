@@ -463,15 +463,64 @@ pub fn project_kind(dir: &Path) -> Option<&'static str> {
     projects(dir, &here).first().map(|p| p.kind)
 }
 
-/// The programs the projects in `lines` (as [`Snapshot::render`] wrote
-/// them) are driven by: `cargo` for `project: Rust crate (Cargo.toml,
-/// cargo)`, `docker` and the older `docker-compose` for docker compose.
-pub fn tools(lines: &[String]) -> Vec<String> {
+/// A project line read back: what [`project_line`] wrote, for the checks
+/// that read the lines the model saw (the self-check) rather than a
+/// [`Snapshot`]. The one parser of that line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectLine<'a> {
+    /// "Rust crate", "Java (Maven)".
+    pub kind: &'a str,
+    /// The manifest, with its folder when it is not this one
+    /// (`../Cargo.toml`).
+    pub marker: &'a str,
+    /// The tool that drives it ("cargo", "docker compose").
+    pub tool: &'a str,
+    /// What the manifest declares ("scripts", "targets", "recipes",
+    /// "services") and the names listed (at most [`MAX_SCRIPTS`]).
+    pub list: Option<(&'a str, Vec<&'a str>)>,
+}
+
+impl ProjectLine<'_> {
+    /// Whether the manifest is in the folder itself (one in a parent runs
+    /// elsewhere).
+    pub fn here(&self) -> bool {
+        !self.marker.contains('/')
+    }
+}
+
+/// The project lines among `lines` (as [`Snapshot::render`] wrote them).
+pub fn project_lines(lines: &[String]) -> impl Iterator<Item = ProjectLine<'_>> {
     lines
         .iter()
         .filter_map(|l| l.strip_prefix("project: "))
-        .filter_map(|l| l.split_once(" (")?.1.split([',', ';', ')']).nth(1))
-        .flat_map(|t| match t.trim() {
+        .filter_map(|l| {
+            // The kind may hold parentheses itself ("Java (Maven)"); what
+            // follows the last " (" never does.
+            let (kind, inside) = l.rsplit_once(" (")?;
+            let inside = inside.strip_suffix(')')?;
+            let (head, list) = match inside.split_once("; ") {
+                Some((head, list)) => (head, Some(list)),
+                None => (inside, None),
+            };
+            let (marker, tool) = head.split_once(", ")?;
+            let list = list
+                .and_then(|l| l.split_once(": "))
+                .map(|(what, names)| (what, names.split_whitespace().collect()));
+            Some(ProjectLine {
+                kind,
+                marker,
+                tool,
+                list,
+            })
+        })
+}
+
+/// The programs the projects in `lines` are driven by: `cargo` for
+/// `project: Rust crate (Cargo.toml, cargo)`, `docker` and the older
+/// `docker-compose` for docker compose.
+pub fn tools(lines: &[String]) -> Vec<String> {
+    project_lines(lines)
+        .flat_map(|p| match p.tool {
             "docker compose" => vec!["docker", "docker-compose"],
             t => t.split_whitespace().next().into_iter().collect(),
         })

@@ -332,6 +332,37 @@ fn the_tools_of_the_projects_shown() {
     assert_eq!(tools(&lines), ["pnpm", "docker", "docker-compose", "cargo"]);
 }
 
+/// Every kind of project line reads back as written, whatever its kind
+/// says ("Java (Maven)" holds parentheses itself: read with the first
+/// " (", its tool was `(pom.xml`).
+#[test]
+fn project_lines_read_back_as_written() {
+    for (marker, kind, tool) in MARKERS {
+        for at in [".", ".."] {
+            for scripts in [vec![], vec!["build".to_string(), "dev".to_string()]] {
+                let p = Project {
+                    kind,
+                    marker: marker.to_string(),
+                    tool,
+                    at: at.to_string(),
+                    scripts: scripts.clone(),
+                };
+                let lines = vec![project_line(&p)];
+                let back: Vec<ProjectLine> = project_lines(&lines).collect();
+                assert_eq!(back.len(), 1, "{lines:?}");
+                let b = &back[0];
+                assert_eq!((b.kind, b.tool), (*kind, *tool), "{lines:?}");
+                assert_eq!(b.here(), at == ".", "{lines:?}");
+                assert!(b.marker.ends_with(marker), "{lines:?}");
+                let names = b.list.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+                assert_eq!(names, scripts, "{lines:?}");
+            }
+        }
+    }
+    let maven = vec!["project: Java (Maven) (pom.xml, mvn)".to_string()];
+    assert_eq!(tools(&maven), ["mvn"]);
+}
+
 #[test]
 fn an_extension_written_out_or_a_name_given_needs_no_listing() {
     let d = tree(&["one.jpeg", "two.jpeg", "three.png", "notes.txt"]);

@@ -13,6 +13,7 @@
 //! compose restart svc` where compose has `queue`): the snapshot lines the
 //! model was shown list them ([`crate::pipeline::folder`]).
 
+use crate::pipeline::folder::{project_lines, ProjectLine};
 use crate::safety::Invocation;
 
 /// Tools with a fixed set of commands: (program, its commands, a hint for
@@ -194,34 +195,10 @@ fn external(program: &str, sub: &str) -> bool {
             .is_ok_and(|o| o.status.success())
 }
 
-/// A project line as the snapshot wrote it: `project: Node.js
-/// (package.json, npm; scripts: build test)`.
-struct ProjectLine<'a> {
-    kind: &'a str,
-    tool: &'a str,
-    /// What its manifest declares ("scripts") and the names, if listed.
-    list: Option<(&'a str, Vec<&'a str>)>,
-}
-
 /// The project lines in `lines` whose manifest is in the folder itself (a
-/// manifest in a subfolder runs elsewhere).
+/// manifest in a parent folder runs elsewhere).
 fn projects_here(lines: &[String]) -> impl Iterator<Item = ProjectLine<'_>> {
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("project: "))
-        .filter_map(|l| {
-            let (kind, inside) = l.split_once(" (")?;
-            let inside = inside.strip_suffix(')')?;
-            let (head, list) = match inside.split_once("; ") {
-                Some((head, list)) => (head, Some(list)),
-                None => (inside, None),
-            };
-            let (marker, tool) = head.split_once(", ")?;
-            let list = list
-                .and_then(|l| l.split_once(": "))
-                .map(|(what, names)| (what, names.split_whitespace().collect()));
-            (!marker.contains('/')).then_some(ProjectLine { kind, tool, list })
-        })
+    project_lines(lines).filter(ProjectLine::here)
 }
 
 /// Names a project line declares, by its tool: `project: Node.js
