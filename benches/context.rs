@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench context -- [--context on|off|both] [--half tune|held|all]
-//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3|held2]
+//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3|held2|held3]
 //! ```
 //! Writes `benches/results/context.json` (every row, both modes) unless
 //! `--no-save` or a filter is given. `--set fresh` runs
@@ -36,6 +36,9 @@
 //! runs `context-held2.jsonl`: 40 rows written (and committed) in round 5
 //! before any change of that round, over every project kind, file kind and
 //! git state above, run once after the round's changes: held out.
+//! `--set held3` runs `context-held3.jsonl`: 40 rows written (and
+//! committed) in round 6 after every other set had been run, before that
+//! round's accuracy changes, run once after them: held out.
 
 mod common;
 
@@ -261,8 +264,9 @@ fn main() {
         "fresh2" => "fresh2",
         "fresh3" => "fresh3",
         "held2" => "held2",
+        "held3" => "held3",
         "main" => "main",
-        other => panic!("unknown set {other}: main, fresh, tune2, fresh2, fresh3 or held2"),
+        other => panic!("unknown set {other}: main, fresh, tune2, fresh2, fresh3, held2 or held3"),
     };
     let file = if fresh {
         format!("context-{set_label}.jsonl")
@@ -409,7 +413,7 @@ fn main() {
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
     for half in [
-        "tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2",
+        "tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2", "held3",
     ] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
