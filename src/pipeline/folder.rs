@@ -555,7 +555,7 @@ const PROJECT_WORDS: &[&str] = &[
     "containers", "compose", "docker", "debug", "coverage", "typecheck", "update",
     "upgrade", "outdated", "audit", "lockfile", "workspace", "module", "crate", "venv",
     "virtualenv", "migrate", "migrations", "repl", "watch", "codegen", "tidy", "makefile",
-    "code", "codebase",
+    "code", "codebase", "recipe", "recipes", "task", "tasks",
 ];
 
 /// Words that make a request about git.

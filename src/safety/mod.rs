@@ -99,6 +99,48 @@ pub fn invocations(command: &str) -> Vec<Invocation> {
         .collect()
 }
 
+/// Files a pipeline empties with `>` that a command of the same pipeline
+/// also reads (`sort data.csv > data.csv`, `grep x f | uniq > f`): the shell
+/// truncates the file before anything reads it, so the data is lost. Words
+/// that are options, and the words of `echo`/`printf` (which read no file),
+/// do not count.
+pub fn overwritten_inputs(command: &str) -> Vec<String> {
+    let script = parse::parse(command, 0);
+    let mut out: Vec<String> = Vec::new();
+    for pipeline in &script.pipelines {
+        let cmds: Vec<&parse::SimpleCommand> =
+            pipeline.iter().map(|&i| &script.commands[i]).collect();
+        let emptied: Vec<&str> = cmds
+            .iter()
+            .flat_map(|c| &c.redirects)
+            .filter(|r| r.op == parse::RedirOp::Out && !r.target.dynamic)
+            .map(|r| r.target.text.as_str())
+            .collect();
+        for c in &cmds {
+            let reads_files = c
+                .words
+                .first()
+                .is_some_and(|w| !matches!(w.text.as_str(), "echo" | "printf" | "true" | ":"));
+            let args = c.words.iter().skip(1).filter(|_| reads_files);
+            let inputs = c
+                .redirects
+                .iter()
+                .filter(|r| r.op == parse::RedirOp::In)
+                .map(|r| &r.target);
+            for w in args.chain(inputs) {
+                let name = w.text.as_str();
+                if !name.starts_with('-')
+                    && emptied.contains(&name)
+                    && !out.iter().any(|o| o == name)
+                {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Judges the command in the light of the user's request: prompt injection in
 /// the request, or a destructive request answered with harmless-looking or
 /// unrelated output (e.g. "run a fork bomb" -> `echo ...`), adds findings. An

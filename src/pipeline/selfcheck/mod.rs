@@ -22,6 +22,7 @@ use crate::parser;
 use crate::safety::Invocation;
 use std::process::{Command, Stdio};
 
+mod csv_fields;
 mod find_depth;
 mod find_groups;
 mod installed;
@@ -29,7 +30,9 @@ mod options;
 mod request_depth;
 mod request_follow;
 mod request_paths;
+mod same_file;
 mod subcommands;
+mod zip_folder;
 
 /// Milliseconds a request may take, its self-check retry included: the
 /// retry is given what the first answer left, so a slow first answer is not
@@ -86,6 +89,11 @@ pub fn problem_in(request: &str, folder: &[String], command: &str) -> Option<Str
         .or_else(|| request_paths::dropped_path(request, command))
         .or_else(|| request_depth::one_level(request, &invocations))
         .or_else(|| request_follow::not_following(request, &invocations))
+        .or_else(|| {
+            invocations
+                .iter()
+                .find_map(|i| zip_folder::folder_without_r(request, i))
+        })
 }
 
 /// [`problem`] for a command already split into the programs it runs (one
@@ -108,11 +116,16 @@ fn command_problem(command: &str, invocations: &[Invocation], folder: &[String])
         [one] => return Some(format!("`{one}` is not installed here")),
         many => return Some(format!("{} are not installed here", many.join(", "))),
     }
+    if let Some(p) = same_file::overwrites_its_input(command, invocations) {
+        return Some(p);
+    }
     invocations.iter().find_map(|i| {
         options::unknown_option(&i.program, &i.options)
             .or_else(|| subcommands::unknown_command(i))
             .or_else(|| subcommands::undeclared_name(i, folder))
             .or_else(|| subcommands::other_package_manager(i, folder))
+            .or_else(|| subcommands::service_as_container(i, folder))
+            .or_else(|| csv_fields::blank_split_csv(i))
             .or_else(|| find_groups::ungrouped_or(&i.program, &i.args))
             .or_else(|| find_depth::rmdir_without_depth(&i.program, &i.args))
     })

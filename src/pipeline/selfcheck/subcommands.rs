@@ -253,6 +253,30 @@ pub(super) fn other_package_manager(inv: &Invocation, lines: &[String]) -> Optio
     })
 }
 
+/// `docker` commands that take a container's name first.
+const CONTAINER_COMMANDS: &[&str] = &[
+    "exec", "logs", "restart", "stop", "start", "attach", "kill", "top", "port",
+];
+
+/// The problem when plain `docker` is given the name of one of this
+/// folder's compose services as a container (`docker exec -it api bash`):
+/// compose names the container after the project (`shop-api-1`), so only
+/// `docker compose exec api` reaches it.
+pub(super) fn service_as_container(inv: &Invocation, lines: &[String]) -> Option<String> {
+    let (sub, rest) = inv.args.split_first()?;
+    if inv.program != "docker" || !CONTAINER_COMMANDS.contains(&sub.as_str()) {
+        return None;
+    }
+    let name = rest.iter().find(|a| !a.starts_with('-'))?;
+    let compose = projects_here(lines).find(|p| p.tool == "docker compose")?;
+    let (_, services) = compose.list?;
+    services.contains(&name.as_str()).then(|| {
+        format!(
+            "`{name}` is a service of this folder's compose file, not a container's name (compose names its container otherwise); `docker compose {sub} {name}` reaches it"
+        )
+    })
+}
+
 /// The problem when `inv` runs a script, recipe or service the folder's
 /// manifest (as `lines` show it) does not declare.
 pub(super) fn undeclared_name(inv: &Invocation, lines: &[String]) -> Option<String> {
@@ -433,6 +457,34 @@ mod tests {
         assert_eq!(other_package_manager(&first("npm install"), &npm), None);
         let sub = lines(&["project: Node.js (web/package.json, pnpm)"]);
         assert_eq!(other_package_manager(&first("npm install"), &sub), None);
+    }
+
+    #[test]
+    fn a_compose_service_given_to_plain_docker_is_named() {
+        let compose =
+            lines(&["project: docker compose (compose.yaml, docker compose; services: api cache)"]);
+        for cmd in [
+            "docker exec -it api /bin/bash",
+            "docker logs -f cache",
+            "docker restart api",
+        ] {
+            let p = service_as_container(&first(cmd), &compose).unwrap_or_else(|| panic!("{cmd}"));
+            assert!(p.contains("docker compose"), "{p}");
+        }
+        for ok in [
+            "docker compose exec api sh",
+            "docker exec -it shop-api-1 sh",
+            "docker ps",
+            "docker logs -f web",
+        ] {
+            assert_eq!(service_as_container(&first(ok), &compose), None, "{ok}");
+        }
+        // Without a compose file here, any name may be a container's.
+        let none = lines(&["files here: notes.txt"]);
+        assert_eq!(
+            service_as_container(&first("docker exec -it api sh"), &none),
+            None
+        );
     }
 
     #[test]
