@@ -121,6 +121,7 @@ fn command_problem(command: &str, invocations: &[Invocation], folder: &[String])
     }
     invocations.iter().find_map(|i| {
         options::unknown_option(&i.program, &i.options)
+            .or_else(|| options::unknown_subcommand_option(&i.program, &i.args, &i.options))
             .or_else(|| subcommands::unknown_command(i))
             .or_else(|| subcommands::undeclared_name(i, folder))
             .or_else(|| subcommands::other_package_manager(i, folder))

@@ -1,4 +1,5 @@
-//! Invented options: a flag the program's own `--help` does not list.
+//! Invented options: a flag the program's own `--help` does not list
+//! (or, for cargo, the sub-command's `cargo SUB --help`).
 //!
 //! Small models borrow options from one tool for another (`ls --max-depth`,
 //! `tail -r` from BSD on a GNU system, `ls --group-readable`). The program
@@ -72,9 +73,40 @@ pub fn unknown_option(program: &str, options: &[String]) -> Option<String> {
     if !CHECKED.contains(&program) || options.is_empty() {
         return None;
     }
-    let help = help_text(program)?;
+    let help = help_text(program, &["--help"])?;
+    first_unlisted(program, &help, options)
+}
+
+/// Tools whose sub-commands each list their own options in `TOOL SUB
+/// --help` (clap's form, which also names `--help`), without side effects:
+/// `cargo test --only parser` is caught like `ls --max-depth`.
+const CHECKED_SUBCOMMANDS: &[&str] = &["cargo"];
+
+/// [`unknown_option`] for a sub-command of a tool in
+/// [`CHECKED_SUBCOMMANDS`] (`cargo test`): the options before `--`
+/// against `cargo test --help`.
+pub fn unknown_subcommand_option(
+    program: &str,
+    args: &[String],
+    options: &[String],
+) -> Option<String> {
+    if !CHECKED_SUBCOMMANDS.contains(&program) || options.is_empty() {
+        return None;
+    }
+    // `cargo +nightly test`: the toolchain comes first.
+    let sub = args.iter().find(|a| !a.starts_with('+'))?;
+    if sub.starts_with('-') || !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    let help = help_text(&format!("{program} {sub}"), &[sub, "--help"])?;
+    first_unlisted(&format!("{program} {sub}"), &help, options)
+}
+
+/// The first of `options` that `help` does not list, as a sentence naming
+/// `program`.
+fn first_unlisted(program: &str, help: &str, options: &[String]) -> Option<String> {
     options.iter().find_map(|o| {
-        let bad = unlisted(&help, o)?;
+        let bad = unlisted(help, o)?;
         let word = o.split('=').next().unwrap_or(o);
         Some(if word == bad {
             format!("`{program}` has no option `{bad}` (see `{program} --help`)")
@@ -165,23 +197,29 @@ fn takes_value(help: &str, flag: &str) -> bool {
     })
 }
 
-/// `program --help` in the C locale, cached; `None` when it fails, takes
-/// more than a second, or does not look like GNU help.
-fn help_text(program: &str) -> Option<String> {
+/// `key`'s help (`PROGRAM ARGS…`, e.g. `ls --help`, `cargo test --help`)
+/// in the C locale, cached by `key` (`ls`, `cargo test`); `None` when it
+/// fails, takes more than a second, or does not look like GNU or clap help
+/// (it names `--help` itself).
+fn help_text(key: &str, args: &[&str]) -> Option<String> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().ok()?.get(program) {
+    if let Some(hit) = cache.lock().ok()?.get(key) {
         return hit.clone();
     }
-    let text = run_help(program).filter(|t| t.contains("--help"));
-    cache.lock().ok()?.insert(program.to_string(), text.clone());
+    let program = key.split(' ').next().unwrap_or(key);
+    let text = run_help(program, args).filter(|t| t.contains("--help"));
+    cache.lock().ok()?.insert(key.to_string(), text.clone());
     text
 }
 
-fn run_help(program: &str) -> Option<String> {
+fn run_help(program: &str, args: &[&str]) -> Option<String> {
     let mut child = Command::new(program)
-        .arg("--help")
+        .args(args)
         .env("LC_ALL", "C")
+        // rustup's proxy must not fetch a toolchain a rust-toolchain.toml
+        // names just to print help.
+        .env("RUSTUP_AUTO_INSTALL", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -258,7 +296,7 @@ mod tests {
     /// with coreutils); skipped where `ls --help` is not GNU's.
     #[test]
     fn real_gnu_tools() {
-        if help_text("ls").is_none() {
+        if help_text("ls", &["--help"]).is_none() {
             return;
         }
         let opts = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
@@ -293,5 +331,45 @@ mod tests {
         }
         // Tools not on the list are never asked.
         assert_eq!(unknown_option("frobnicate", &opts("--anything")), None);
+    }
+
+    /// Against this machine's cargo (the CI image has it: it builds cmdai);
+    /// skipped where `cargo test --help` does not answer.
+    #[test]
+    fn real_cargo_subcommands() {
+        if help_text("cargo test", &["test", "--help"]).is_none() {
+            return;
+        }
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let check = |cmd: &str| {
+            let w = words(cmd);
+            let options: Vec<String> = w
+                .iter()
+                .take_while(|o| *o != "--")
+                .filter(|o| o.starts_with('-'))
+                .cloned()
+                .collect();
+            unknown_subcommand_option("cargo", &w, &options)
+        };
+        let p = check("test --only parser").unwrap();
+        assert!(p.contains("`cargo test` has no option `--only`"), "{p}");
+        assert!(check("build --optimize").is_some());
+        for ok in [
+            "test parser",
+            "test --release --workspace",
+            "test -p cmdai --lib",
+            "test --test integration -- --nocapture",
+            "build --release",
+            "run --bin cmdai -- --help",
+            "+stable build --release",
+            "check --all-targets",
+        ] {
+            assert_eq!(check(ok), None, "cargo {ok}");
+        }
+        // Other tools are not asked this way.
+        assert_eq!(
+            unknown_subcommand_option("npm", &words("run --x"), &words("--x")),
+            None
+        );
     }
 }
