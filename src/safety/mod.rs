@@ -113,7 +113,9 @@ pub fn overwritten_inputs(command: &str) -> Vec<String> {
         let emptied: Vec<&str> = cmds
             .iter()
             .flat_map(|c| &c.redirects)
-            .filter(|r| r.op == parse::RedirOp::Out && !r.target.dynamic)
+            .filter(|r| {
+                r.op == parse::RedirOp::Out && !r.target.dynamic && !r.target.text.is_empty()
+            })
             .map(|r| r.target.text.as_str())
             .collect();
         for c in &cmds {

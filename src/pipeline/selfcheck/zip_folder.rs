@@ -15,10 +15,16 @@ pub(super) fn folder_without_r(request: &str, inv: &Invocation) -> Option<String
     if inv.program != "zip" {
         return None;
     }
-    let recursive = inv.options.iter().any(|o| match o.strip_prefix("--") {
-        Some(long) => long.starts_with("recurse"),
-        None => o[1..].contains(['r', 'R']),
-    });
+    // `zip -d` deletes entries and `zip -T` tests the archive: nothing is added.
+    let adds = !inv
+        .options
+        .iter()
+        .any(|o| matches!(o.as_str(), "-d" | "--delete" | "-T" | "--test"));
+    let recursive = !adds
+        || inv.options.iter().any(|o| match o.strip_prefix("--") {
+            Some(long) => long.starts_with("recurse"),
+            None => o[1..].contains(['r', 'R']),
+        });
     let operands: Vec<&str> = inv
         .args
         .iter()
@@ -74,5 +80,9 @@ mod tests {
             None
         );
         assert_eq!(problem("zip the folder", "unzip a.zip"), None);
+        assert_eq!(
+            problem("remove the folder from the zip", "zip -d a.zip docs/"),
+            None
+        );
     }
 }
