@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! cargo bench --profile dev --bench context -- [--context on|off|both] [--half tune|held|all]
-//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3|held2|held3]
+//!     [--only ID] [--limit N] [--quality fast|balanced|best] [--no-save] [--set main|fresh|tune2|fresh2|fresh3|held2|held3|held4]
 //! ```
 //! Writes `benches/results/context.json` (every row, both modes) unless
 //! `--no-save` or a filter is given. `--set fresh` runs
@@ -38,7 +38,10 @@
 //! git state above, run once after the round's changes: held out.
 //! `--set held3` runs `context-held3.jsonl`: 40 rows written (and
 //! committed) in round 6 after every other set had been run, before that
-//! round's accuracy changes, run once after them: held out.
+//! round's accuracy changes, run once after them: held out. `--set
+//! held4` runs `context-held4.jsonl`: 40 rows written (and committed) in
+//! round 6 after held3's one run, before the snapshot changes that run
+//! prompted, run once after them: held out.
 
 mod common;
 
@@ -265,8 +268,11 @@ fn main() {
         "fresh3" => "fresh3",
         "held2" => "held2",
         "held3" => "held3",
+        "held4" => "held4",
         "main" => "main",
-        other => panic!("unknown set {other}: main, fresh, tune2, fresh2, fresh3, held2 or held3"),
+        other => {
+            panic!("unknown set {other}: main, fresh, tune2, fresh2, fresh3, held2, held3 or held4")
+        }
     };
     let file = if fresh {
         format!("context-{set_label}.jsonl")
@@ -413,7 +419,7 @@ fn main() {
         "half", "context", "right", "unasked", "retried", "tokens read", "written", "median"
     );
     for half in [
-        "tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2", "held3",
+        "tune", "held", "fresh", "tune2", "fresh2", "fresh3", "held2", "held3", "held4",
     ] {
         for &on in &args.modes {
             let rs: Vec<&Result_> = results
