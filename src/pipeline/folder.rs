@@ -555,7 +555,8 @@ const PROJECT_WORDS: &[&str] = &[
     "containers", "compose", "docker", "debug", "coverage", "typecheck", "update",
     "upgrade", "outdated", "audit", "lockfile", "workspace", "module", "crate", "venv",
     "virtualenv", "migrate", "migrations", "repl", "watch", "codegen", "tidy", "makefile",
-    "code", "codebase", "recipe", "recipes", "task", "tasks",
+    "code", "codebase", "recipe", "recipes", "task", "tasks", "rebuild", "artifact",
+    "artifacts", "development",
 ];
 
 /// Words that make a request about git.
@@ -631,11 +632,23 @@ fn singular(w: &str) -> &str {
 impl Wants {
     fn of(request: &str) -> Wants {
         let words = request_words(request);
-        // "get the node modules": a plural counts as its singular.
+        // "get the node modules": a plural counts as its singular; "the
+        // compiled files", "what I pushed": a past form counts as the word.
+        // Only past forms: "running processes" is not about the project,
+        // nor "change the owner" about git's "changes".
+        let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+        let stems: Vec<String> = words
+            .iter()
+            .filter(|w| w.len() > 4 && w.ends_with("ed"))
+            .map(|w| stemmer.stem(w).into_owned())
+            .collect();
         let has = |list: &[&str]| {
             words
                 .iter()
                 .any(|w| list.contains(&w.as_str()) || list.contains(&singular(w)))
+                || list
+                    .iter()
+                    .any(|l| l.len() >= 4 && stems.contains(&stemmer.stem(l).into_owned()))
         };
         let mut kinds = Vec::new();
         for k in KINDS {
@@ -860,10 +873,26 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "backup",
-        words: &["backup", "bak", "orig"],
+        words: &["backup", "bak", "orig", "original"],
         matches: |e| {
             let n = e.name.to_lowercase();
             ext_in(e, &["bak", "backup", "old", "orig"]) || n.ends_with('~')
+        },
+    },
+    // "verify the download against the checksum file": SHA256SUMS names no
+    // kind by its extension.
+    Kind {
+        name: "checksum",
+        words: &[
+            "checksum", "checksums", "sha256", "sha256sum", "sha512", "sha1", "md5", "md5sum",
+            "hash", "hashes",
+        ],
+        matches: |e| {
+            let n = e.name.to_lowercase();
+            !e.dir
+                && (n.ends_with("sums")
+                    || n.starts_with("checksum")
+                    || ext_in(e, &["sha256", "sha512", "sha1", "md5", "sha256sum", "md5sum"]))
         },
     },
     // A database file and an SQL text (a dump, a schema) are different

@@ -492,3 +492,47 @@ fn a_private_key_without_an_extension_is_a_key() {
         ["files here: deploy_key deploy_key.pub"]
     );
 }
+
+/// Seen on held3 (its one run): "delete the compiled artifacts" in a Rust
+/// crate got `rm -rf dist build` with no project line, "rebuild the images"
+/// none either. A past form counts as its word; a present one does not.
+#[test]
+fn past_forms_count_as_their_words_present_ones_do_not() {
+    let d = tree(&["Cargo.toml", "Cargo.lock", "src/", "target/"]);
+    for r in [
+        "delete the compiled artifacts",
+        "rebuild everything",
+        "what got installed",
+    ] {
+        let lines = rendered(&d, r);
+        assert!(
+            lines.iter().any(|l| l.starts_with("project: Rust crate")),
+            "{r}: {lines:?}"
+        );
+    }
+    assert!(rendered(&d, "show the running processes").is_empty());
+    let g = git_repo("ref: refs/heads/main\n", "[remote \"origin\"]\n");
+    assert!(rendered(&g, "what have I pushed")
+        .iter()
+        .any(|l| l.starts_with("git:")));
+    assert!(rendered(&g, "change the owner of the folder to bob").is_empty());
+}
+
+/// Seen on held3: "verify the download against the checksum file" listed
+/// nothing (SHA256SUMS names no kind by extension), and "what changed from
+/// the original config" listed nginx.conf but not nginx.conf.orig.
+#[test]
+fn checksum_files_and_originals_are_kinds() {
+    let d = tree(&["SHA256SUMS", "tool-1.2.tar.gz", "notes.md"]);
+    let lines = rendered(&d, "verify the download against the checksum file");
+    assert_eq!(lines, ["files here: SHA256SUMS"]);
+    let d = tree(&["app.tar.gz", "app.tar.gz.sha256"]);
+    let lines = rendered(&d, "check the sha256 of the archive");
+    assert!(lines[0].contains("app.tar.gz.sha256"), "{lines:?}");
+    let d = tree(&["nginx.conf", "nginx.conf.orig", "index.html"]);
+    let lines = rendered(&d, "what changed from the original config");
+    assert!(
+        lines[0].contains("nginx.conf.orig") && lines[0].contains("nginx.conf "),
+        "{lines:?}"
+    );
+}
