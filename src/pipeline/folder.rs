@@ -254,6 +254,21 @@ impl Snapshot {
             if hits.is_empty() || hits.iter().any(said) {
                 continue;
             }
+            // "the text of the pdf": a kind word that is an extension
+            // ("pdf", "csv", "zip") means files of that extension, not the
+            // kind's others (notes.txt beside the pdf became the output file
+            // of `pdftotext`, on held4's one run).
+            let of_ext: Vec<&Entry> = hits
+                .iter()
+                .copied()
+                .filter(|e| {
+                    let n = e.name.to_lowercase();
+                    words
+                        .iter()
+                        .any(|w| kind.words.contains(&w.as_str()) && n.ends_with(&format!(".{w}")))
+                })
+                .collect();
+            let hits = if of_ext.is_empty() { hits } else { of_ext };
             // "my notes" among documents: the one named so, not every
             // document (the model counted the words of todo.txt too).
             let named: Vec<&Entry> = hits
@@ -636,19 +651,17 @@ impl Wants {
         // compiled files", "what I pushed": a past form counts as the word.
         // Only past forms: "running processes" is not about the project,
         // nor "change the owner" about git's "changes".
-        let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-        let stems: Vec<String> = words
+        let past: Vec<&String> = words
             .iter()
             .filter(|w| w.len() > 4 && w.ends_with("ed"))
-            .map(|w| stemmer.stem(w).into_owned())
             .collect();
         let has = |list: &[&str]| {
             words
                 .iter()
                 .any(|w| list.contains(&w.as_str()) || list.contains(&singular(w)))
-                || list
+                || past
                     .iter()
-                    .any(|l| l.len() >= 4 && stems.contains(&stemmer.stem(l).into_owned()))
+                    .any(|w| list.iter().any(|l| same_stem(l, w) || same_stem(w, l)))
         };
         let mut kinds = Vec::new();
         for k in KINDS {
@@ -689,8 +702,23 @@ fn stem_matches(words: &[String], name: &str) -> bool {
         let w = singular(w);
         w.len() >= 4
             && !COMMON_WORDS.contains(&w)
-            && parts.iter().any(|p| *p == w || singular(p) == w)
+            && parts
+                .iter()
+                .any(|p| *p == w || singular(p) == w || same_stem(p, w))
     })
+}
+
+/// "start training" and train.py, "the deployment script" and deploy.sh:
+/// a word's other forms count too (Snowball stems). Only words that start
+/// alike are stemmed, so a folder of hundreds of names costs no more.
+fn same_stem(a: &str, b: &str) -> bool {
+    static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
+    if a.len() < 4 || b.len() < 5 || a.get(..3) != b.get(..3) {
+        return false;
+    }
+    let stemmer =
+        STEMMER.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+    stemmer.stem(a) == stemmer.stem(b)
 }
 
 /// Whether a word of the request is part of one of the project's script,

@@ -536,3 +536,30 @@ fn checksum_files_and_originals_are_kinds() {
         "{lines:?}"
     );
 }
+
+/// Seen on held4's one run: "extract the text of the pdf" beside notes.txt
+/// listed both documents and the model wrote over notes.txt (`pdftotext
+/// invoice.pdf notes.txt`); "start training" beside train.py listed only
+/// requirements.txt's project and got `pip install`.
+#[test]
+fn an_extension_word_narrows_its_kind_and_other_forms_of_a_word_find_names() {
+    let d = tree(&["invoice-0042.pdf", "notes.txt", "README.md"]);
+    assert_eq!(
+        rendered(&d, "extract the text of the pdf"),
+        ["files here: invoice-0042.pdf"]
+    );
+    // Without the extension word, the kind's files are all candidates.
+    let lines = rendered(&d, "count the words in the documents");
+    assert!(lines[0].contains("notes.txt"), "{lines:?}");
+    let d = tree(&["train.py", "data/", "requirements.txt"]);
+    let lines = rendered(&d, "start training");
+    assert!(lines.iter().any(|l| l.contains("train.py")), "{lines:?}");
+    let d = tree(&["deploy.sh", "build.sh"]);
+    let lines = rendered(&d, "run the deployment");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("deploy.sh") && !l.contains("build.sh")),
+        "{lines:?}"
+    );
+}
