@@ -4,15 +4,19 @@
 //! program this machine does not have, gives a GNU tool an option it does
 //! not have, invents a command of a tool that has a fixed set of them
 //! (`poetry test`), runs a script or service the folder's manifest does not
-//! declare or drives a yarn project with npm ([`subcommands`]), leaves
+//! declare, drives a yarn project with npm or gives plain `docker` a compose
+//! service's name ([`subcommands`]), reads a file it also empties
+//! ([`same_file`]), splits a CSV file at blanks ([`csv_fields`]), zips a
+//! folder without `-r` ([`zip_folder`]), leaves
 //! `find`'s `-o` alternatives ungrouped, runs `rmdir` from
 //! `find` without `-depth`, cuts a path the user wrote out down to its file
 //! name, globs one level where the user asked for the whole tree, or
 //! prints logs once where it asked to follow them ([`request_follow`]). All are
 //! cheap to detect (`bash -n`, a `PATH` lookup, the tool's own `--help` in
-//! [`options`], [`find_groups`], [`find_depth`], [`request_paths`],
-//! [`request_depth`]); the two `find` slips are repaired in place, and for
-//! the rest one more request that names the problem usually fixes it.
+//! [`options`] — for cargo, `cargo SUB --help` — [`find_groups`],
+//! [`find_depth`], [`request_paths`], [`request_depth`]); the two `find`
+//! slips are repaired in place, and for the rest one more request that
+//! names the problem usually fixes it.
 //! [`crate::pipeline::choice::with_self_check`] wraps any engine call with that single retry; the CLI and
 //! the accuracy benchmark both go through it, so what is measured is what
 //! ships.
