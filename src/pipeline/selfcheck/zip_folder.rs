@@ -39,7 +39,13 @@ pub(super) fn folder_without_r(request: &str, inv: &Invocation) -> Option<String
         .split(|c: char| !c.is_alphanumeric())
         .any(|w| FOLDER_WORDS.contains(&w) || w == "folders" || w == "directories");
     let written_as_folder = operands[1..].iter().any(|a| a.ends_with('/'));
-    (about_folder || written_as_folder).then(|| {
+    // "zip the pdfs in this directory" answered `zip pdfs.zip *.pdf` is
+    // fine: only a name that can be a folder (no extension, no glob) is one.
+    let folder_like = operands[1..].iter().any(|a| {
+        let last = a.rsplit('/').next().unwrap_or(a);
+        *a == "." || (!last.contains('.') && !a.contains(['*', '?', '[']))
+    });
+    (written_as_folder || (about_folder && folder_like)).then(|| {
         "zip stores a folder's files only with -r (`zip -r ARCHIVE.zip FOLDER`); without it the archive holds the folder's name alone".to_string()
     })
 }
@@ -80,6 +86,14 @@ mod tests {
             None
         );
         assert_eq!(problem("zip the folder", "unzip a.zip"), None);
+        assert_eq!(
+            problem(
+                "zip all the pdf files in this directory",
+                "zip pdfs.zip *.pdf"
+            ),
+            None
+        );
+        assert!(problem("zip everything in this folder", "zip all.zip .").is_some());
         assert_eq!(
             problem("remove the folder from the zip", "zip -d a.zip docs/"),
             None
